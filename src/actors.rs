@@ -1,0 +1,90 @@
+//! The actors of a simulated run and the messages between them.
+//!
+//! ```text
+//!             RootSupervisor ◀── ChildCrashed ── Service ◀── Kill / FaultOn / FaultOff ── ChaosInjector
+//!                   │  Restart                      ▲ │
+//!                   └──────────────────────────────▶│ │ Call / Reply (callee services, callers)
+//!   LoadGenerator ── Call (scheduled arrivals) ──────┘ │
+//!        ▲─────────────────── Reply ───────────────────┘
+//!   Recorder ◀── EventRow (fault_start, actor_crash, ...) from the chaos injector and the supervisor
+//! ```
+//! Every actor is an actix actor ([`crate::sim::Node`]) around a behaviour defined in a submodule.
+
+pub mod chaos;
+pub mod load;
+pub mod recorder;
+pub mod service;
+pub mod supervisor;
+
+use slotmap::{DefaultKey, Key, KeyData};
+
+use crate::scenario::ServiceId;
+use crate::sim::Lab;
+
+pub use chaos::{ChaosInjector, ChaosMsg, FaultRecord};
+pub use load::{LoadGenerator, LoadMsg};
+pub use recorder::{EventRow, Recorder, RecorderMsg};
+pub use service::{ServiceActor, ServiceMsg};
+pub use supervisor::{RootSupervisor, SupervisorMsg};
+
+/// Every message of a simulated run, addressed to its actor.
+pub enum Event {
+    /// To a service.
+    Service(ServiceId, ServiceMsg),
+    /// To the load generator.
+    Load(LoadMsg),
+    /// To the chaos injector.
+    Chaos(ChaosMsg),
+    /// To the root supervisor.
+    Supervisor(SupervisorMsg),
+    /// To the recorder.
+    Recorder(RecorderMsg),
+}
+
+/// The lab of a simulated run.
+pub type SimLab = Lab<Event>;
+
+/// Who is waiting for a call's answer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// The load generator (a client request to the entry service).
+    Load,
+    /// A service calling one of its dependencies.
+    Service(ServiceId),
+}
+
+/// The answer to a call.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CallResult {
+    /// Done.
+    Ok,
+    /// Failed (error, failed dependency, crash, down).
+    Failed,
+    /// Refused: queue full.
+    Rejected,
+}
+
+impl Caller {
+    /// The reply event to this caller.
+    pub fn reply(self, token: u64, tag: u32, result: CallResult) -> Event {
+        match self {
+            Caller::Load => Event::Load(LoadMsg::Reply { token, result }),
+            Caller::Service(id) => Event::Service(id, ServiceMsg::Reply { token, tag, result }),
+        }
+    }
+}
+
+/// A slot-map key as a token carried in messages.
+pub(crate) fn token(key: DefaultKey) -> u64 {
+    key.data().as_ffi()
+}
+
+/// The slot-map key of a token.
+pub(crate) fn key(token: u64) -> DefaultKey {
+    KeyData::from_ffi(token).into()
+}
+
+/// Records an event through the recorder actor.
+pub(crate) fn record(lab: &SimLab, kind: &'static str, target: &str, detail: String) {
+    lab.send(Event::Recorder(RecorderMsg::Event(EventRow { t: lab.now(), kind, target: target.to_string(), detail })));
+}

@@ -1,0 +1,99 @@
+//! The chaos injector: starts and ends each fault of the scenario at its instant.
+
+use super::{Event, ServiceMsg, SimLab, record};
+use crate::scenario::{Fault, FaultEffect};
+use crate::sim::{Behavior, SimTime};
+
+/// Messages to the chaos injector.
+#[derive(Debug)]
+pub enum ChaosMsg {
+    /// Fault `i` starts.
+    Start(u32),
+    /// Fault `i` ends.
+    End(u32),
+}
+
+/// What happened to one fault.
+#[derive(Clone, Debug)]
+pub struct FaultRecord {
+    /// Its label.
+    pub name: String,
+    /// Its kind.
+    pub kind: &'static str,
+    /// The target's name.
+    pub target: String,
+    /// Parameters, in words.
+    pub detail: String,
+    /// When it started (`None`: the run ended first).
+    pub start: Option<SimTime>,
+    /// When it ended (`None`: it was still active when the run ended).
+    pub end: Option<SimTime>,
+}
+
+/// The behaviour of the chaos injector.
+pub struct ChaosInjector {
+    faults: Vec<Fault>,
+    targets: Vec<String>,
+    records: Vec<FaultRecord>,
+}
+
+impl ChaosInjector {
+    /// An injector for `faults`; `targets[i]` is the name of fault i's target.
+    pub fn new(faults: Vec<Fault>, targets: Vec<String>) -> Self {
+        let records = faults
+            .iter()
+            .zip(&targets)
+            .map(|(f, t)| FaultRecord {
+                name: f.name.clone(),
+                kind: f.effect.kind(),
+                target: t.clone(),
+                detail: f.effect.describe(),
+                start: None,
+                end: None,
+            })
+            .collect();
+        ChaosInjector { faults, targets, records }
+    }
+
+    /// Puts every start and end on the lab's calendar. Fault events do not keep a finished run alive.
+    pub fn schedule(&self, lab: &SimLab) {
+        for (i, f) in self.faults.iter().enumerate() {
+            lab.schedule_daemon(f.at, Event::Chaos(ChaosMsg::Start(i as u32)));
+            lab.schedule_daemon(f.at + f.duration, Event::Chaos(ChaosMsg::End(i as u32)));
+        }
+    }
+}
+
+impl Behavior for ChaosInjector {
+    type Msg = ChaosMsg;
+    type Event = Event;
+    type Report = Vec<FaultRecord>;
+
+    fn handle(&mut self, msg: ChaosMsg, lab: &SimLab) {
+        match msg {
+            ChaosMsg::Start(i) => {
+                let f = &self.faults[i as usize];
+                let target = &self.targets[i as usize];
+                self.records[i as usize].start = Some(lab.now());
+                record(lab, "fault_start", target, format!("{} ({}) for {}", f.name, f.effect.describe(), f.duration));
+                let msg = match f.effect {
+                    FaultEffect::Kill => ServiceMsg::Kill { reason: format!("killed by fault {}", f.name), down_for: f.duration },
+                    effect => ServiceMsg::FaultOn { fault: i, effect },
+                };
+                lab.send(Event::Service(f.target, msg));
+            }
+            ChaosMsg::End(i) => {
+                let f = &self.faults[i as usize];
+                self.records[i as usize].end = Some(lab.now());
+                record(lab, "fault_end", &self.targets[i as usize], f.name.clone());
+                if f.effect != FaultEffect::Kill {
+                    lab.send(Event::Service(f.target, ServiceMsg::FaultOff { fault: i }));
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, _lab: &SimLab) -> Vec<FaultRecord> {
+        std::mem::take(&mut self.records)
+    }
+}

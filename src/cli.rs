@@ -1,0 +1,294 @@
+//! The command line: parses arguments, calls the library, maps results to exit codes
+//! (0 every objective held, 1 an objective failed, 2 bad input, usage or I/O).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::report::{Bundle, Summary, Verdict};
+use crate::run::{RunOutput, simulate};
+use crate::scenario::{RawScenario, Scenario};
+use crate::sim::SimTime;
+
+/// Resilience lab for real-time audio systems and the services around them.
+#[derive(Parser, Debug)]
+#[command(name = "ag06-lab", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario and write its reports; exit 0 if every objective held, 1 if one failed.
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Seed (overrides the file's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output directory [default: reports/<scenario name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar and no summary on stdout.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check scenario files without running them.
+    Validate {
+        /// The scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+    /// Measure the engine on the reference workload W (or a scenario): wall time, simulated requests per
+    /// second, peak memory.
+    Bench {
+        /// Scenario to measure [default: the built-in workload W].
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Runs to make; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+    },
+}
+
+/// The reference workload W: three services in series under Poisson load for one simulated hour.
+pub const WORKLOAD_W: &str = include_str!("../scenarios/workload-w.toml");
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging(cli.verbose);
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn dispatch(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Run { scenario, seed, out, quiet } => run(&scenario, seed, out, quiet),
+        Command::Validate { scenarios } => validate(&scenarios),
+        Command::Schema => {
+            let schema = schemars::schema_for!(RawScenario);
+            let text = serde_json::to_string_pretty(&schema).context("rendering the schema")?;
+            write_stdout(&format!("{text}\n"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { scenario, repeat } => bench(scenario.as_deref(), repeat),
+    }
+}
+
+fn write_stdout(s: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
+    let mut bad = 0;
+    for p in paths {
+        match Scenario::load(p) {
+            Ok(sc) => write_stdout(&format!("ok: {} (scenario \"{}\", {} services)\n", p.display(), sc.name, sc.services.len()))?,
+            Err(e) => {
+                bad += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// Runs a scenario and writes its reports. Returns the summary and where it was written.
+pub fn run_scenario(sc: &Scenario, seed: u64, out_dir: &Path, progress: bool) -> Result<Summary> {
+    let started = Instant::now();
+    let bar = progress.then(|| progress_bar(sc));
+    let callback = bar.clone().map(|bar| -> Box<dyn FnMut(SimTime)> {
+        Box::new(move |t: SimTime| {
+            // Appear only on runs longer than about a second.
+            if bar.is_hidden() && started.elapsed().as_secs_f64() > 1.0 {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+            bar.set_position((t.as_secs_f64() * 1000.0) as u64);
+        })
+    });
+    let output = simulate(sc, seed, callback);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    let summary = Summary::new(sc, &output, "simulated", wall_s);
+    bundle(sc, &output, &summary)
+        .write_to(out_dir)
+        .with_context(|| format!("failed to write the reports of scenario \"{}\"", sc.name))?;
+    Ok(summary)
+}
+
+fn progress_bar(sc: &Scenario) -> ProgressBar {
+    let total_ms = ((sc.duration + sc.drain).as_secs_f64() * 1000.0) as u64;
+    let bar = ProgressBar::with_draw_target(Some(total_ms), ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} simulating {msg} [{bar:30}] {percent:>3}% (ETA {eta})")
+            .expect("invariant: the template is valid")
+            .progress_chars("=> "),
+    );
+    bar.set_message(sc.name.clone());
+    bar
+}
+
+/// Renders every output file of a run.
+pub fn bundle(sc: &Scenario, output: &RunOutput, summary: &Summary) -> Bundle {
+    Bundle {
+        files: vec![
+            ("summary.json", summary.to_json()),
+            ("timeseries.csv", crate::report::csv::timeseries(sc, output)),
+            ("events.csv", crate::report::csv::events(&output.events)),
+        ],
+    }
+}
+
+fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> Result<ExitCode> {
+    let sc = Scenario::load(path)?;
+    let seed = seed.unwrap_or(sc.seed);
+    let out_dir = out.unwrap_or_else(|| Path::new("reports").join(sc.dir_name()));
+    let show_progress = !quiet && std::io::stderr().is_terminal();
+    let summary = run_scenario(&sc, seed, &out_dir, show_progress)?;
+    if !quiet {
+        write_stdout(&human_summary(&summary, &out_dir))?;
+    }
+    if summary.verdict == Verdict::Fail {
+        eprintln!("note: rerun with `ag06-lab run {} --seed {}`", path.display(), seed);
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_summary(s: &Summary, dir: &Path) -> String {
+    let r = &s.requests.counts;
+    let mut t = format!(
+        "{}: {} (seed {}, {:.0} simulated s in {:.2} s, ended {})\n  requests {} ok {} failed {} timed_out {} rejected {}\n  latency ms: mean {:.3} p50 {:.3} p99 {:.3} max {:.3}\n",
+        s.scenario,
+        match s.verdict {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+        },
+        s.seed,
+        s.simulated_s,
+        s.wall_s,
+        s.ended,
+        r.requests,
+        r.ok,
+        r.failed,
+        r.timed_out,
+        r.rejected,
+        s.latency_ms.mean,
+        s.latency_ms.p50,
+        s.latency_ms.p99,
+        s.latency_ms.max,
+    );
+    for slo in &s.slos {
+        let achieved = slo.achieved.map(|a| format!("{:.5}", a)).unwrap_or_else(|| "n/a (no requests)".into());
+        t.push_str(&format!(
+            "  slo {:<24} {} objective {} achieved {}\n",
+            slo.name,
+            if slo.met { "met   " } else { "MISSED" },
+            slo.objective,
+            achieved
+        ));
+    }
+    t.push_str(&format!("  reports in {}\n", dir.display()));
+    t
+}
+
+fn bench(path: Option<&Path>, repeat: u32) -> Result<ExitCode> {
+    let sc = match path {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::from_toml(WORKLOAD_W, "<built-in workload W>", "workload-w")?,
+    };
+    let repeat = repeat.max(1);
+    let mut walls = Vec::new();
+    let mut last = None;
+    for i in 0..repeat {
+        let started = Instant::now();
+        let out = simulate(&sc, sc.seed, None);
+        let wall = started.elapsed().as_secs_f64();
+        eprintln!(
+            "run {}/{}: {:.3} s wall, {} requests, {} messages, {} instants",
+            i + 1,
+            repeat,
+            wall,
+            out.client.counts.requests,
+            out.engine.messages,
+            out.engine.instants
+        );
+        walls.push(wall);
+        last = Some(out);
+    }
+    let out = last.expect("invariant: at least one run");
+    walls.sort_by(f64::total_cmp);
+    let median = walls[walls.len() / 2];
+    let requests = out.client.counts.requests as f64;
+    let lat = out.client.latency.summary();
+    let rss = peak_rss_mb().map(|m| format!("{m:.1} MB")).unwrap_or_else(|| "n/a".into());
+    write_stdout(&format!(
+        "workload: {} ({} simulated s)\nwall (median of {}): {:.3} s\nsimulated requests/s: {:.0}\nmessages/s: {:.0}\nend-to-end latency ms: mean {:.3} p99 {:.3}\npeak RSS: {}\n",
+        sc.name,
+        out.end.as_secs_f64(),
+        repeat,
+        median,
+        requests / median,
+        out.engine.messages as f64 / median,
+        lat.mean,
+        lat.p99,
+        rss
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Peak resident set size of this process [MB] (Linux: VmHWM).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

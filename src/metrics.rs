@@ -1,0 +1,375 @@
+//! Metrics kept by the actors themselves: counters, HdrHistograms (3 significant digits, nanoseconds) and
+//! time-weighted levels (busy workers, queue length), per window and for the whole run.
+//!
+//! Windows are rolled lazily: a meter closes every window that ended before the instant it is told about,
+//! so an idle service costs nothing between requests and late windows still get their (empty) rows.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::sim::{SimDuration, SimTime};
+
+/// Significant digits of every latency histogram.
+pub const SIGFIG: u8 = 3;
+
+/// Outcome counters. `requests = ok + failed + timed_out + rejected`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Requests whose outcome was decided.
+    #[serde(rename = "total")]
+    pub requests: u64,
+    /// Succeeded in time.
+    pub ok: u64,
+    /// Failed (an error, a failed or timed-out dependency, a crash, a fast failure while down).
+    pub failed: u64,
+    /// The caller gave up before the answer (or the run ended first).
+    pub timed_out: u64,
+    /// Refused at the door: the queue was full.
+    pub rejected: u64,
+}
+
+/// How one request ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success, with its latency.
+    Ok(SimDuration),
+    /// Failure.
+    Failed,
+    /// The caller gave up.
+    TimedOut,
+    /// Queue full.
+    Rejected,
+}
+
+impl Counts {
+    fn add(&mut self, o: Outcome) {
+        self.requests += 1;
+        match o {
+            Outcome::Ok(_) => self.ok += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::TimedOut => self.timed_out += 1,
+            Outcome::Rejected => self.rejected += 1,
+        }
+    }
+}
+
+/// A latency histogram with an exact sum, min and max alongside.
+#[derive(Clone, Debug)]
+pub struct Latency {
+    hist: Histogram<u64>,
+    sum_ns: u128,
+    max_ns: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency {
+            hist: Histogram::new(SIGFIG).expect("invariant: 3 significant digits is a valid histogram"),
+            sum_ns: 0,
+            max_ns: 0,
+        }
+    }
+}
+
+/// Latency figures in milliseconds.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LatencySummary {
+    /// Exact mean.
+    pub mean: f64,
+    /// Median (histogram resolution: 0.1%).
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Exact maximum.
+    pub max: f64,
+}
+
+/// Nanoseconds to milliseconds, rounded to the nanosecond so that printed figures carry no float noise.
+pub fn ns_to_ms(ns: f64) -> f64 {
+    (ns / 1e3).round() / 1e3
+}
+
+impl Latency {
+    /// Records one latency.
+    #[inline]
+    pub fn record(&mut self, d: SimDuration) {
+        let ns = d.as_nanos();
+        // Auto-resizing histogram: `record` grows it; only an absurd value (> 2^63 ns) could fail.
+        if self.hist.record(ns.max(1)).is_err() {
+            self.hist.saturating_record(ns);
+        }
+        self.sum_ns += u128::from(ns);
+        self.max_ns = self.max_ns.max(ns);
+    }
+
+    /// Number of recorded values.
+    pub fn len(&self) -> u64 {
+        self.hist.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.hist.is_empty()
+    }
+
+    /// The value at quantile `q` (0..1) in ms; `None` when empty.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        (!self.is_empty()).then(|| ns_to_ms(self.hist.value_at_quantile(q).min(self.max_ns) as f64))
+    }
+
+    /// The exact maximum in ms; `None` when empty.
+    pub fn max_ms(&self) -> Option<f64> {
+        (!self.is_empty()).then(|| ns_to_ms(self.max_ns as f64))
+    }
+
+    /// Mean, percentiles and max (all zero when empty).
+    pub fn summary(&self) -> LatencySummary {
+        if self.is_empty() {
+            return LatencySummary::default();
+        }
+        let q = |x| self.quantile_ms(x).unwrap_or(0.0);
+        LatencySummary {
+            mean: ns_to_ms(self.sum_ns as f64 / self.len() as f64),
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: self.max_ms().unwrap_or(0.0),
+        }
+    }
+
+    /// Clears the values, keeping the allocation.
+    pub fn reset(&mut self) {
+        self.hist.reset();
+        self.sum_ns = 0;
+        self.max_ns = 0;
+    }
+
+    /// The underlying histogram.
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+}
+
+/// One timeseries row: a window of one service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowRow {
+    /// Window start [s].
+    pub t_s: f64,
+    /// Outcomes decided in the window.
+    pub counts: Counts,
+    /// Median latency of successes in the window [ms].
+    pub p50_ms: Option<f64>,
+    /// 99th percentile [ms].
+    pub p99_ms: Option<f64>,
+    /// Maximum [ms].
+    pub max_ms: Option<f64>,
+    /// Busy worker-seconds / worker-seconds.
+    pub utilization: f64,
+    /// Time-averaged number of waiting requests.
+    pub queue_depth: f64,
+}
+
+/// Levels integrated over time.
+#[derive(Copy, Clone, Debug, Default)]
+struct Areas {
+    busy: u128,
+    capacity: u128,
+    queue: u128,
+}
+
+impl Areas {
+    fn add(&mut self, busy: u32, capacity: u32, queue: u32, dt: u64) {
+        let dt = u128::from(dt);
+        self.busy += u128::from(busy) * dt;
+        self.capacity += u128::from(capacity) * dt;
+        self.queue += u128::from(queue) * dt;
+    }
+}
+
+/// The server-side meter of one service.
+#[derive(Clone, Debug)]
+pub struct ServiceMeter {
+    window: SimDuration,
+    index: u64,
+    window_end: SimTime,
+    last: SimTime,
+    busy: u32,
+    capacity: u32,
+    queued: u32,
+    win_counts: Counts,
+    win_latency: Latency,
+    win_areas: Areas,
+    rows: Vec<WindowRow>,
+    counts: Counts,
+    latency: Latency,
+    areas: Areas,
+    thresholds: Vec<(SimDuration, u64)>,
+}
+
+/// What a service meter hands back at the end.
+#[derive(Clone, Debug)]
+pub struct ServiceMetrics {
+    /// Whole-run counters.
+    pub counts: Counts,
+    /// Whole-run latency of successes (server side: arrival at the service to its answer).
+    pub latency: Latency,
+    /// Busy worker-seconds / worker-seconds over the run.
+    pub utilization: f64,
+    /// Time-averaged queue length over the run.
+    pub queue_depth: f64,
+    /// Successes within each threshold asked for, in the order given.
+    pub within: Vec<(SimDuration, u64)>,
+    /// One row per window.
+    pub rows: Vec<WindowRow>,
+}
+
+impl ServiceMeter {
+    /// A meter with `workers` workers, counting successes within each of `thresholds`.
+    pub fn new(window: SimDuration, workers: u32, thresholds: Vec<SimDuration>) -> Self {
+        ServiceMeter {
+            window,
+            index: 0,
+            window_end: SimTime::ZERO + window,
+            last: SimTime::ZERO,
+            busy: 0,
+            capacity: workers,
+            queued: 0,
+            win_counts: Counts::default(),
+            win_latency: Latency::default(),
+            win_areas: Areas::default(),
+            rows: Vec::new(),
+            counts: Counts::default(),
+            latency: Latency::default(),
+            areas: Areas::default(),
+            thresholds: thresholds.into_iter().map(|t| (t, 0)).collect(),
+        }
+    }
+
+    /// Integrates the levels up to `now`, closing every window that ended on the way.
+    #[inline]
+    fn sync(&mut self, now: SimTime) {
+        while now >= self.window_end {
+            let end = self.window_end;
+            self.integrate(end);
+            self.close_window(self.window.as_nanos());
+        }
+        self.integrate(now);
+    }
+
+    #[inline]
+    fn integrate(&mut self, to: SimTime) {
+        let dt = (to - self.last).as_nanos();
+        if dt > 0 {
+            self.win_areas.add(self.busy, self.capacity, self.queued, dt);
+            self.last = to;
+        }
+    }
+
+    /// Closes the current window, which covered `span_ns` (less than a window only at the end of the run).
+    fn close_window(&mut self, span_ns: u64) {
+        let start = self.window_end.as_nanos() - self.window.as_nanos();
+        self.rows.push(window_row(start, span_ns, &self.win_counts, &self.win_latency, &self.win_areas));
+        let a = self.win_areas;
+        self.areas.busy += a.busy;
+        self.areas.capacity += a.capacity;
+        self.areas.queue += a.queue;
+        self.win_counts = Counts::default();
+        self.win_latency.reset();
+        self.win_areas = Areas::default();
+        self.index += 1;
+        self.window_end = self.window_end + self.window;
+    }
+
+    /// Sets the number of busy workers and waiting requests from `now` on.
+    #[inline]
+    pub fn levels(&mut self, now: SimTime, busy: u32, queued: u32) {
+        self.sync(now);
+        self.busy = busy;
+        self.queued = queued;
+    }
+
+    /// Sets the number of workers from `now` on.
+    pub fn workers(&mut self, now: SimTime, workers: u32) {
+        self.sync(now);
+        self.capacity = workers;
+    }
+
+    /// Records the outcome of one request at `now`.
+    #[inline]
+    pub fn record(&mut self, now: SimTime, outcome: Outcome) {
+        self.sync(now);
+        self.win_counts.add(outcome);
+        self.counts.add(outcome);
+        if let Outcome::Ok(d) = outcome {
+            self.win_latency.record(d);
+            self.latency.record(d);
+            for (t, n) in &mut self.thresholds {
+                if d <= *t {
+                    *n += 1;
+                }
+            }
+        }
+    }
+
+    /// Closes the meter at `end` (the last window may be partial).
+    pub fn finish(&mut self, end: SimTime) -> ServiceMetrics {
+        self.sync(end);
+        let start = self.window_end.as_nanos() - self.window.as_nanos();
+        if end.as_nanos() > start {
+            self.close_window(end.as_nanos() - start);
+        }
+        let util = ratio(self.areas.busy, self.areas.capacity);
+        let span = (end - SimTime::ZERO).as_nanos();
+        ServiceMetrics {
+            counts: self.counts,
+            latency: std::mem::take(&mut self.latency),
+            utilization: util,
+            queue_depth: ratio(self.areas.queue, u128::from(span)),
+            within: self.thresholds.clone(),
+            rows: std::mem::take(&mut self.rows),
+        }
+    }
+}
+
+fn ratio(a: u128, b: u128) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+fn window_row(start_ns: u64, span_ns: u64, counts: &Counts, lat: &Latency, a: &Areas) -> WindowRow {
+    WindowRow {
+        t_s: start_ns as f64 / 1e9,
+        counts: *counts,
+        p50_ms: lat.quantile_ms(0.5),
+        p99_ms: lat.quantile_ms(0.99),
+        max_ms: lat.max_ms(),
+        utilization: ratio(a.busy, a.capacity),
+        queue_depth: ratio(a.queue, u128::from(span_ns)),
+    }
+}
+
+/// The client-side meter of the load generator: end-to-end outcomes and latency.
+#[derive(Clone, Debug, Default)]
+pub struct ClientMeter {
+    /// Counters.
+    pub counts: Counts,
+    /// End-to-end latency of successes, from the scheduled arrival.
+    pub latency: Latency,
+    /// Requests still unanswered when the run ended (counted as timed out).
+    pub unfinished: u64,
+}
+
+impl ClientMeter {
+    /// Records one end-to-end outcome.
+    #[inline]
+    pub fn record(&mut self, outcome: Outcome) {
+        self.counts.add(outcome);
+        if let Outcome::Ok(d) = outcome {
+            self.latency.record(d);
+        }
+    }
+}

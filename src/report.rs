@@ -1,0 +1,93 @@
+//! Output files of a run: `summary.json`, `timeseries.csv`, `events.csv`, written together or not at all.
+
+pub mod csv;
+pub mod summary;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use summary::{Summary, Verdict};
+
+/// Files rendered in memory, ready to be written.
+pub struct Bundle {
+    /// `(file name, contents)`.
+    pub files: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// Why the output directory could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The directory exists and does not look like one of ours.
+    #[error(
+        "output directory `{0}` exists and is not an ag06-lab report directory (no summary.json in it): refusing to replace it; choose another --out"
+    )]
+    NotOurs(PathBuf),
+    /// An I/O error.
+    #[error("cannot write output directory `{path}`: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io { path: path.to_path_buf(), source }
+}
+
+impl Bundle {
+    /// Writes every file into `dir` atomically: into a temporary sibling first, then renamed into place.
+    /// A previous report in `dir` is replaced; any other existing non-empty directory is refused. On error
+    /// nothing is left behind.
+    pub fn write_to(&self, dir: &Path) -> Result<(), OutputError> {
+        if dir.exists() {
+            let is_empty_dir = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+            if !is_empty_dir && !dir.join("summary.json").is_file() {
+                return Err(OutputError::NotOurs(dir.to_path_buf()));
+            }
+        }
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
+        let created_parent = !parent.exists();
+        fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
+        let result = self.write_tmp(&tmp).and_then(|()| swap_into_place(&tmp, dir, &parent, &base));
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+            if created_parent {
+                let _ = fs::remove_dir(&parent);
+            }
+        }
+        result
+    }
+
+    fn write_tmp(&self, tmp: &Path) -> Result<(), OutputError> {
+        let _ = fs::remove_dir_all(tmp);
+        fs::create_dir(tmp).map_err(io_err(tmp))?;
+        for (name, bytes) in &self.files {
+            let p = tmp.join(name);
+            fs::write(&p, bytes).map_err(io_err(&p))?;
+        }
+        Ok(())
+    }
+}
+
+fn swap_into_place(tmp: &Path, dir: &Path, parent: &Path, base: &str) -> Result<(), OutputError> {
+    if dir.exists() {
+        let old = parent.join(format!(".{base}.old-{}", std::process::id()));
+        fs::rename(dir, &old).map_err(io_err(dir))?;
+        if let Err(e) = fs::rename(tmp, dir) {
+            let _ = fs::rename(&old, dir);
+            return Err(io_err(dir)(e));
+        }
+        let _ = fs::remove_dir_all(&old);
+        Ok(())
+    } else {
+        fs::rename(tmp, dir).map_err(io_err(dir))
+    }
+}

@@ -1,0 +1,254 @@
+//! `summary.json`: the verdict and headline figures of a run (schema 1).
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::metrics::{Counts, LatencySummary};
+use crate::run::RunOutput;
+use crate::scenario::{Indicator, Scenario};
+use crate::sim::Ending;
+
+/// The schema version written in every summary.
+pub const SCHEMA: u32 = 1;
+
+/// Pass or fail.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every objective held.
+    Pass,
+    /// An objective failed or the run was aborted.
+    Fail,
+}
+
+/// The summary of one run.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Schema version (1).
+    pub schema: u32,
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed used.
+    pub seed: u64,
+    /// "simulated" or "live".
+    pub mode: &'static str,
+    /// Simulated seconds covered by the run.
+    pub simulated_s: f64,
+    /// Wall-clock seconds the run took (the only field that differs between same-seed runs).
+    pub wall_s: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// How the run ended: "drained" (all work done), "horizon" (stopped at arrivals end + drain with
+    /// work pending) or "aborted: <reason>".
+    pub ended: String,
+    /// End-to-end outcomes seen by the load generator.
+    pub requests: Requests,
+    /// End-to-end latency of successful requests, from their scheduled arrival [ms].
+    pub latency_ms: LatencySummary,
+    /// Server-side figures per service, in scenario order.
+    pub services: Ordered<ServiceSummary>,
+    /// Objectives.
+    pub slos: Vec<SloResult>,
+    /// Injected faults.
+    pub faults: Vec<FaultSummary>,
+    /// Engine work: distinct instants visited and messages delivered.
+    pub engine: EngineSummary,
+}
+
+/// End-to-end request counts.
+#[derive(Debug, Serialize)]
+pub struct Requests {
+    /// Counts (`total = ok + failed + timed_out + rejected`).
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Of `timed_out`: requests with no answer when the run ended.
+    pub unfinished: u64,
+}
+
+/// Server-side figures of one service.
+#[derive(Debug, Serialize)]
+pub struct ServiceSummary {
+    /// Requests received whose outcome was decided.
+    pub requests: u64,
+    /// Answered successfully before the caller's deadline.
+    pub ok: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Answered at or after the caller's deadline, or never.
+    pub timed_out: u64,
+    /// Refused (queue full).
+    pub rejected: u64,
+    /// Latency of successes, arrival at the service to answer [ms].
+    pub latency_ms: LatencySummary,
+    /// Busy worker-seconds / worker-seconds.
+    pub utilization: f64,
+    /// Time-averaged queue length.
+    pub queue_depth: f64,
+    /// Crashes.
+    pub crashes: u64,
+    /// Restarts by the supervisor.
+    pub restarts: u64,
+    /// Time spent down [s].
+    pub downtime_s: f64,
+}
+
+/// A name-keyed map that keeps insertion order when serialized.
+#[derive(Debug)]
+pub struct Ordered<T>(pub Vec<(String, T)>);
+
+impl<T: Serialize> Serialize for Ordered<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// The result of one objective.
+#[derive(Debug, Serialize)]
+pub struct SloResult {
+    /// Name.
+    pub name: String,
+    /// Service.
+    pub service: String,
+    /// "availability" or "latency".
+    pub sli: &'static str,
+    /// Latency threshold [ms] (latency objectives).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_ms: Option<f64>,
+    /// Target fraction.
+    pub objective: f64,
+    /// Achieved fraction (`null` when the service saw no requests).
+    pub achieved: Option<f64>,
+    /// Good events (successes, or successes within the threshold).
+    pub good: u64,
+    /// All requests.
+    pub total: u64,
+    /// Whether `achieved >= objective`.
+    pub met: bool,
+}
+
+/// One injected fault.
+#[derive(Debug, Serialize)]
+pub struct FaultSummary {
+    /// Label.
+    pub name: String,
+    /// Kind.
+    pub kind: &'static str,
+    /// Target.
+    pub target: String,
+    /// Parameters in words.
+    pub detail: String,
+    /// Start [s] (`null`: the run ended first).
+    pub start_s: Option<f64>,
+    /// End [s] (`null`: still active at the end).
+    pub end_s: Option<f64>,
+}
+
+/// Engine work counters.
+#[derive(Debug, Serialize)]
+pub struct EngineSummary {
+    /// Distinct instants visited.
+    pub instants: u64,
+    /// Messages delivered.
+    pub messages: u64,
+}
+
+impl Summary {
+    /// Builds the summary of `out`, a run of `sc`.
+    pub fn new(sc: &Scenario, out: &RunOutput, mode: &'static str, wall_s: f64) -> Summary {
+        let slos: Vec<SloResult> = sc
+            .slos
+            .iter()
+            .map(|slo| {
+                let m = &out.services[slo.service.index()];
+                let total = m.counts.requests;
+                let (sli, threshold_ms, good) = match slo.indicator {
+                    Indicator::Availability => ("availability", None, m.counts.ok),
+                    Indicator::Latency { threshold } => {
+                        let good = m.within.iter().find(|(t, _)| *t == threshold).map(|(_, n)| *n).unwrap_or(0);
+                        ("latency", Some(threshold.as_millis_f64()), good)
+                    }
+                };
+                let achieved = (total > 0).then(|| good as f64 / total as f64);
+                SloResult {
+                    name: slo.name.clone(),
+                    service: sc.service(slo.service).name.clone(),
+                    sli,
+                    threshold_ms,
+                    objective: slo.objective,
+                    achieved,
+                    good,
+                    total,
+                    met: achieved.is_some_and(|a| a >= slo.objective),
+                }
+            })
+            .collect();
+        let aborted = matches!(out.ending, Ending::Aborted(_));
+        let verdict = if !aborted && slos.iter().all(|s| s.met) { Verdict::Pass } else { Verdict::Fail };
+        let services = sc
+            .services
+            .iter()
+            .zip(&out.services)
+            .zip(&out.children)
+            .map(|((s, m), c)| {
+                (
+                    s.name.clone(),
+                    ServiceSummary {
+                        requests: m.counts.requests,
+                        ok: m.counts.ok,
+                        failed: m.counts.failed,
+                        timed_out: m.counts.timed_out,
+                        rejected: m.counts.rejected,
+                        latency_ms: m.latency.summary(),
+                        utilization: m.utilization,
+                        queue_depth: m.queue_depth,
+                        crashes: c.crashes,
+                        restarts: c.restarts,
+                        downtime_s: c.downtime.as_secs_f64(),
+                    },
+                )
+            })
+            .collect();
+        Summary {
+            schema: SCHEMA,
+            scenario: sc.name.clone(),
+            seed: out.seed,
+            mode,
+            simulated_s: out.end.as_secs_f64(),
+            wall_s,
+            verdict,
+            ended: match &out.ending {
+                Ending::Drained => "drained".to_string(),
+                Ending::Horizon => "horizon".to_string(),
+                Ending::Aborted(why) => format!("aborted: {why}"),
+            },
+            requests: Requests { counts: out.client.counts, unfinished: out.client.unfinished },
+            latency_ms: out.client.latency.summary(),
+            services: Ordered(services),
+            slos,
+            faults: out
+                .faults
+                .iter()
+                .map(|f| FaultSummary {
+                    name: f.name.clone(),
+                    kind: f.kind,
+                    target: f.target.clone(),
+                    detail: f.detail.clone(),
+                    start_s: f.start.map(|t| t.as_secs_f64()),
+                    end_s: f.end.map(|t| t.as_secs_f64()),
+                })
+                .collect(),
+            engine: EngineSummary { instants: out.engine.instants, messages: out.engine.messages },
+        }
+    }
+
+    /// The JSON text (pretty, with a final newline).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).expect("invariant: the summary serializes");
+        v.push(b'\n');
+        v
+    }
+}

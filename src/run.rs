@@ -1,0 +1,125 @@
+//! Builds the actor graph of a scenario and runs it in virtual time.
+
+use std::rc::Rc;
+
+use actix::{Actor, Addr};
+
+use crate::actors::{
+    ChaosInjector, Event, FaultRecord, LoadGenerator, LoadMsg, Recorder, RootSupervisor, ServiceActor, SimLab,
+    supervisor::ChildStats,
+};
+use crate::actors::recorder::EventRow;
+use crate::arrivals::ArrivalClock;
+use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
+use crate::scenario::{Indicator, Scenario};
+use crate::sim::{Deliver, Ending, EngineStats, Finish, Lab, Limits, Node, SimTime, stream};
+
+/// Everything a simulated run produced.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The seed used.
+    pub seed: u64,
+    /// When the run ended.
+    pub end: SimTime,
+    /// Why it ended.
+    pub ending: Ending,
+    /// End-to-end (client side) figures.
+    pub client: ClientMeter,
+    /// Server-side figures per service, by id.
+    pub services: Vec<ServiceMetrics>,
+    /// Crash and restart figures per service, by id.
+    pub children: Vec<ChildStats>,
+    /// Faults, in scenario order.
+    pub faults: Vec<FaultRecord>,
+    /// The event log.
+    pub events: Vec<EventRow>,
+    /// Engine work counters.
+    pub engine: EngineStats,
+}
+
+/// Runs `scenario` with `seed` in virtual time. `progress` is called now and then with the simulated
+/// time reached.
+pub fn simulate(scenario: &Scenario, seed: u64, progress: Option<Box<dyn FnMut(SimTime)>>) -> RunOutput {
+    let scenario = scenario.clone();
+    actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress).await })
+}
+
+async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Box<dyn FnMut(SimTime)>>) -> RunOutput {
+    let limits = Limits {
+        work_until: SimTime::ZERO + sc.duration,
+        stop_at: SimTime::ZERO + sc.duration + sc.drain,
+    };
+    let lab: Rc<SimLab> = Lab::new(limits);
+    if let Some(p) = progress {
+        lab.set_progress(p);
+    }
+
+    // Latency thresholds each service must count exactly (for latency objectives).
+    let thresholds = |i: usize| -> Vec<_> {
+        sc.slos
+            .iter()
+            .filter(|s| s.service.index() == i)
+            .filter_map(|s| match s.indicator {
+                Indicator::Latency { threshold } => Some(threshold),
+                Indicator::Availability => None,
+            })
+            .collect()
+    };
+
+    let services: Vec<Addr<Node<ServiceActor>>> = sc
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let callee_timeouts = s.calls.iter().map(|c| sc.service(*c).timeout).collect();
+            let meter = ServiceMeter::new(sc.window, s.workers, thresholds(i));
+            Node::new(ServiceActor::new(s.clone(), callee_timeouts, seed, meter), lab.clone()).start()
+        })
+        .collect();
+    let entry = sc.load.entry;
+    let clock = ArrivalClock::new(&sc.load.profile, sc.load.arrivals, stream(seed, "load/arrivals"));
+    let load = Node::new(LoadGenerator::new(entry, sc.service(entry).timeout, clock), lab.clone()).start();
+    let injector = ChaosInjector::new(sc.chaos.clone(), sc.chaos.iter().map(|f| sc.service(f.target).name.clone()).collect());
+    injector.schedule(&lab);
+    let chaos = Node::new(injector, lab.clone()).start();
+    let names = sc.services.iter().map(|s| s.name.clone()).collect();
+    let supervisor = Node::new(RootSupervisor::new(names), lab.clone()).start();
+    let recorder = Node::new(Recorder::default(), lab.clone()).start();
+
+    {
+        let (services, load, chaos, supervisor, recorder) =
+            (services.clone(), load.clone(), chaos.clone(), supervisor.clone(), recorder.clone());
+        lab.set_router(move |ev| match ev {
+            Event::Service(id, m) => services[id.index()].do_send(Deliver(m)),
+            Event::Load(m) => load.do_send(Deliver(m)),
+            Event::Chaos(m) => chaos.do_send(Deliver(m)),
+            Event::Supervisor(m) => supervisor.do_send(Deliver(m)),
+            Event::Recorder(m) => recorder.do_send(Deliver(m)),
+        });
+    }
+    lab.schedule(SimTime::ZERO, Event::Load(LoadMsg::Tick));
+
+    let ending = lab.run().await;
+    let end = lab.now();
+
+    const GONE: &str = "invariant: actors live until the run is collected";
+    let mut service_metrics = Vec::with_capacity(services.len());
+    for s in &services {
+        service_metrics.push(s.send(Finish::default()).await.expect(GONE));
+    }
+    let client = load.send(Finish::default()).await.expect(GONE);
+    let faults = chaos.send(Finish::default()).await.expect(GONE);
+    let children = supervisor.send(Finish::default()).await.expect(GONE);
+    let events = recorder.send(Finish::default()).await.expect(GONE);
+    RunOutput {
+        seed,
+        end,
+        ending,
+        client,
+        services: service_metrics,
+        children,
+        faults,
+        events,
+        engine: lab.stats(),
+    }
+}

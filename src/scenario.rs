@@ -1,0 +1,313 @@
+//! Scenario files: parse (serde, [`raw`]) then validate ([`validate`]) into the checked types here.
+//!
+//! Errors name the file and either the line and column (syntax, unknown keys, wrong types) or the TOML
+//! path of the offending value (semantic problems), with a hint where one helps.
+
+pub mod raw;
+pub mod validate;
+
+use std::fmt;
+use std::path::Path;
+
+use crate::dist::Dist;
+use crate::sim::{SimDuration, SimTime};
+
+pub use raw::{Arrivals, RawScenario};
+
+/// Index of a service in [`Scenario::services`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceId(pub u32);
+
+impl ServiceId {
+    /// The index as a `usize`.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Scenario name (default: file stem).
+    pub name: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Length of the arrival process.
+    pub duration: SimDuration,
+    /// Metrics window.
+    pub window: SimDuration,
+    /// Time allowed after arrivals end for in-flight work.
+    pub drain: SimDuration,
+    /// The load generator.
+    pub load: Load,
+    /// Services, in file order; `ServiceId(i)` is `services[i]`.
+    pub services: Vec<Service>,
+    /// Objectives, in file order.
+    pub slos: Vec<Slo>,
+    /// Faults, in file order.
+    pub chaos: Vec<Fault>,
+}
+
+/// A validated service.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// Its id.
+    pub id: ServiceId,
+    /// Unique name.
+    pub name: String,
+    /// Workers (>= 1).
+    pub workers: u32,
+    /// Maximum waiting requests.
+    pub queue: u32,
+    /// Own processing time.
+    pub latency: Dist,
+    /// Probability of failing a request after processing.
+    pub error_rate: f64,
+    /// Services called in order after processing.
+    pub calls: Vec<ServiceId>,
+    /// How long callers wait for this service (`None`: without limit).
+    pub timeout: Option<SimDuration>,
+    /// Downtime after a crash before the supervisor restarts it.
+    pub restart_delay: SimDuration,
+}
+
+/// A validated load generator.
+#[derive(Clone, Debug)]
+pub struct Load {
+    /// The entry service.
+    pub entry: ServiceId,
+    /// Arrival process.
+    pub arrivals: Arrivals,
+    /// Rate over time.
+    pub profile: RateProfile,
+}
+
+/// A piecewise-linear arrival rate over `[0, duration)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateProfile {
+    /// Segments in time order, contiguous, covering `[0, duration)`.
+    pub segments: Vec<Segment>,
+}
+
+/// A stretch of time over which the rate moves linearly.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Segment {
+    /// Start [s].
+    pub start_s: f64,
+    /// End [s].
+    pub end_s: f64,
+    /// Rate at the start [1/s].
+    pub from_per_s: f64,
+    /// Rate at the end [1/s].
+    pub to_per_s: f64,
+}
+
+impl RateProfile {
+    /// The rate at `t_s` seconds [1/s] (0 outside the profile).
+    pub fn rate_at(&self, t_s: f64) -> f64 {
+        self.segments
+            .iter()
+            .find(|s| t_s >= s.start_s && t_s < s.end_s)
+            .map(|s| s.from_per_s + (s.to_per_s - s.from_per_s) * (t_s - s.start_s) / (s.end_s - s.start_s))
+            .unwrap_or(0.0)
+    }
+
+    /// Expected number of arrivals over the whole profile.
+    pub fn expected_arrivals(&self) -> f64 {
+        self.segments.iter().map(|s| (s.from_per_s + s.to_per_s) / 2.0 * (s.end_s - s.start_s)).sum()
+    }
+}
+
+/// A validated objective.
+#[derive(Clone, Debug)]
+pub struct Slo {
+    /// Name.
+    pub name: String,
+    /// Service it is about.
+    pub service: ServiceId,
+    /// Indicator.
+    pub indicator: Indicator,
+    /// Fraction to achieve (0..1).
+    pub objective: f64,
+}
+
+/// A service level indicator.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Indicator {
+    /// ok / total.
+    Availability,
+    /// (ok within threshold) / total.
+    Latency {
+        /// The threshold.
+        threshold: SimDuration,
+    },
+}
+
+/// A validated fault.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// Label for reports.
+    pub name: String,
+    /// The target service.
+    pub target: ServiceId,
+    /// Start.
+    pub at: SimTime,
+    /// How long it lasts (for kill: how long the target stays down).
+    pub duration: SimDuration,
+    /// What it does.
+    pub effect: FaultEffect,
+}
+
+/// What a fault does to its target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultEffect {
+    /// Crash the service.
+    Kill,
+    /// Add latency to processing.
+    Latency {
+        /// Added time per request.
+        add: SimDuration,
+    },
+    /// Fail requests with this probability.
+    Errors {
+        /// Probability 0..1.
+        rate: f64,
+    },
+}
+
+impl FaultEffect {
+    /// The kebab-case kind, as in scenario files and events.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FaultEffect::Kill => "kill",
+            FaultEffect::Latency { .. } => "latency",
+            FaultEffect::Errors { .. } => "errors",
+        }
+    }
+
+    /// A short human description of the parameters.
+    pub fn describe(&self) -> String {
+        match self {
+            FaultEffect::Kill => "kill".to_string(),
+            FaultEffect::Latency { add } => format!("latency +{add}"),
+            FaultEffect::Errors { rate } => format!("errors rate {rate}"),
+        }
+    }
+}
+
+/// A semantic problem in a scenario, located by its TOML path.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// TOML path of the offending value, e.g. `services[1].calls[0]`.
+    pub at: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.at, self.message)
+    }
+}
+
+/// Why a scenario file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("cannot read scenario `{path}`: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Syntax error, unknown key or wrong type.
+    #[error("{path}:{line}:{column}: {message}\n{snippet}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column (characters).
+        column: usize,
+        /// The parser's message.
+        message: String,
+        /// The offending line with a caret.
+        snippet: String,
+    },
+    /// Valid TOML, invalid scenario.
+    #[error("{path}: {}", format_problems(.problems))]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+fn format_problems(problems: &[Problem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => {
+            let mut s = format!("{} problems", many.len());
+            for p in many {
+                s.push_str("\n  ");
+                s.push_str(&p.to_string());
+            }
+            s
+        }
+    }
+}
+
+impl Scenario {
+    /// Reads, parses and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: shown.clone(), source })?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+        Scenario::from_toml(&text, &shown, &stem)
+    }
+
+    /// Parses and validates scenario text; `path` is only used in messages, `stem` is the default name.
+    pub fn from_toml(text: &str, path: &str, stem: &str) -> Result<Scenario, ScenarioError> {
+        let raw: RawScenario = toml::from_str(text).map_err(|e| parse_error(text, path, &e))?;
+        validate::validate(raw, stem).map_err(|problems| ScenarioError::Invalid { path: path.to_string(), problems })
+    }
+
+    /// The service with this id.
+    pub fn service(&self, id: ServiceId) -> &Service {
+        &self.services[id.index()]
+    }
+
+    /// The report directory name: the scenario name with anything but `[A-Za-z0-9._-]` replaced by `_`.
+    pub fn dir_name(&self) -> String {
+        let s: String = self
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+            .collect();
+        match s.trim_matches('.') {
+            "" => "scenario".to_string(),
+            t => t.to_string(),
+        }
+    }
+}
+
+fn parse_error(text: &str, path: &str, e: &toml::de::Error) -> ScenarioError {
+    let message = e.message().trim_end().to_string();
+    let start = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
+    let end = e.span().map(|s| s.end).unwrap_or(start).clamp(start, text.len());
+    let line_start = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line_end = text[start..].find('\n').map(|i| start + i).unwrap_or(text.len());
+    let line_text = text[line_start..line_end].trim_end_matches('\r');
+    let column = text[line_start..start].chars().count() + 1;
+    let width = text[start..end.min(line_end)].chars().count().max(1);
+    let gutter = " ".repeat(line_no.to_string().len());
+    let snippet = format!(
+        "{gutter} |\n{line_no} | {line_text}\n{gutter} | {}{}",
+        " ".repeat(column - 1),
+        "^".repeat(width)
+    );
+    ScenarioError::Parse { path: path.to_string(), line: line_no, column, message, snippet }
+}

@@ -1,0 +1,431 @@
+//! Semantic checks: from [`RawScenario`] to [`Scenario`], collecting every problem with its TOML path.
+
+use std::collections::BTreeMap;
+
+use super::raw::{FaultKind, RawChaos, RawDist, RawLoad, RawScenario, RawService, RawSlo, SliKind};
+use super::{Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId, Slo};
+use crate::dist::Dist;
+use crate::sim::{SimDuration, SimTime};
+
+/// Default metrics window.
+pub const DEFAULT_WINDOW: SimDuration = SimDuration::from_secs(5);
+/// Default drain.
+pub const DEFAULT_DRAIN: SimDuration = SimDuration::from_secs(30);
+/// Default queue capacity.
+pub const DEFAULT_QUEUE: u32 = 10_000;
+/// Default restart delay.
+pub const DEFAULT_RESTART_DELAY: SimDuration = SimDuration::from_secs(1);
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn err(&mut self, at: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem { at: at.into(), message: message.into() });
+    }
+
+    fn fraction(&mut self, at: &str, v: f64) {
+        if !(0.0..=1.0).contains(&v) {
+            self.err(at, format!("{v} is not a probability: expected a number from 0 to 1"));
+        }
+    }
+
+    fn positive(&mut self, at: &str, d: SimDuration) -> bool {
+        if d.is_zero() {
+            self.err(at, "must be longer than zero");
+            return false;
+        }
+        true
+    }
+}
+
+/// Checks `raw`; `stem` is the default name.
+pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> {
+    let mut c = Checker { problems: Vec::new() };
+
+    let name = raw.name.unwrap_or_else(|| stem.to_string());
+    if name.trim().is_empty() {
+        c.err("name", "must not be empty");
+    }
+
+    // Services first: everything else refers to them by name.
+    let mut ids: BTreeMap<&str, ServiceId> = BTreeMap::new();
+    if raw.services.is_empty() {
+        c.err("services", "no services: add at least one [[services]] table");
+    }
+    for (i, s) in raw.services.iter().enumerate() {
+        if s.name.trim().is_empty() {
+            c.err(format!("services[{i}].name"), "must not be empty");
+        } else if ids.insert(s.name.as_str(), ServiceId(i as u32)).is_some() {
+            c.err(format!("services[{i}].name"), format!("duplicate service name \"{}\"", s.name));
+        }
+    }
+    let known = known_list(&raw.services);
+    let lookup = |c: &mut Checker, at: String, name: &str| -> Option<ServiceId> {
+        match ids.get(name) {
+            Some(id) => Some(*id),
+            None => {
+                c.err(at, format!("unknown service \"{name}\" (known: {known})"));
+                None
+            }
+        }
+    };
+
+    let mut services = Vec::with_capacity(raw.services.len());
+    for (i, s) in raw.services.iter().enumerate() {
+        let p = format!("services[{i}]");
+        let calls: Vec<ServiceId> = s
+            .calls
+            .iter()
+            .enumerate()
+            .filter_map(|(j, callee)| {
+                let at = format!("{p}.calls[{j}]");
+                if callee == &s.name {
+                    c.err(at, format!("\"{}\" calls itself: a synchronous self-call would deadlock", s.name));
+                    return None;
+                }
+                lookup(&mut c, at, callee)
+            })
+            .collect();
+        services.push(service(&mut c, &p, i, s, calls));
+    }
+    check_cycles(&mut c, &raw.services, &services);
+
+    let duration_raw = raw.duration.map(|d| d.0);
+    let load = match &raw.load {
+        None => {
+            c.err("load", "missing [load] section (entry, arrivals, rate_per_s)");
+            None
+        }
+        Some(l) => load(&mut c, l, &lookup),
+    };
+    let duration = match (duration_raw, &load) {
+        (Some(d), _) => {
+            c.positive("duration", d);
+            d
+        }
+        (None, Some((_, stages_total))) if !stages_total.is_zero() => *stages_total,
+        (None, _) => {
+            if raw.load.is_some() {
+                c.err("duration", "missing: how long the arrival process runs, e.g. duration = \"1h\" (or give load.stages)");
+            }
+            SimDuration::ZERO
+        }
+    };
+    let window = raw.window.map(|d| d.0).unwrap_or(DEFAULT_WINDOW);
+    c.positive("window", window);
+    let drain = raw.drain.map(|d| d.0).unwrap_or(DEFAULT_DRAIN);
+
+    let mut slos = Vec::new();
+    let mut slo_names = BTreeMap::new();
+    for (i, s) in raw.slo.iter().enumerate() {
+        let p = format!("slo[{i}]");
+        if slo_names.insert(s.name.as_str(), i).is_some() {
+            c.err(format!("{p}.name"), format!("duplicate objective name \"{}\"", s.name));
+        }
+        if let Some(slo) = slo(&mut c, &p, s, &lookup) {
+            slos.push(slo);
+        }
+    }
+
+    let horizon = SimTime::ZERO + duration + drain;
+    let mut chaos = Vec::new();
+    for (i, f) in raw.chaos.iter().enumerate() {
+        let p = format!("chaos[{i}]");
+        if let Some(fault) = fault(&mut c, &p, f, horizon, &services, &lookup) {
+            chaos.push(fault);
+        }
+    }
+
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    let (load, _) = load.expect("invariant: no problems means the load section was valid");
+    let profile = profile(raw.load.as_ref().expect("invariant: load present"), duration);
+    Ok(Scenario {
+        name,
+        seed: raw.seed,
+        duration,
+        window,
+        drain,
+        load: Load { profile, ..load },
+        services: services.into_iter().map(|s| s.expect("invariant: valid services")).collect(),
+        slos,
+        chaos,
+    })
+}
+
+fn known_list(services: &[RawService]) -> String {
+    if services.is_empty() {
+        return "none".to_string();
+    }
+    services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<ServiceId>) -> Option<Service> {
+    if s.workers == 0 {
+        c.err(format!("{p}.workers"), "must be at least 1");
+    }
+    let error_rate = s.error_rate.unwrap_or(0.0);
+    c.fraction(&format!("{p}.error_rate"), error_rate);
+    if let Some(t) = s.timeout {
+        c.positive(&format!("{p}.timeout"), t.0);
+    }
+    let latency = dist(c, &format!("{p}.latency"), &s.latency);
+    Some(Service {
+        id: ServiceId(i as u32),
+        name: s.name.clone(),
+        workers: s.workers,
+        queue: s.queue.unwrap_or(DEFAULT_QUEUE),
+        latency: latency?,
+        error_rate,
+        calls,
+        timeout: s.timeout.map(|d| d.0),
+        restart_delay: s.restart_delay.map(|d| d.0).unwrap_or(DEFAULT_RESTART_DELAY),
+    })
+}
+
+/// Validates a distribution at TOML path `p`.
+fn dist(c: &mut Checker, p: &str, d: &RawDist) -> Option<Dist> {
+    let r = match d {
+        RawDist::Constant { value } => Ok(Dist::constant(value.0)),
+        RawDist::Uniform { min, max } => Dist::uniform(min.0, max.0),
+        RawDist::Exponential { mean } => Dist::exponential(mean.0),
+        RawDist::Lognormal { median, p99 } => Dist::lognormal(median.0, p99.0),
+        RawDist::Normal { mean, stddev } => Ok(Dist::normal(mean.0, stddev.0)),
+    };
+    r.map_err(|e| c.err(p, e.to_string())).ok()
+}
+
+fn check_cycles(c: &mut Checker, raw: &[RawService], services: &[Option<Service>]) {
+    // Depth-first search over `calls`; report each cycle once, by its lowest-index member.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let n = raw.len();
+    let mut mark = vec![Mark::New; n];
+    let calls = |i: usize| -> Vec<usize> {
+        services.get(i).and_then(|s| s.as_ref()).map(|s| s.calls.iter().map(|x| x.index()).collect()).unwrap_or_default()
+    };
+    for root in 0..n {
+        if mark[root] != Mark::New {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        mark[root] = Mark::Active;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let out = calls(node);
+            if *next < out.len() {
+                let child = out[*next];
+                *next += 1;
+                match mark[child] {
+                    Mark::New => {
+                        mark[child] = Mark::Active;
+                        stack.push((child, 0));
+                    }
+                    Mark::Active => {
+                        let from = stack.iter().position(|(x, _)| *x == child).expect("invariant: active node on stack");
+                        let mut path: Vec<&str> = stack[from..].iter().map(|(x, _)| raw[*x].name.as_str()).collect();
+                        path.push(raw[child].name.as_str());
+                        c.err(
+                            format!("services[{node}].calls"),
+                            format!("cycle in calls: {} (synchronous calls must form a tree or DAG)", path.join(" -> ")),
+                        );
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                mark[node] = Mark::Done;
+                stack.pop();
+            }
+        }
+    }
+}
+
+type Lookup<'a> = dyn Fn(&mut Checker, String, &str) -> Option<ServiceId> + 'a;
+
+/// Checks the load section; returns it (profile still empty) and the stages' total length.
+fn load(c: &mut Checker, l: &RawLoad, lookup: &Lookup<'_>) -> Option<(Load, SimDuration)> {
+    let entry = lookup(c, "load.entry".into(), &l.entry);
+    let rate_ok = if !l.rate_per_s.is_finite() || l.rate_per_s < 0.0 {
+        c.err("load.rate_per_s", format!("{} is not a rate: expected a number of requests per second > 0", l.rate_per_s));
+        false
+    } else if l.rate_per_s == 0.0 && l.stages.is_empty() {
+        c.err("load.rate_per_s", "must be greater than 0 (only a ramp with `stages` may start from 0)");
+        false
+    } else {
+        true
+    };
+    let mut total = SimDuration::ZERO;
+    let mut any_positive = l.rate_per_s > 0.0;
+    for (i, s) in l.stages.iter().enumerate() {
+        c.positive(&format!("load.stages[{i}].duration"), s.duration.0);
+        total = total + s.duration.0;
+        if !s.target_per_s.is_finite() || s.target_per_s < 0.0 {
+            c.err(format!("load.stages[{i}].target_per_s"), format!("{} is not a rate: expected a number >= 0", s.target_per_s));
+        }
+        any_positive |= s.target_per_s > 0.0;
+    }
+    if rate_ok && !any_positive {
+        c.err("load.stages", "every rate is 0: no request would ever arrive");
+    }
+    let entry = entry?;
+    Some((Load { entry, arrivals: l.arrivals, profile: RateProfile { segments: Vec::new() } }, total))
+}
+
+/// Builds the rate profile over `[0, duration)` from a checked load section.
+fn profile(l: &RawLoad, duration: SimDuration) -> RateProfile {
+    let end = duration.as_secs_f64();
+    let mut segments = Vec::new();
+    let mut t = 0.0;
+    let mut rate = l.rate_per_s;
+    for s in &l.stages {
+        if t >= end {
+            break;
+        }
+        let len = s.duration.0.as_secs_f64();
+        let seg_end = (t + len).min(end);
+        // Cut a stage at `duration`: the rate at the cut is interpolated.
+        let to = rate + (s.target_per_s - rate) * (seg_end - t) / len;
+        segments.push(Segment { start_s: t, end_s: seg_end, from_per_s: rate, to_per_s: to });
+        t = seg_end;
+        rate = s.target_per_s;
+    }
+    if t < end {
+        segments.push(Segment { start_s: t, end_s: end, from_per_s: rate, to_per_s: rate });
+    }
+    RateProfile { segments }
+}
+
+fn slo(c: &mut Checker, p: &str, s: &RawSlo, lookup: &Lookup<'_>) -> Option<Slo> {
+    let service = lookup(c, format!("{p}.service"), &s.service);
+    if !(s.objective > 0.0 && s.objective <= 1.0) {
+        c.err(format!("{p}.objective"), format!("{} is not an objective: expected a fraction in (0, 1], e.g. 0.999", s.objective));
+    }
+    let indicator = match (s.sli, s.threshold) {
+        (SliKind::Availability, None) => Some(Indicator::Availability),
+        (SliKind::Availability, Some(_)) => {
+            c.err(format!("{p}.threshold"), "only latency objectives take a threshold");
+            None
+        }
+        (SliKind::Latency, Some(t)) => c.positive(&format!("{p}.threshold"), t.0).then_some(Indicator::Latency { threshold: t.0 }),
+        (SliKind::Latency, None) => {
+            c.err(format!("{p}.threshold"), "missing: a latency objective needs a threshold, e.g. threshold = \"200ms\"");
+            None
+        }
+    };
+    Some(Slo { name: s.name.clone(), service: service?, indicator: indicator?, objective: s.objective })
+}
+
+fn fault(
+    c: &mut Checker,
+    p: &str,
+    f: &RawChaos,
+    horizon: SimTime,
+    services: &[Option<Service>],
+    lookup: &Lookup<'_>,
+) -> Option<Fault> {
+    let target = lookup(c, format!("{p}.target"), &f.target);
+    let at = SimTime::ZERO + f.at.0;
+    if at >= horizon {
+        c.err(format!("{p}.at"), format!("{} is after the end of the run ({} = duration + drain): the fault would never start", f.at.0, horizon - SimTime::ZERO));
+    }
+    let forbid = |c: &mut Checker, key: &str, present: bool| {
+        if present {
+            c.err(format!("{p}.{key}"), format!("`{key}` does not apply to a {} fault", kind_name(f.fault)));
+        }
+    };
+    let need_for = |c: &mut Checker| -> Option<SimDuration> {
+        match f.for_ {
+            Some(d) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
+            None => {
+                c.err(format!("{p}.for"), format!("missing: how long the {} fault lasts, e.g. for = \"30s\"", kind_name(f.fault)));
+                None
+            }
+        }
+    };
+    let (effect, duration) = match f.fault {
+        FaultKind::Kill => {
+            forbid(c, "add", f.add.is_some());
+            forbid(c, "rate", f.rate.is_some());
+            let down = match (f.for_, target.and_then(|t| services.get(t.index()).and_then(|s| s.as_ref()))) {
+                (Some(d), _) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
+                (None, Some(s)) => Some(s.restart_delay),
+                (None, None) => None,
+            };
+            (Some(FaultEffect::Kill), down)
+        }
+        FaultKind::Latency => {
+            forbid(c, "rate", f.rate.is_some());
+            let add = match f.add {
+                Some(a) => c.positive(&format!("{p}.add"), a.0).then_some(a.0),
+                None => {
+                    c.err(format!("{p}.add"), "missing: the latency to add, e.g. add = \"200ms\"");
+                    None
+                }
+            };
+            (add.map(|add| FaultEffect::Latency { add }), need_for(c))
+        }
+        FaultKind::Errors => {
+            forbid(c, "add", f.add.is_some());
+            let rate = match f.rate {
+                Some(r) => {
+                    c.fraction(&format!("{p}.rate"), r);
+                    Some(r)
+                }
+                None => {
+                    c.err(format!("{p}.rate"), "missing: the failure probability, e.g. rate = 0.3");
+                    None
+                }
+            };
+            (rate.map(|rate| FaultEffect::Errors { rate }), need_for(c))
+        }
+    };
+    let target = target?;
+    let name = f.name.clone().unwrap_or_else(|| format!("{}:{}", kind_name(f.fault), f.target));
+    Some(Fault { name, target, at, duration: duration?, effect: effect? })
+}
+
+fn kind_name(k: FaultKind) -> &'static str {
+    match k {
+        FaultKind::Kill => "kill",
+        FaultKind::Latency => "latency",
+        FaultKind::Errors => "errors",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile_of(rate: f64, stages: &[(u64, f64)], duration_s: u64) -> RateProfile {
+        let l = RawLoad {
+            entry: "a".into(),
+            arrivals: Default::default(),
+            rate_per_s: rate,
+            stages: stages
+                .iter()
+                .map(|(d, t)| super::super::raw::RawStage { duration: super::super::raw::Dur(SimDuration::from_secs(*d)), target_per_s: *t })
+                .collect(),
+        };
+        profile(&l, SimDuration::from_secs(duration_s))
+    }
+
+    #[test]
+    fn stages_ramp_linearly_hold_the_last_target_and_are_cut_at_duration() {
+        let p = profile_of(100.0, &[(60, 200.0), (60, 200.0)], 180);
+        assert_eq!(p.rate_at(0.0), 100.0);
+        assert_eq!(p.rate_at(30.0), 150.0);
+        assert_eq!(p.rate_at(90.0), 200.0);
+        assert_eq!(p.rate_at(170.0), 200.0);
+        assert_eq!(p.expected_arrivals(), 150.0 * 60.0 + 200.0 * 120.0);
+        let cut = profile_of(0.0, &[(100, 100.0)], 50);
+        assert_eq!(cut.segments.len(), 1);
+        assert_eq!(cut.segments[0].to_per_s, 50.0);
+        assert_eq!(cut.expected_arrivals(), 25.0 * 50.0);
+    }
+}

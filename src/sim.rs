@@ -1,0 +1,14 @@
+//! The simulation engine: simulated time, seeded random streams, the event queue, and the lab that runs
+//! actix actors in virtual time.
+
+pub mod lab;
+pub mod node;
+pub mod queue;
+pub mod rng;
+pub mod time;
+
+pub use lab::{Ending, EngineStats, Lab, Limits};
+pub use node::{Behavior, Deliver, Finish, Node};
+pub use queue::{EventQueue, TimerId};
+pub use rng::{SimRng, stream};
+pub use time::{SimDuration, SimTime};

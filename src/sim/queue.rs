@@ -1,0 +1,239 @@
+//! The event queue: future events ordered by `(SimTime, sequence)`, with cancellable timers.
+//!
+//! Ties run in insertion order (as in NeXosim's scheduler). Cancelling a timer is O(1): the entry stays in
+//! the heap and is dropped when it reaches the top, without ever being delivered.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::time::SimTime;
+
+/// A handle to a scheduled timer, used to cancel it. Cancelling a timer that already fired does nothing.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct TimerId {
+    slot: u32,
+    generation: u32,
+}
+
+const NOT_A_TIMER: u32 = u32::MAX;
+
+struct Entry<E> {
+    at: SimTime,
+    seq: u64,
+    slot: u32,
+    generation: u32,
+    daemon: bool,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at && self.seq == other.seq
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Entry<E> {
+    // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// Future events of type `E`.
+pub struct EventQueue<E> {
+    heap: BinaryHeap<Entry<E>>,
+    seq: u64,
+    generations: Vec<u32>,
+    daemon_slot: Vec<bool>,
+    free: Vec<u32>,
+    /// Live (not cancelled) entries that keep the run going.
+    live_work: usize,
+}
+
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> EventQueue<E> {
+    /// An empty queue.
+    pub fn new() -> Self {
+        EventQueue { heap: BinaryHeap::with_capacity(1024), seq: 0, generations: Vec::new(), daemon_slot: Vec::new(), free: Vec::new(), live_work: 0 }
+    }
+
+    /// Schedules `event` at `at`. A `daemon` event (a periodic probe, a metrics tick) does not by itself keep
+    /// the run alive once the arrival process has ended.
+    pub fn push(&mut self, at: SimTime, event: E, daemon: bool) {
+        self.push_entry(at, event, NOT_A_TIMER, 0, daemon);
+    }
+
+    /// Schedules a cancellable `event` at `at`.
+    pub fn push_timer(&mut self, at: SimTime, event: E, daemon: bool) -> TimerId {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.generations.push(0);
+                self.daemon_slot.push(false);
+                u32::try_from(self.generations.len() - 1).expect("invariant: fewer than 4G pending timers")
+            }
+        };
+        let generation = self.generations[slot as usize];
+        self.daemon_slot[slot as usize] = daemon;
+        self.push_entry(at, event, slot, generation, daemon);
+        TimerId { slot, generation }
+    }
+
+    fn push_entry(&mut self, at: SimTime, event: E, slot: u32, generation: u32, daemon: bool) {
+        self.seq += 1;
+        if !daemon {
+            self.live_work += 1;
+        }
+        self.heap.push(Entry { at, seq: self.seq, slot, generation, daemon, event });
+    }
+
+    /// Cancels a timer if it has not fired yet. Returns whether it was pending.
+    pub fn cancel(&mut self, id: TimerId) -> bool {
+        match self.generations.get_mut(id.slot as usize) {
+            Some(g) if *g == id.generation => {
+                // Bump the generation: the entry is now stale and is dropped when it reaches the top.
+                *g = g.wrapping_add(1);
+                if !self.daemon_slot[id.slot as usize] {
+                    self.live_work -= 1;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn is_stale(&self, e: &Entry<E>) -> bool {
+        e.slot != NOT_A_TIMER && self.generations[e.slot as usize] != e.generation
+    }
+
+    /// Drops cancelled entries at the top; returns the time of the next live event.
+    pub fn peek_time(&mut self) -> Option<SimTime> {
+        loop {
+            let top = self.heap.peek()?;
+            if !self.is_stale(top) {
+                return Some(top.at);
+            }
+            let e = self.heap.pop().expect("invariant: peeked entry exists");
+            self.release(&e, true);
+        }
+    }
+
+    /// Pops the next live event if it is due exactly at `at`.
+    pub fn pop_at(&mut self, at: SimTime) -> Option<E> {
+        loop {
+            let top = self.heap.peek()?;
+            let stale = self.is_stale(top);
+            if !stale && top.at != at {
+                return None;
+            }
+            let e = self.heap.pop().expect("invariant: peeked entry exists");
+            self.release(&e, stale);
+            if !stale {
+                return Some(e.event);
+            }
+        }
+    }
+
+    fn release(&mut self, e: &Entry<E>, stale: bool) {
+        // A cancelled entry stopped counting as work when it was cancelled.
+        if !e.daemon && !stale {
+            self.live_work -= 1;
+        }
+        if e.slot != NOT_A_TIMER {
+            if !stale {
+                // Fired: a later cancel with this id must not match.
+                let g = &mut self.generations[e.slot as usize];
+                *g = g.wrapping_add(1);
+            }
+            self.free.push(e.slot);
+        }
+    }
+
+    /// Pending (not cancelled) entries that keep the run going.
+    pub fn pending_work(&self) -> usize {
+        self.live_work
+    }
+
+    /// Entries in the heap, cancelled ones included.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Whether the heap is empty.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ns: u64) -> SimTime {
+        SimTime::from_nanos(ns)
+    }
+
+    fn drain(q: &mut EventQueue<&'static str>) -> Vec<(u64, &'static str)> {
+        let mut out = Vec::new();
+        while let Some(at) = q.peek_time() {
+            while let Some(e) = q.pop_at(at) {
+                out.push((at.as_nanos(), e));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn orders_by_time_then_insertion() {
+        let mut q = EventQueue::new();
+        q.push(t(5), "c", false);
+        q.push(t(1), "a", false);
+        q.push(t(5), "d", false);
+        q.push(t(3), "b", false);
+        q.push(t(5), "e", false);
+        assert_eq!(drain(&mut q), vec![(1, "a"), (3, "b"), (5, "c"), (5, "d"), (5, "e")]);
+    }
+
+    #[test]
+    fn cancelled_timers_never_fire_and_stale_cancels_are_ignored() {
+        let mut q = EventQueue::new();
+        let a = q.push_timer(t(1), "a", false);
+        let b = q.push_timer(t(2), "b", false);
+        q.push(t(3), "c", false);
+        assert!(q.cancel(b));
+        assert!(!q.cancel(b), "second cancel is a no-op");
+        assert_eq!(q.peek_time(), Some(t(1)));
+        assert_eq!(q.pop_at(t(1)), Some("a"));
+        assert!(!q.cancel(a), "a fired already");
+        // Slot reuse: a new timer in a's slot must not be cancelled by a's stale id.
+        let d = q.push_timer(t(4), "d", false);
+        assert!(!q.cancel(a));
+        assert_eq!(drain(&mut q), vec![(3, "c"), (4, "d")]);
+        assert!(!q.cancel(d));
+        assert_eq!(q.pending_work(), 0);
+    }
+
+    #[test]
+    fn daemon_events_do_not_count_as_work() {
+        let mut q = EventQueue::new();
+        q.push(t(1), "tick", true);
+        let w = q.push_timer(t(2), "work", false);
+        assert_eq!(q.pending_work(), 1);
+        q.cancel(w);
+        assert_eq!(q.pending_work(), 0, "a cancelled timer is no longer work");
+        assert_eq!(q.peek_time(), Some(t(1)));
+        assert_eq!(q.pop_at(t(1)), Some("tick"));
+        assert_eq!(q.peek_time(), None);
+        assert_eq!(q.pending_work(), 0);
+    }
+}
