@@ -86,5 +86,23 @@ pub(crate) fn key(token: u64) -> DefaultKey {
 
 /// Records an event through the recorder actor.
 pub(crate) fn record(lab: &SimLab, kind: &'static str, target: &str, detail: String) {
-    lab.send(Event::Recorder(RecorderMsg::Event(EventRow { t: lab.now(), kind, target: target.to_string(), detail })));
+    lab.send(Event::Recorder(RecorderMsg::Event(Box::new(EventRow {
+        t: lab.now(),
+        kind,
+        target: target.to_string(),
+        detail,
+    }))));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn events_stay_small() {
+        // Events live in the event queue and in actix envelopes: keep them to a few words.
+        assert!(
+            std::mem::size_of::<super::Event>() <= 40,
+            "{}",
+            std::mem::size_of::<super::Event>()
+        );
+    }
 }

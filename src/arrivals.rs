@@ -23,7 +23,13 @@ pub struct ArrivalClock {
 impl ArrivalClock {
     /// A clock over `profile`; `rng` is only drawn from for Poisson arrivals.
     pub fn new(profile: &RateProfile, kind: Arrivals, rng: SimRng) -> Self {
-        ArrivalClock { segments: profile.segments.clone(), seg: 0, lam_in_seg: 0.0, kind, rng }
+        ArrivalClock {
+            segments: profile.segments.clone(),
+            seg: 0,
+            lam_in_seg: 0.0,
+            kind,
+            rng,
+        }
     }
 
     /// The next arrival, or `None` when the profile is over.
@@ -67,17 +73,26 @@ mod tests {
     use crate::sim::stream;
 
     fn seg(a: f64, b: f64, r0: f64, r1: f64) -> Segment {
-        Segment { start_s: a, end_s: b, from_per_s: r0, to_per_s: r1 }
+        Segment {
+            start_s: a,
+            end_s: b,
+            from_per_s: r0,
+            to_per_s: r1,
+        }
     }
 
     fn all(p: &RateProfile, kind: Arrivals, seed: u64) -> Vec<f64> {
         let mut c = ArrivalClock::new(p, kind, stream(seed, "arrivals"));
-        std::iter::from_fn(|| c.next_arrival()).map(|t| t.as_secs_f64()).collect()
+        std::iter::from_fn(|| c.next_arrival())
+            .map(|t| t.as_secs_f64())
+            .collect()
     }
 
     #[test]
     fn constant_arrivals_are_evenly_spaced_to_the_nanosecond() {
-        let p = RateProfile { segments: vec![seg(0.0, 10.0, 3.0, 3.0)] };
+        let p = RateProfile {
+            segments: vec![seg(0.0, 10.0, 3.0, 3.0)],
+        };
         let ts = all(&p, Arrivals::Constant, 0);
         assert_eq!(ts.len(), 30);
         for (i, t) in ts.iter().enumerate() {
@@ -88,7 +103,9 @@ mod tests {
     #[test]
     fn constant_arrivals_on_a_ramp_follow_the_integrated_rate() {
         // Rate 0 -> 100/s over 10 s: Λ(t) = 5 t², so arrival n is at sqrt(n / 5).
-        let p = RateProfile { segments: vec![seg(0.0, 10.0, 0.0, 100.0)] };
+        let p = RateProfile {
+            segments: vec![seg(0.0, 10.0, 0.0, 100.0)],
+        };
         let ts = all(&p, Arrivals::Constant, 0);
         assert_eq!(ts.len(), 500);
         for (i, t) in ts.iter().enumerate() {
@@ -100,7 +117,13 @@ mod tests {
     #[test]
     fn poisson_counts_match_the_integrated_rate_per_stretch() {
         // Up-ramp, plateau, down-ramp: 50 -> 400, 400, 400 -> 0.
-        let p = RateProfile { segments: vec![seg(0.0, 100.0, 50.0, 400.0), seg(100.0, 200.0, 400.0, 400.0), seg(200.0, 300.0, 400.0, 0.0)] };
+        let p = RateProfile {
+            segments: vec![
+                seg(0.0, 100.0, 50.0, 400.0),
+                seg(100.0, 200.0, 400.0, 400.0),
+                seg(200.0, 300.0, 400.0, 0.0),
+            ],
+        };
         let ts = all(&p, Arrivals::Poisson, 9);
         assert!(ts.windows(2).all(|w| w[0] <= w[1]), "arrivals are ordered");
         // Count in each 50 s stretch; Poisson: variance = mean, so 5 sigma = 5 sqrt(mean).
@@ -109,20 +132,32 @@ mod tests {
             let n = ts.iter().filter(|t| **t >= a && **t < b).count() as f64;
             let mid = (a + b) / 2.0;
             let want = p.rate_at(mid) * 50.0; // linear within each stretch: the midpoint rate is exact
-            assert!((n - want).abs() < 5.0 * want.sqrt(), "[{a},{b}): {n} vs {want}");
+            assert!(
+                (n - want).abs() < 5.0 * want.sqrt(),
+                "[{a},{b}): {n} vs {want}"
+            );
         }
     }
 
     #[test]
     fn poisson_gaps_are_exponential() {
-        let p = RateProfile { segments: vec![seg(0.0, 2000.0, 100.0, 100.0)] };
+        let p = RateProfile {
+            segments: vec![seg(0.0, 2000.0, 100.0, 100.0)],
+        };
         let ts = all(&p, Arrivals::Poisson, 4);
         let gaps: Vec<f64> = ts.windows(2).map(|w| w[1] - w[0]).collect();
         let n = gaps.len() as f64;
         let mean = gaps.iter().sum::<f64>() / n;
         let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1.0);
         // Exponential(100/s): mean 10 ms, variance = mean².
-        assert!((mean - 0.01).abs() < 5.0 * 0.01 / n.sqrt(), "mean gap {mean}");
-        assert!((var / (mean * mean) - 1.0).abs() < 0.03, "cv² {}", var / (mean * mean));
+        assert!(
+            (mean - 0.01).abs() < 5.0 * 0.01 / n.sqrt(),
+            "mean gap {mean}"
+        );
+        assert!(
+            (var / (mean * mean) - 1.0).abs() < 0.03,
+            "cv² {}",
+            var / (mean * mean)
+        );
     }
 }

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::report::{Bundle, Summary, Verdict};
 use crate::run::{RunOutput, simulate};
 use crate::scenario::{RawScenario, Scenario};
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 
 /// Resilience lab for real-time audio systems and the services around them.
 #[derive(Parser, Debug)]
@@ -61,6 +61,9 @@ pub enum Command {
         /// Runs to make; the median is reported.
         #[arg(long, default_value_t = 3)]
         repeat: u32,
+        /// Override the scenario's duration (e.g. "5m" for a quick look).
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<SimDuration>,
     },
 }
 
@@ -90,7 +93,10 @@ pub fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(verbose: u8) {
@@ -99,13 +105,23 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn dispatch(cmd: Command) -> Result<ExitCode> {
     match cmd {
-        Command::Run { scenario, seed, out, quiet } => run(&scenario, seed, out, quiet),
+        Command::Run {
+            scenario,
+            seed,
+            out,
+            quiet,
+        } => run(&scenario, seed, out, quiet),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Schema => {
             let schema = schemars::schema_for!(RawScenario);
@@ -113,7 +129,11 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
             write_stdout(&format!("{text}\n"))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { scenario, repeat } => bench(scenario.as_deref(), repeat),
+        Command::Bench {
+            scenario,
+            repeat,
+            duration,
+        } => bench(scenario.as_deref(), repeat, duration),
     }
 }
 
@@ -129,19 +149,29 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
     let mut bad = 0;
     for p in paths {
         match Scenario::load(p) {
-            Ok(sc) => write_stdout(&format!("ok: {} (scenario \"{}\", {} services)\n", p.display(), sc.name, sc.services.len()))?,
+            Ok(sc) => write_stdout(&format!(
+                "ok: {} (scenario \"{}\", {} services)\n",
+                p.display(),
+                sc.name,
+                sc.services.len()
+            ))?,
             Err(e) => {
                 bad += 1;
                 eprintln!("error: {e}");
             }
         }
     }
-    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 /// Runs a scenario and writes its reports. Returns the summary and where it was written.
 pub fn run_scenario(sc: &Scenario, seed: u64, out_dir: &Path, progress: bool) -> Result<Summary> {
     let started = Instant::now();
+    tracing::info!(scenario = %sc.name, seed, services = sc.services.len(), faults = sc.chaos.len(), "simulating");
     let bar = progress.then(|| progress_bar(sc));
     let callback = bar.clone().map(|bar| -> Box<dyn FnMut(SimTime)> {
         Box::new(move |t: SimTime| {
@@ -157,10 +187,18 @@ pub fn run_scenario(sc: &Scenario, seed: u64, out_dir: &Path, progress: bool) ->
         bar.finish_and_clear();
     }
     let wall_s = started.elapsed().as_secs_f64();
+    tracing::info!(
+        simulated_s = output.end.as_secs_f64(),
+        wall_s,
+        messages = output.engine.messages,
+        instants = output.engine.instants,
+        "run finished"
+    );
     let summary = Summary::new(sc, &output, "simulated", wall_s);
     bundle(sc, &output, &summary)
         .write_to(out_dir)
         .with_context(|| format!("failed to write the reports of scenario \"{}\"", sc.name))?;
+    tracing::info!(dir = %out_dir.display(), "reports written");
     Ok(summary)
 }
 
@@ -168,9 +206,11 @@ fn progress_bar(sc: &Scenario) -> ProgressBar {
     let total_ms = ((sc.duration + sc.drain).as_secs_f64() * 1000.0) as u64;
     let bar = ProgressBar::with_draw_target(Some(total_ms), ProgressDrawTarget::hidden());
     bar.set_style(
-        ProgressStyle::with_template("{spinner} simulating {msg} [{bar:30}] {percent:>3}% (ETA {eta})")
-            .expect("invariant: the template is valid")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} simulating {msg} [{bar:30}] {percent:>3}% (ETA {eta})",
+        )
+        .expect("invariant: the template is valid")
+        .progress_chars("=> "),
     );
     bar.set_message(sc.name.clone());
     bar
@@ -197,7 +237,11 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> Res
         write_stdout(&human_summary(&summary, &out_dir))?;
     }
     if summary.verdict == Verdict::Fail {
-        eprintln!("note: rerun with `ag06-lab run {} --seed {}`", path.display(), seed);
+        eprintln!(
+            "note: rerun with `ag06-lab run {} --seed {}`",
+            path.display(),
+            seed
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -227,7 +271,10 @@ fn human_summary(s: &Summary, dir: &Path) -> String {
         s.latency_ms.max,
     );
     for slo in &s.slos {
-        let achieved = slo.achieved.map(|a| format!("{:.5}", a)).unwrap_or_else(|| "n/a (no requests)".into());
+        let achieved = slo
+            .achieved
+            .map(|a| format!("{:.5}", a))
+            .unwrap_or_else(|| "n/a (no requests)".into());
         t.push_str(&format!(
             "  slo {:<24} {} objective {} achieved {}\n",
             slo.name,
@@ -240,11 +287,21 @@ fn human_summary(s: &Summary, dir: &Path) -> String {
     t
 }
 
-fn bench(path: Option<&Path>, repeat: u32) -> Result<ExitCode> {
-    let sc = match path {
+fn parse_duration(s: &str) -> Result<SimDuration, String> {
+    humantime::parse_duration(s)
+        .map(SimDuration::from)
+        .map_err(|e| format!("invalid duration \"{s}\": {e}"))
+}
+
+fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Result<ExitCode> {
+    let mut sc = match path {
         Some(p) => Scenario::load(p)?,
         None => Scenario::from_toml(WORKLOAD_W, "<built-in workload W>", "workload-w")?,
     };
+    if let Some(d) = duration {
+        sc.duration = d;
+        sc.load.profile = sc.load.profile.cut(d);
+    }
     let repeat = repeat.max(1);
     let mut walls = Vec::new();
     let mut last = None;
@@ -269,7 +326,9 @@ fn bench(path: Option<&Path>, repeat: u32) -> Result<ExitCode> {
     let median = walls[walls.len() / 2];
     let requests = out.client.counts.requests as f64;
     let lat = out.client.latency.summary();
-    let rss = peak_rss_mb().map(|m| format!("{m:.1} MB")).unwrap_or_else(|| "n/a".into());
+    let rss = peak_rss_mb()
+        .map(|m| format!("{m:.1} MB"))
+        .unwrap_or_else(|| "n/a".into());
     write_stdout(&format!(
         "workload: {} ({} simulated s)\nwall (median of {}): {:.3} s\nsimulated requests/s: {:.0}\nmessages/s: {:.0}\nend-to-end latency ms: mean {:.3} p99 {:.3}\npeak RSS: {}\n",
         sc.name,

@@ -65,7 +65,9 @@ pub enum DistError {
     #[error("`mean` must be greater than zero")]
     ZeroMean,
     /// Lognormal median not positive or p99 below the median.
-    #[error("`p99` ({p99}) must be greater than `median` ({median}), and `median` greater than zero")]
+    #[error(
+        "`p99` ({p99}) must be greater than `median` ({median}), and `median` greater than zero"
+    )]
     LogNormalShape {
         /// The median as written.
         median: String,
@@ -77,15 +79,23 @@ pub enum DistError {
 impl Dist {
     /// A constant.
     pub fn constant(value: SimDuration) -> Self {
-        Dist::Constant { value: value.as_nanos() as f64 }
+        Dist::Constant {
+            value: value.as_nanos() as f64,
+        }
     }
 
     /// Uniform on `[min, max]`.
     pub fn uniform(min: SimDuration, max: SimDuration) -> Result<Self, DistError> {
         if min > max {
-            return Err(DistError::UniformBounds { min: min.to_string(), max: max.to_string() });
+            return Err(DistError::UniformBounds {
+                min: min.to_string(),
+                max: max.to_string(),
+            });
         }
-        Ok(Dist::Uniform { min: min.as_nanos() as f64, max: max.as_nanos() as f64 })
+        Ok(Dist::Uniform {
+            min: min.as_nanos() as f64,
+            max: max.as_nanos() as f64,
+        })
     }
 
     /// Exponential with mean `mean`.
@@ -100,7 +110,10 @@ impl Dist {
 
     /// Lognormal with the given median and 99th percentile.
     pub fn lognormal(median: SimDuration, p99: SimDuration) -> Result<Self, DistError> {
-        let shape = || DistError::LogNormalShape { median: median.to_string(), p99: p99.to_string() };
+        let shape = || DistError::LogNormalShape {
+            median: median.to_string(),
+            p99: p99.to_string(),
+        };
         if median.is_zero() || p99 <= median {
             return Err(shape());
         }
@@ -113,8 +126,13 @@ impl Dist {
     /// Normal with `mean` and `stddev`, truncated at zero.
     pub fn normal(mean: SimDuration, stddev: SimDuration) -> Self {
         let (m, s) = (mean.as_nanos() as f64, stddev.as_nanos() as f64);
-        let normal = Normal::new(m, s).expect("invariant: a duration is a finite, non-negative stddev");
-        Dist::Normal { mean: m, stddev: s, normal }
+        let normal =
+            Normal::new(m, s).expect("invariant: a duration is a finite, non-negative stddev");
+        Dist::Normal {
+            mean: m,
+            stddev: s,
+            normal,
+        }
     }
 
     /// Draws one duration.
@@ -131,7 +149,11 @@ impl Dist {
             }
             Dist::Exponential { exp, .. } => exp.sample(rng),
             Dist::LogNormal { ln, .. } => ln.sample(rng),
-            Dist::Normal { normal, stddev, mean } => {
+            Dist::Normal {
+                normal,
+                stddev,
+                mean,
+            } => {
                 if *stddev == 0.0 {
                     *mean
                 } else {
@@ -166,7 +188,9 @@ impl Dist {
             Dist::Constant { .. } => 0.0,
             Dist::Uniform { min, max } => (max - min).powi(2) / 12.0,
             Dist::Exponential { mean, .. } => mean * mean,
-            Dist::LogNormal { mu, sigma, .. } => ((sigma * sigma).exp() - 1.0) * (2.0 * mu + sigma * sigma).exp(),
+            Dist::LogNormal { mu, sigma, .. } => {
+                ((sigma * sigma).exp() - 1.0) * (2.0 * mu + sigma * sigma).exp()
+            }
             Dist::Normal { mean, stddev, .. } => truncated_normal_moments(*mean, *stddev).1,
         };
         ns2 / 1e18
@@ -215,11 +239,17 @@ mod tests {
         let want_mean = d.mean_secs();
         let want_var = d.variance_secs2();
         let se = (want_var / n as f64).sqrt();
-        assert!((mean - want_mean).abs() <= 5.0 * se + 1e-9, "{d:?}: mean {mean} vs {want_mean} (se {se})");
+        assert!(
+            (mean - want_mean).abs() <= 5.0 * se + 1e-9,
+            "{d:?}: mean {mean} vs {want_mean} (se {se})"
+        );
         if want_var == 0.0 {
             assert!(var < 1e-18, "{d:?}: variance {var}");
         } else {
-            assert!((var / want_var - 1.0).abs() < 0.05, "{d:?}: variance {var} vs {want_var}");
+            assert!(
+                (var / want_var - 1.0).abs() < 0.05,
+                "{d:?}: variance {var} vs {want_var}"
+            );
         }
     }
 
@@ -238,7 +268,9 @@ mod tests {
     fn lognormal_hits_its_median_and_p99() {
         let d = Dist::lognormal(ms(20.0), ms(80.0)).unwrap();
         let mut rng = stream(3, "ln");
-        let mut xs: Vec<u64> = (0..200_000).map(|_| d.sample(&mut rng).as_nanos()).collect();
+        let mut xs: Vec<u64> = (0..200_000)
+            .map(|_| d.sample(&mut rng).as_nanos())
+            .collect();
         xs.sort_unstable();
         let q = |p: f64| xs[(p * xs.len() as f64) as usize] as f64 / 1e6;
         assert!((q(0.5) / 20.0 - 1.0).abs() < 0.01, "median {}", q(0.5));

@@ -64,7 +64,8 @@ pub struct Latency {
 impl Default for Latency {
     fn default() -> Self {
         Latency {
-            hist: Histogram::new(SIGFIG).expect("invariant: 3 significant digits is a valid histogram"),
+            hist: Histogram::new(SIGFIG)
+                .expect("invariant: 3 significant digits is a valid histogram"),
             sum_ns: 0,
             max_ns: 0,
         }
@@ -90,7 +91,7 @@ pub struct LatencySummary {
 
 /// Nanoseconds to milliseconds, rounded to the nanosecond so that printed figures carry no float noise.
 pub fn ns_to_ms(ns: f64) -> f64 {
-    (ns / 1e3).round() / 1e3
+    ns.round() / 1e6
 }
 
 impl Latency {
@@ -140,6 +141,22 @@ impl Latency {
             p999: q(0.999),
             max: self.max_ms().unwrap_or(0.0),
         }
+    }
+
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &Latency) {
+        if other.is_empty() {
+            return;
+        }
+        if self.hist.add(&other.hist).is_err() {
+            // Only possible if auto-resize were off; every histogram here auto-resizes.
+            for v in other.hist.iter_recorded() {
+                self.hist
+                    .saturating_record_n(v.value_iterated_to(), v.count_at_value());
+            }
+        }
+        self.sum_ns += other.sum_ns;
+        self.max_ns = self.max_ns.max(other.max_ns);
     }
 
     /// Clears the values, keeping the allocation.
@@ -265,7 +282,8 @@ impl ServiceMeter {
     fn integrate(&mut self, to: SimTime) {
         let dt = (to - self.last).as_nanos();
         if dt > 0 {
-            self.win_areas.add(self.busy, self.capacity, self.queued, dt);
+            self.win_areas
+                .add(self.busy, self.capacity, self.queued, dt);
             self.last = to;
         }
     }
@@ -273,16 +291,23 @@ impl ServiceMeter {
     /// Closes the current window, which covered `span_ns` (less than a window only at the end of the run).
     fn close_window(&mut self, span_ns: u64) {
         let start = self.window_end.as_nanos() - self.window.as_nanos();
-        self.rows.push(window_row(start, span_ns, &self.win_counts, &self.win_latency, &self.win_areas));
+        self.rows.push(window_row(
+            start,
+            span_ns,
+            &self.win_counts,
+            &self.win_latency,
+            &self.win_areas,
+        ));
         let a = self.win_areas;
         self.areas.busy += a.busy;
         self.areas.capacity += a.capacity;
         self.areas.queue += a.queue;
+        self.latency.merge(&self.win_latency);
         self.win_counts = Counts::default();
         self.win_latency.reset();
         self.win_areas = Areas::default();
         self.index += 1;
-        self.window_end = self.window_end + self.window;
+        self.window_end += self.window;
     }
 
     /// Sets the number of busy workers and waiting requests from `now` on.
@@ -306,8 +331,8 @@ impl ServiceMeter {
         self.win_counts.add(outcome);
         self.counts.add(outcome);
         if let Outcome::Ok(d) = outcome {
+            // The whole-run histogram gets the window's values when the window closes.
             self.win_latency.record(d);
-            self.latency.record(d);
             for (t, n) in &mut self.thresholds {
                 if d <= *t {
                     *n += 1;

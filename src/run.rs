@@ -4,11 +4,11 @@ use std::rc::Rc;
 
 use actix::{Actor, Addr};
 
-use crate::actors::{
-    ChaosInjector, Event, FaultRecord, LoadGenerator, LoadMsg, Recorder, RootSupervisor, ServiceActor, SimLab,
-    supervisor::ChildStats,
-};
 use crate::actors::recorder::EventRow;
+use crate::actors::{
+    ChaosInjector, Event, FaultRecord, LoadGenerator, LoadMsg, Recorder, RootSupervisor,
+    ServiceActor, SimLab, supervisor::ChildStats,
+};
 use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
 use crate::scenario::{Indicator, Scenario};
@@ -39,12 +39,20 @@ pub struct RunOutput {
 
 /// Runs `scenario` with `seed` in virtual time. `progress` is called now and then with the simulated
 /// time reached.
-pub fn simulate(scenario: &Scenario, seed: u64, progress: Option<Box<dyn FnMut(SimTime)>>) -> RunOutput {
+pub fn simulate(
+    scenario: &Scenario,
+    seed: u64,
+    progress: Option<Box<dyn FnMut(SimTime)>>,
+) -> RunOutput {
     let scenario = scenario.clone();
     actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress).await })
 }
 
-async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Box<dyn FnMut(SimTime)>>) -> RunOutput {
+async fn run_graph(
+    sc: &Scenario,
+    seed: u64,
+    progress: Option<Box<dyn FnMut(SimTime)>>,
+) -> RunOutput {
     let limits = Limits {
         work_until: SimTime::ZERO + sc.duration,
         stop_at: SimTime::ZERO + sc.duration + sc.drain,
@@ -73,13 +81,31 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Box<dyn FnMut(SimT
         .map(|(i, s)| {
             let callee_timeouts = s.calls.iter().map(|c| sc.service(*c).timeout).collect();
             let meter = ServiceMeter::new(sc.window, s.workers, thresholds(i));
-            Node::new(ServiceActor::new(s.clone(), callee_timeouts, seed, meter), lab.clone()).start()
+            Node::new(
+                ServiceActor::new(s.clone(), callee_timeouts, seed, meter),
+                lab.clone(),
+            )
+            .start()
         })
         .collect();
     let entry = sc.load.entry;
-    let clock = ArrivalClock::new(&sc.load.profile, sc.load.arrivals, stream(seed, "load/arrivals"));
-    let load = Node::new(LoadGenerator::new(entry, sc.service(entry).timeout, clock), lab.clone()).start();
-    let injector = ChaosInjector::new(sc.chaos.clone(), sc.chaos.iter().map(|f| sc.service(f.target).name.clone()).collect());
+    let clock = ArrivalClock::new(
+        &sc.load.profile,
+        sc.load.arrivals,
+        stream(seed, "load/arrivals"),
+    );
+    let load = Node::new(
+        LoadGenerator::new(entry, sc.service(entry).timeout, clock),
+        lab.clone(),
+    )
+    .start();
+    let injector = ChaosInjector::new(
+        sc.chaos.clone(),
+        sc.chaos
+            .iter()
+            .map(|f| sc.service(f.target).name.clone())
+            .collect(),
+    );
     injector.schedule(&lab);
     let chaos = Node::new(injector, lab.clone()).start();
     let names = sc.services.iter().map(|s| s.name.clone()).collect();
@@ -87,8 +113,13 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Box<dyn FnMut(SimT
     let recorder = Node::new(Recorder::default(), lab.clone()).start();
 
     {
-        let (services, load, chaos, supervisor, recorder) =
-            (services.clone(), load.clone(), chaos.clone(), supervisor.clone(), recorder.clone());
+        let (services, load, chaos, supervisor, recorder) = (
+            services.clone(),
+            load.clone(),
+            chaos.clone(),
+            supervisor.clone(),
+            recorder.clone(),
+        );
         lab.set_router(move |ev| match ev {
             Event::Service(id, m) => services[id.index()].do_send(Deliver(m)),
             Event::Load(m) => load.do_send(Deliver(m)),

@@ -108,13 +108,49 @@ impl RateProfile {
         self.segments
             .iter()
             .find(|s| t_s >= s.start_s && t_s < s.end_s)
-            .map(|s| s.from_per_s + (s.to_per_s - s.from_per_s) * (t_s - s.start_s) / (s.end_s - s.start_s))
+            .map(|s| {
+                s.from_per_s
+                    + (s.to_per_s - s.from_per_s) * (t_s - s.start_s) / (s.end_s - s.start_s)
+            })
             .unwrap_or(0.0)
+    }
+
+    /// The profile over `[0, duration)`: cut short (the rate at the cut interpolated), or extended at the
+    /// last rate.
+    pub fn cut(&self, duration: SimDuration) -> RateProfile {
+        let end = duration.as_secs_f64();
+        let mut segments: Vec<Segment> = Vec::new();
+        for s in &self.segments {
+            if s.start_s >= end {
+                break;
+            }
+            let mut s = *s;
+            if s.end_s > end {
+                s.to_per_s = s.from_per_s
+                    + (s.to_per_s - s.from_per_s) * (end - s.start_s) / (s.end_s - s.start_s);
+                s.end_s = end;
+            }
+            segments.push(s);
+        }
+        let reached = segments.last().map(|s| (s.end_s, s.to_per_s));
+        match reached {
+            Some((t, r)) if t < end => segments.push(Segment {
+                start_s: t,
+                end_s: end,
+                from_per_s: r,
+                to_per_s: r,
+            }),
+            _ => {}
+        }
+        RateProfile { segments }
     }
 
     /// Expected number of arrivals over the whole profile.
     pub fn expected_arrivals(&self) -> f64 {
-        self.segments.iter().map(|s| (s.from_per_s + s.to_per_s) / 2.0 * (s.end_s - s.start_s)).sum()
+        self.segments
+            .iter()
+            .map(|s| (s.from_per_s + s.to_per_s) / 2.0 * (s.end_s - s.start_s))
+            .sum()
     }
 }
 
@@ -263,15 +299,24 @@ impl Scenario {
     /// Reads, parses and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: shown.clone(), source })?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
         Scenario::from_toml(&text, &shown, &stem)
     }
 
     /// Parses and validates scenario text; `path` is only used in messages, `stem` is the default name.
     pub fn from_toml(text: &str, path: &str, stem: &str) -> Result<Scenario, ScenarioError> {
         let raw: RawScenario = toml::from_str(text).map_err(|e| parse_error(text, path, &e))?;
-        validate::validate(raw, stem).map_err(|problems| ScenarioError::Invalid { path: path.to_string(), problems })
+        validate::validate(raw, stem).map_err(|problems| ScenarioError::Invalid {
+            path: path.to_string(),
+            problems,
+        })
     }
 
     /// The service with this id.
@@ -284,7 +329,13 @@ impl Scenario {
         let s: String = self
             .name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         match s.trim_matches('.') {
             "" => "scenario".to_string(),
@@ -296,10 +347,17 @@ impl Scenario {
 fn parse_error(text: &str, path: &str, e: &toml::de::Error) -> ScenarioError {
     let message = e.message().trim_end().to_string();
     let start = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
-    let end = e.span().map(|s| s.end).unwrap_or(start).clamp(start, text.len());
+    let end = e
+        .span()
+        .map(|s| s.end)
+        .unwrap_or(start)
+        .clamp(start, text.len());
     let line_start = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let line_no = text[..start].matches('\n').count() + 1;
-    let line_end = text[start..].find('\n').map(|i| start + i).unwrap_or(text.len());
+    let line_end = text[start..]
+        .find('\n')
+        .map(|i| start + i)
+        .unwrap_or(text.len());
     let line_text = text[line_start..line_end].trim_end_matches('\r');
     let column = text[line_start..start].chars().count() + 1;
     let width = text[start..end.min(line_end)].chars().count().max(1);
@@ -309,5 +367,11 @@ fn parse_error(text: &str, path: &str, e: &toml::de::Error) -> ScenarioError {
         " ".repeat(column - 1),
         "^".repeat(width)
     );
-    ScenarioError::Parse { path: path.to_string(), line: line_no, column, message, snippet }
+    ScenarioError::Parse {
+        path: path.to_string(),
+        line: line_no,
+        column,
+        message,
+        snippet,
+    }
 }

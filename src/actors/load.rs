@@ -11,7 +11,7 @@ use crate::scenario::ServiceId;
 use crate::sim::{Behavior, SimDuration, SimTime, TimerId};
 
 /// Arrivals generated per wake-up of the load generator.
-pub const BATCH: usize = 256;
+pub const BATCH: usize = 32;
 
 /// Messages to the load generator.
 #[derive(Debug)]
@@ -51,7 +51,14 @@ impl LoadGenerator {
     /// A generator sending to `entry`, giving up after `timeout` (the entry's timeout).
     pub fn new(entry: ServiceId, timeout: Option<SimDuration>, mut clock: ArrivalClock) -> Self {
         let next = clock.next_arrival();
-        LoadGenerator { entry, timeout, clock, next, outstanding: SlotMap::new(), meter: ClientMeter::default() }
+        LoadGenerator {
+            entry,
+            timeout,
+            clock,
+            next,
+            outstanding: SlotMap::new(),
+            meter: ClientMeter::default(),
+        }
     }
 
     fn batch(&mut self, lab: &SimLab) {
@@ -59,12 +66,21 @@ impl LoadGenerator {
         for _ in 0..BATCH {
             let Some(at) = self.next else { break };
             let timer_at = self.timeout.map(|t| at + t);
-            let k = self.outstanding.insert(Outstanding { scheduled: at, timer: None });
+            let k = self.outstanding.insert(Outstanding {
+                scheduled: at,
+                timer: None,
+            });
             let t = token(k);
             if let Some(deadline) = timer_at {
-                self.outstanding[k].timer = Some(lab.timer(deadline, Event::Load(LoadMsg::Timeout { token: t })));
+                self.outstanding[k].timer =
+                    Some(lab.timer(deadline, Event::Load(LoadMsg::Timeout { token: t })));
             }
-            let call = super::ServiceMsg::Call { from: Caller::Load, token: t, tag: 0, deadline: timer_at.unwrap_or(SimTime::MAX) };
+            let call = super::ServiceMsg::Call {
+                from: Caller::Load,
+                token: t,
+                tag: 0,
+                deadline: timer_at.unwrap_or(SimTime::MAX),
+            };
             lab.schedule(at, Event::Service(self.entry, call));
             last = Some(at);
             self.next = self.clock.next_arrival();

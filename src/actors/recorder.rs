@@ -19,7 +19,7 @@ pub struct EventRow {
 /// Messages to the recorder.
 pub enum RecorderMsg {
     /// Append an event.
-    Event(EventRow),
+    Event(Box<EventRow>),
 }
 
 /// Keeps the event log.
@@ -35,7 +35,10 @@ impl Behavior for Recorder {
 
     fn handle(&mut self, msg: RecorderMsg, _lab: &SimLab) {
         match msg {
-            RecorderMsg::Event(e) => self.events.push(e),
+            RecorderMsg::Event(e) => {
+                tracing::debug!(t_s = e.t.as_secs_f64(), kind = e.kind, target = %e.target, "{}", e.detail);
+                self.events.push(*e);
+            }
         }
     }
 

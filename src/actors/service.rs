@@ -35,10 +35,12 @@ pub enum ServiceMsg {
         /// The answer.
         result: CallResult,
     },
-    /// Own processing of a request is over.
+    /// Own processing of a request that calls nothing further (or failed) is over.
     WorkDone {
         /// The request.
         token: u64,
+        /// Whether its processing failed.
+        failed: bool,
     },
     /// A dependency did not answer in time.
     CallTimeout {
@@ -62,7 +64,7 @@ pub enum ServiceMsg {
     /// Crash now; stay down for `down_for`.
     Kill {
         /// Why (shown in the event log).
-        reason: String,
+        reason: Box<str>,
         /// Downtime before the supervisor restarts the service.
         down_for: SimDuration,
     },
@@ -83,6 +85,8 @@ struct Active {
     next_call: u32,
     /// The call being waited for: its tag and timeout timer.
     awaiting: Option<(u32, Option<TimerId>)>,
+    /// The first call, scheduled for the end of processing (cancelled if the service crashes first).
+    deferred: Option<TimerId>,
 }
 
 /// The behaviour of one service actor.
@@ -104,7 +108,12 @@ pub struct ServiceActor {
 impl ServiceActor {
     /// A service with its scenario spec, the timeouts of its callees (in call order), its random streams
     /// and its meter.
-    pub fn new(spec: Service, callee_timeouts: Vec<Option<SimDuration>>, seed: u64, meter: ServiceMeter) -> Self {
+    pub fn new(
+        spec: Service,
+        callee_timeouts: Vec<Option<SimDuration>>,
+        seed: u64,
+        meter: ServiceMeter,
+    ) -> Self {
         let latency_rng = crate::sim::stream(seed, &format!("service/{}/latency", spec.name));
         let error_rng = crate::sim::stream(seed, &format!("service/{}/errors", spec.name));
         let fail_prob = spec.error_rate;
@@ -144,26 +153,46 @@ impl ServiceActor {
         }
     }
 
+    /// Starts processing `req`. Its processing time and whether it fails are drawn now. If it succeeds
+    /// and has dependencies, the first call is scheduled for the end of processing right away (the worker
+    /// stays busy until the answers are in, so nothing else happens to it in between); otherwise the
+    /// service wakes up at the end of processing to answer.
     fn start(&mut self, req: Request, lab: &SimLab) {
         let now = lab.now();
         self.busy += 1;
         self.meter.levels(now, self.busy, self.waiting.len() as u32);
-        let k = self.active.insert(Active { req, next_call: 0, awaiting: None });
-        let d = self.spec.latency.sample(&mut self.latency_rng) + self.extra_latency;
-        lab.schedule(now + d, Event::Service(self.id(), ServiceMsg::WorkDone { token: token(k) }));
-    }
-
-    fn after_work(&mut self, k: DefaultKey, lab: &SimLab) {
-        if self.fail_prob > 0.0 && self.error_rng.random::<f64>() < self.fail_prob {
-            self.finish(k, CallResult::Failed, lab);
+        let k = self.active.insert(Active {
+            req,
+            next_call: 0,
+            awaiting: None,
+            deferred: None,
+        });
+        let done = now + self.spec.latency.sample(&mut self.latency_rng) + self.extra_latency;
+        let failed = self.fail_prob > 0.0 && self.error_rng.random::<f64>() < self.fail_prob;
+        if failed || self.spec.calls.is_empty() {
+            lab.schedule(
+                done,
+                Event::Service(
+                    self.id(),
+                    ServiceMsg::WorkDone {
+                        token: token(k),
+                        failed,
+                    },
+                ),
+            );
         } else {
-            self.next_call(k, lab);
+            self.call(k, done, lab);
         }
     }
 
-    fn next_call(&mut self, k: DefaultKey, lab: &SimLab) {
+    /// Calls the request's next dependency at `at` (now, or the end of its processing), or answers if
+    /// there is none left.
+    fn call(&mut self, k: DefaultKey, at: SimTime, lab: &SimLab) {
         let id = self.id();
-        let a = self.active.get_mut(k).expect("invariant: next_call on an active request");
+        let a = self
+            .active
+            .get_mut(k)
+            .expect("invariant: call on an active request");
         let i = a.next_call as usize;
         let Some(&callee) = self.spec.calls.get(i) else {
             self.finish(k, CallResult::Ok, lab);
@@ -174,13 +203,32 @@ impl ServiceActor {
         let t = token(k);
         let (deadline, timer) = match self.callee_timeouts[i] {
             Some(timeout) => {
-                let deadline = lab.now() + timeout;
-                (deadline, Some(lab.timer(deadline, Event::Service(id, ServiceMsg::CallTimeout { token: t, tag }))))
+                let deadline = at + timeout;
+                (
+                    deadline,
+                    Some(lab.timer(
+                        deadline,
+                        Event::Service(id, ServiceMsg::CallTimeout { token: t, tag }),
+                    )),
+                )
             }
             None => (SimTime::MAX, None),
         };
         a.awaiting = Some((tag, timer));
-        lab.send(Event::Service(callee, ServiceMsg::Call { from: Caller::Service(id), token: t, tag, deadline }));
+        let call = Event::Service(
+            callee,
+            ServiceMsg::Call {
+                from: Caller::Service(id),
+                token: t,
+                tag,
+                deadline,
+            },
+        );
+        if at > lab.now() {
+            a.deferred = Some(lab.timer(at, call));
+        } else {
+            lab.send(call);
+        }
     }
 
     /// The active request a reply or timeout with this token and tag is about, if it still waits for it.
@@ -198,7 +246,10 @@ impl ServiceActor {
 
     fn finish(&mut self, k: DefaultKey, result: CallResult, lab: &SimLab) {
         let now = lab.now();
-        let a = self.active.remove(k).expect("invariant: finish on an active request");
+        let a = self
+            .active
+            .remove(k)
+            .expect("invariant: finish on an active request");
         let outcome = classify(now, &a.req, result);
         self.meter.record(now, outcome);
         lab.send(a.req.from.reply(a.req.token, a.req.tag, result));
@@ -225,7 +276,7 @@ impl ServiceActor {
 
     /// Crashes: every request in the service fails now (callers see a reset connection), its state is
     /// gone, and the supervisor is told.
-    fn crash(&mut self, reason: String, down_for: SimDuration, lab: &SimLab) {
+    fn crash(&mut self, reason: Box<str>, down_for: SimDuration, lab: &SimLab) {
         if !self.up {
             return;
         }
@@ -235,16 +286,25 @@ impl ServiceActor {
             if let Some((_, Some(timer))) = a.awaiting {
                 lab.cancel(timer);
             }
-            self.meter.record(now, classify(now, &a.req, CallResult::Failed));
+            if let Some(call) = a.deferred {
+                lab.cancel(call);
+            }
+            self.meter
+                .record(now, classify(now, &a.req, CallResult::Failed));
             lab.send(a.req.from.reply(a.req.token, a.req.tag, CallResult::Failed));
         }
         for r in self.waiting.drain(..) {
-            self.meter.record(now, classify(now, &r, CallResult::Failed));
+            self.meter
+                .record(now, classify(now, &r, CallResult::Failed));
             lab.send(r.from.reply(r.token, r.tag, CallResult::Failed));
         }
         self.busy = 0;
         self.meter.levels(now, 0, 0);
-        lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed { service: self.id(), reason, down_for }));
+        lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed {
+            service: self.id(),
+            reason,
+            down_for,
+        }));
     }
 }
 
@@ -268,13 +328,33 @@ impl Behavior for ServiceActor {
 
     fn handle(&mut self, msg: ServiceMsg, lab: &SimLab) {
         match msg {
-            ServiceMsg::Call { from, token, tag, deadline } => {
-                self.on_call(Request { from, token, tag, deadline, arrived: lab.now() }, lab)
-            }
-            ServiceMsg::WorkDone { token } => {
+            ServiceMsg::Call {
+                from,
+                token,
+                tag,
+                deadline,
+            } => self.on_call(
+                Request {
+                    from,
+                    token,
+                    tag,
+                    deadline,
+                    arrived: lab.now(),
+                },
+                lab,
+            ),
+            ServiceMsg::WorkDone { token, failed } => {
                 let k = key(token);
                 if self.active.contains_key(k) {
-                    self.after_work(k, lab);
+                    self.finish(
+                        k,
+                        if failed {
+                            CallResult::Failed
+                        } else {
+                            CallResult::Ok
+                        },
+                        lab,
+                    );
                 }
             }
             ServiceMsg::Reply { token, tag, result } => {
@@ -283,8 +363,10 @@ impl Behavior for ServiceActor {
                         lab.cancel(timer);
                     }
                     match result {
-                        CallResult::Ok => self.next_call(k, lab),
-                        CallResult::Failed | CallResult::Rejected => self.finish(k, CallResult::Failed, lab),
+                        CallResult::Ok => self.call(k, lab.now(), lab),
+                        CallResult::Failed | CallResult::Rejected => {
+                            self.finish(k, CallResult::Failed, lab)
+                        }
                     }
                 }
             }
@@ -308,7 +390,7 @@ impl Behavior for ServiceActor {
 
     fn on_panic(&mut self, what: String, lab: &SimLab) {
         let delay = self.spec.restart_delay;
-        self.crash(format!("panic: {what}"), delay, lab);
+        self.crash(format!("panic: {what}").into(), delay, lab);
     }
 
     fn finish(&mut self, lab: &SimLab) -> ServiceMetrics {

@@ -15,7 +15,7 @@ pub enum SupervisorMsg {
         /// The child.
         service: ServiceId,
         /// Why.
-        reason: String,
+        reason: Box<str>,
         /// Downtime before the restart.
         down_for: SimDuration,
     },
@@ -63,19 +63,42 @@ impl Behavior for RootSupervisor {
     fn handle(&mut self, msg: SupervisorMsg, lab: &SimLab) {
         let now = lab.now();
         match msg {
-            SupervisorMsg::ChildCrashed { service, reason, down_for } => {
+            SupervisorMsg::ChildCrashed {
+                service,
+                reason,
+                down_for,
+            } => {
                 let c = &mut self.children[service.index()];
                 c.crashes += 1;
                 c.down_since = Some(now);
-                record(lab, "actor_crash", &self.names[service.index()], reason);
-                lab.schedule(now + down_for, Event::Supervisor(SupervisorMsg::RestartDue { service, crashed_at: now }));
+                record(
+                    lab,
+                    "actor_crash",
+                    &self.names[service.index()],
+                    reason.into(),
+                );
+                lab.schedule(
+                    now + down_for,
+                    Event::Supervisor(SupervisorMsg::RestartDue {
+                        service,
+                        crashed_at: now,
+                    }),
+                );
             }
-            SupervisorMsg::RestartDue { service, crashed_at } => {
+            SupervisorMsg::RestartDue {
+                service,
+                crashed_at,
+            } => {
                 let c = &mut self.children[service.index()];
                 c.restarts += 1;
                 c.down_since = None;
                 c.downtime = c.downtime + (now - crashed_at);
-                record(lab, "actor_restart", &self.names[service.index()], format!("downtime {}", now - crashed_at));
+                record(
+                    lab,
+                    "actor_restart",
+                    &self.names[service.index()],
+                    format!("downtime {}", now - crashed_at),
+                );
                 lab.send(Event::Service(service, ServiceMsg::Restart));
             }
         }

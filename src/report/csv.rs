@@ -5,8 +5,20 @@ use crate::run::RunOutput;
 use crate::scenario::Scenario;
 
 /// Header of `timeseries.csv` (contract: extend, don't rename).
-pub const TIMESERIES_HEADER: [&str; 12] =
-    ["t_s", "service", "requests", "ok", "failed", "timed_out", "rejected", "p50_ms", "p99_ms", "max_ms", "utilization", "queue_depth"];
+pub const TIMESERIES_HEADER: [&str; 12] = [
+    "t_s",
+    "service",
+    "requests",
+    "ok",
+    "failed",
+    "timed_out",
+    "rejected",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+    "utilization",
+    "queue_depth",
+];
 
 /// Header of `events.csv`.
 pub const EVENTS_HEADER: [&str; 4] = ["t_s", "kind", "target", "detail"];
@@ -19,7 +31,8 @@ fn opt(v: Option<f64>) -> String {
 /// columns are empty in a window without successes.
 pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(TIMESERIES_HEADER).expect("invariant: writing to memory");
+    w.write_record(TIMESERIES_HEADER)
+        .expect("invariant: writing to memory");
     let windows = out.services.iter().map(|s| s.rows.len()).max().unwrap_or(0);
     for i in 0..windows {
         for (s, m) in sc.services.iter().zip(&out.services) {
@@ -48,10 +61,16 @@ pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
 /// Renders `events.csv`, in time order.
 pub fn events(events: &[EventRow]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(EVENTS_HEADER).expect("invariant: writing to memory");
+    w.write_record(EVENTS_HEADER)
+        .expect("invariant: writing to memory");
     for e in events {
-        w.write_record([format!("{:.9}", e.t.as_secs_f64()), e.kind.to_string(), e.target.clone(), e.detail.clone()])
-            .expect("invariant: writing to memory");
+        w.write_record([
+            format!("{:.9}", e.t.as_secs_f64()),
+            e.kind.to_string(),
+            e.target.clone(),
+            e.detail.clone(),
+        ])
+        .expect("invariant: writing to memory");
     }
     w.into_inner().expect("invariant: writing to memory")
 }

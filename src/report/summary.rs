@@ -1,7 +1,7 @@
 //! `summary.json`: the verdict and headline figures of a run (schema 1).
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::metrics::{Counts, LatencySummary};
 use crate::run::RunOutput;
@@ -168,7 +168,12 @@ impl Summary {
                 let (sli, threshold_ms, good) = match slo.indicator {
                     Indicator::Availability => ("availability", None, m.counts.ok),
                     Indicator::Latency { threshold } => {
-                        let good = m.within.iter().find(|(t, _)| *t == threshold).map(|(_, n)| *n).unwrap_or(0);
+                        let good = m
+                            .within
+                            .iter()
+                            .find(|(t, _)| *t == threshold)
+                            .map(|(_, n)| *n)
+                            .unwrap_or(0);
                         ("latency", Some(threshold.as_millis_f64()), good)
                     }
                 };
@@ -187,7 +192,11 @@ impl Summary {
             })
             .collect();
         let aborted = matches!(out.ending, Ending::Aborted(_));
-        let verdict = if !aborted && slos.iter().all(|s| s.met) { Verdict::Pass } else { Verdict::Fail };
+        let verdict = if !aborted && slos.iter().all(|s| s.met) {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
         let services = sc
             .services
             .iter()
@@ -225,7 +234,10 @@ impl Summary {
                 Ending::Horizon => "horizon".to_string(),
                 Ending::Aborted(why) => format!("aborted: {why}"),
             },
-            requests: Requests { counts: out.client.counts, unfinished: out.client.unfinished },
+            requests: Requests {
+                counts: out.client.counts,
+                unfinished: out.client.unfinished,
+            },
             latency_ms: out.client.latency.summary(),
             services: Ordered(services),
             slos,
@@ -241,7 +253,10 @@ impl Summary {
                     end_s: f.end.map(|t| t.as_secs_f64()),
                 })
                 .collect(),
-            engine: EngineSummary { instants: out.engine.instants, messages: out.engine.messages },
+            engine: EngineSummary {
+                instants: out.engine.instants,
+                messages: out.engine.messages,
+            },
         }
     }
 

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::raw::{FaultKind, RawChaos, RawDist, RawLoad, RawScenario, RawService, RawSlo, SliKind};
-use super::{Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId, Slo};
+use super::{
+    Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service,
+    ServiceId, Slo,
+};
 use crate::dist::Dist;
 use crate::sim::{SimDuration, SimTime};
 
@@ -22,12 +25,18 @@ struct Checker {
 
 impl Checker {
     fn err(&mut self, at: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem { at: at.into(), message: message.into() });
+        self.problems.push(Problem {
+            at: at.into(),
+            message: message.into(),
+        });
     }
 
     fn fraction(&mut self, at: &str, v: f64) {
         if !(0.0..=1.0).contains(&v) {
-            self.err(at, format!("{v} is not a probability: expected a number from 0 to 1"));
+            self.err(
+                at,
+                format!("{v} is not a probability: expected a number from 0 to 1"),
+            );
         }
     }
 
@@ -42,7 +51,9 @@ impl Checker {
 
 /// Checks `raw`; `stem` is the default name.
 pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> {
-    let mut c = Checker { problems: Vec::new() };
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
 
     let name = raw.name.unwrap_or_else(|| stem.to_string());
     if name.trim().is_empty() {
@@ -52,13 +63,19 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
     // Services first: everything else refers to them by name.
     let mut ids: BTreeMap<&str, ServiceId> = BTreeMap::new();
     if raw.services.is_empty() {
-        c.err("services", "no services: add at least one [[services]] table");
+        c.err(
+            "services",
+            "no services: add at least one [[services]] table",
+        );
     }
     for (i, s) in raw.services.iter().enumerate() {
         if s.name.trim().is_empty() {
             c.err(format!("services[{i}].name"), "must not be empty");
         } else if ids.insert(s.name.as_str(), ServiceId(i as u32)).is_some() {
-            c.err(format!("services[{i}].name"), format!("duplicate service name \"{}\"", s.name));
+            c.err(
+                format!("services[{i}].name"),
+                format!("duplicate service name \"{}\"", s.name),
+            );
         }
     }
     let known = known_list(&raw.services);
@@ -82,7 +99,13 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
             .filter_map(|(j, callee)| {
                 let at = format!("{p}.calls[{j}]");
                 if callee == &s.name {
-                    c.err(at, format!("\"{}\" calls itself: a synchronous self-call would deadlock", s.name));
+                    c.err(
+                        at,
+                        format!(
+                            "\"{}\" calls itself: a synchronous self-call would deadlock",
+                            s.name
+                        ),
+                    );
                     return None;
                 }
                 lookup(&mut c, at, callee)
@@ -95,7 +118,10 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
     let duration_raw = raw.duration.map(|d| d.0);
     let load = match &raw.load {
         None => {
-            c.err("load", "missing [load] section (entry, arrivals, rate_per_s)");
+            c.err(
+                "load",
+                "missing [load] section (entry, arrivals, rate_per_s)",
+            );
             None
         }
         Some(l) => load(&mut c, l, &lookup),
@@ -122,7 +148,10 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
     for (i, s) in raw.slo.iter().enumerate() {
         let p = format!("slo[{i}]");
         if slo_names.insert(s.name.as_str(), i).is_some() {
-            c.err(format!("{p}.name"), format!("duplicate objective name \"{}\"", s.name));
+            c.err(
+                format!("{p}.name"),
+                format!("duplicate objective name \"{}\"", s.name),
+            );
         }
         if let Some(slo) = slo(&mut c, &p, s, &lookup) {
             slos.push(slo);
@@ -142,7 +171,10 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         return Err(c.problems);
     }
     let (load, _) = load.expect("invariant: no problems means the load section was valid");
-    let profile = profile(raw.load.as_ref().expect("invariant: load present"), duration);
+    let profile = profile(
+        raw.load.as_ref().expect("invariant: load present"),
+        duration,
+    );
     Ok(Scenario {
         name,
         seed: raw.seed,
@@ -150,7 +182,10 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         window,
         drain,
         load: Load { profile, ..load },
-        services: services.into_iter().map(|s| s.expect("invariant: valid services")).collect(),
+        services: services
+            .into_iter()
+            .map(|s| s.expect("invariant: valid services"))
+            .collect(),
         slos,
         chaos,
     })
@@ -160,10 +195,20 @@ fn known_list(services: &[RawService]) -> String {
     if services.is_empty() {
         return "none".to_string();
     }
-    services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+    services
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<ServiceId>) -> Option<Service> {
+fn service(
+    c: &mut Checker,
+    p: &str,
+    i: usize,
+    s: &RawService,
+    calls: Vec<ServiceId>,
+) -> Option<Service> {
     if s.workers == 0 {
         c.err(format!("{p}.workers"), "must be at least 1");
     }
@@ -182,7 +227,10 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
         error_rate,
         calls,
         timeout: s.timeout.map(|d| d.0),
-        restart_delay: s.restart_delay.map(|d| d.0).unwrap_or(DEFAULT_RESTART_DELAY),
+        restart_delay: s
+            .restart_delay
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_RESTART_DELAY),
     })
 }
 
@@ -209,7 +257,11 @@ fn check_cycles(c: &mut Checker, raw: &[RawService], services: &[Option<Service>
     let n = raw.len();
     let mut mark = vec![Mark::New; n];
     let calls = |i: usize| -> Vec<usize> {
-        services.get(i).and_then(|s| s.as_ref()).map(|s| s.calls.iter().map(|x| x.index()).collect()).unwrap_or_default()
+        services
+            .get(i)
+            .and_then(|s| s.as_ref())
+            .map(|s| s.calls.iter().map(|x| x.index()).collect())
+            .unwrap_or_default()
     };
     for root in 0..n {
         if mark[root] != Mark::New {
@@ -228,12 +280,21 @@ fn check_cycles(c: &mut Checker, raw: &[RawService], services: &[Option<Service>
                         stack.push((child, 0));
                     }
                     Mark::Active => {
-                        let from = stack.iter().position(|(x, _)| *x == child).expect("invariant: active node on stack");
-                        let mut path: Vec<&str> = stack[from..].iter().map(|(x, _)| raw[*x].name.as_str()).collect();
+                        let from = stack
+                            .iter()
+                            .position(|(x, _)| *x == child)
+                            .expect("invariant: active node on stack");
+                        let mut path: Vec<&str> = stack[from..]
+                            .iter()
+                            .map(|(x, _)| raw[*x].name.as_str())
+                            .collect();
                         path.push(raw[child].name.as_str());
                         c.err(
                             format!("services[{node}].calls"),
-                            format!("cycle in calls: {} (synchronous calls must form a tree or DAG)", path.join(" -> ")),
+                            format!(
+                                "cycle in calls: {} (synchronous calls must form a tree or DAG)",
+                                path.join(" -> ")
+                            ),
                         );
                     }
                     Mark::Done => {}
@@ -252,10 +313,19 @@ type Lookup<'a> = dyn Fn(&mut Checker, String, &str) -> Option<ServiceId> + 'a;
 fn load(c: &mut Checker, l: &RawLoad, lookup: &Lookup<'_>) -> Option<(Load, SimDuration)> {
     let entry = lookup(c, "load.entry".into(), &l.entry);
     let rate_ok = if !l.rate_per_s.is_finite() || l.rate_per_s < 0.0 {
-        c.err("load.rate_per_s", format!("{} is not a rate: expected a number of requests per second > 0", l.rate_per_s));
+        c.err(
+            "load.rate_per_s",
+            format!(
+                "{} is not a rate: expected a number of requests per second > 0",
+                l.rate_per_s
+            ),
+        );
         false
     } else if l.rate_per_s == 0.0 && l.stages.is_empty() {
-        c.err("load.rate_per_s", "must be greater than 0 (only a ramp with `stages` may start from 0)");
+        c.err(
+            "load.rate_per_s",
+            "must be greater than 0 (only a ramp with `stages` may start from 0)",
+        );
         false
     } else {
         true
@@ -266,15 +336,30 @@ fn load(c: &mut Checker, l: &RawLoad, lookup: &Lookup<'_>) -> Option<(Load, SimD
         c.positive(&format!("load.stages[{i}].duration"), s.duration.0);
         total = total + s.duration.0;
         if !s.target_per_s.is_finite() || s.target_per_s < 0.0 {
-            c.err(format!("load.stages[{i}].target_per_s"), format!("{} is not a rate: expected a number >= 0", s.target_per_s));
+            c.err(
+                format!("load.stages[{i}].target_per_s"),
+                format!("{} is not a rate: expected a number >= 0", s.target_per_s),
+            );
         }
         any_positive |= s.target_per_s > 0.0;
     }
     if rate_ok && !any_positive {
-        c.err("load.stages", "every rate is 0: no request would ever arrive");
+        c.err(
+            "load.stages",
+            "every rate is 0: no request would ever arrive",
+        );
     }
     let entry = entry?;
-    Some((Load { entry, arrivals: l.arrivals, profile: RateProfile { segments: Vec::new() } }, total))
+    Some((
+        Load {
+            entry,
+            arrivals: l.arrivals,
+            profile: RateProfile {
+                segments: Vec::new(),
+            },
+        },
+        total,
+    ))
 }
 
 /// Builds the rate profile over `[0, duration)` from a checked load section.
@@ -291,12 +376,22 @@ fn profile(l: &RawLoad, duration: SimDuration) -> RateProfile {
         let seg_end = (t + len).min(end);
         // Cut a stage at `duration`: the rate at the cut is interpolated.
         let to = rate + (s.target_per_s - rate) * (seg_end - t) / len;
-        segments.push(Segment { start_s: t, end_s: seg_end, from_per_s: rate, to_per_s: to });
+        segments.push(Segment {
+            start_s: t,
+            end_s: seg_end,
+            from_per_s: rate,
+            to_per_s: to,
+        });
         t = seg_end;
         rate = s.target_per_s;
     }
     if t < end {
-        segments.push(Segment { start_s: t, end_s: end, from_per_s: rate, to_per_s: rate });
+        segments.push(Segment {
+            start_s: t,
+            end_s: end,
+            from_per_s: rate,
+            to_per_s: rate,
+        });
     }
     RateProfile { segments }
 }
@@ -304,21 +399,40 @@ fn profile(l: &RawLoad, duration: SimDuration) -> RateProfile {
 fn slo(c: &mut Checker, p: &str, s: &RawSlo, lookup: &Lookup<'_>) -> Option<Slo> {
     let service = lookup(c, format!("{p}.service"), &s.service);
     if !(s.objective > 0.0 && s.objective <= 1.0) {
-        c.err(format!("{p}.objective"), format!("{} is not an objective: expected a fraction in (0, 1], e.g. 0.999", s.objective));
+        c.err(
+            format!("{p}.objective"),
+            format!(
+                "{} is not an objective: expected a fraction in (0, 1], e.g. 0.999",
+                s.objective
+            ),
+        );
     }
     let indicator = match (s.sli, s.threshold) {
         (SliKind::Availability, None) => Some(Indicator::Availability),
         (SliKind::Availability, Some(_)) => {
-            c.err(format!("{p}.threshold"), "only latency objectives take a threshold");
+            c.err(
+                format!("{p}.threshold"),
+                "only latency objectives take a threshold",
+            );
             None
         }
-        (SliKind::Latency, Some(t)) => c.positive(&format!("{p}.threshold"), t.0).then_some(Indicator::Latency { threshold: t.0 }),
+        (SliKind::Latency, Some(t)) => c
+            .positive(&format!("{p}.threshold"), t.0)
+            .then_some(Indicator::Latency { threshold: t.0 }),
         (SliKind::Latency, None) => {
-            c.err(format!("{p}.threshold"), "missing: a latency objective needs a threshold, e.g. threshold = \"200ms\"");
+            c.err(
+                format!("{p}.threshold"),
+                "missing: a latency objective needs a threshold, e.g. threshold = \"200ms\"",
+            );
             None
         }
     };
-    Some(Slo { name: s.name.clone(), service: service?, indicator: indicator?, objective: s.objective })
+    Some(Slo {
+        name: s.name.clone(),
+        service: service?,
+        indicator: indicator?,
+        objective: s.objective,
+    })
 }
 
 fn fault(
@@ -336,14 +450,23 @@ fn fault(
     }
     let forbid = |c: &mut Checker, key: &str, present: bool| {
         if present {
-            c.err(format!("{p}.{key}"), format!("`{key}` does not apply to a {} fault", kind_name(f.fault)));
+            c.err(
+                format!("{p}.{key}"),
+                format!("`{key}` does not apply to a {} fault", kind_name(f.fault)),
+            );
         }
     };
     let need_for = |c: &mut Checker| -> Option<SimDuration> {
         match f.for_ {
             Some(d) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
             None => {
-                c.err(format!("{p}.for"), format!("missing: how long the {} fault lasts, e.g. for = \"30s\"", kind_name(f.fault)));
+                c.err(
+                    format!("{p}.for"),
+                    format!(
+                        "missing: how long the {} fault lasts, e.g. for = \"30s\"",
+                        kind_name(f.fault)
+                    ),
+                );
                 None
             }
         }
@@ -352,7 +475,10 @@ fn fault(
         FaultKind::Kill => {
             forbid(c, "add", f.add.is_some());
             forbid(c, "rate", f.rate.is_some());
-            let down = match (f.for_, target.and_then(|t| services.get(t.index()).and_then(|s| s.as_ref()))) {
+            let down = match (
+                f.for_,
+                target.and_then(|t| services.get(t.index()).and_then(|s| s.as_ref())),
+            ) {
                 (Some(d), _) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
                 (None, Some(s)) => Some(s.restart_delay),
                 (None, None) => None,
@@ -364,7 +490,10 @@ fn fault(
             let add = match f.add {
                 Some(a) => c.positive(&format!("{p}.add"), a.0).then_some(a.0),
                 None => {
-                    c.err(format!("{p}.add"), "missing: the latency to add, e.g. add = \"200ms\"");
+                    c.err(
+                        format!("{p}.add"),
+                        "missing: the latency to add, e.g. add = \"200ms\"",
+                    );
                     None
                 }
             };
@@ -378,7 +507,10 @@ fn fault(
                     Some(r)
                 }
                 None => {
-                    c.err(format!("{p}.rate"), "missing: the failure probability, e.g. rate = 0.3");
+                    c.err(
+                        format!("{p}.rate"),
+                        "missing: the failure probability, e.g. rate = 0.3",
+                    );
                     None
                 }
             };
@@ -386,8 +518,17 @@ fn fault(
         }
     };
     let target = target?;
-    let name = f.name.clone().unwrap_or_else(|| format!("{}:{}", kind_name(f.fault), f.target));
-    Some(Fault { name, target, at, duration: duration?, effect: effect? })
+    let name = f
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}:{}", kind_name(f.fault), f.target));
+    Some(Fault {
+        name,
+        target,
+        at,
+        duration: duration?,
+        effect: effect?,
+    })
 }
 
 fn kind_name(k: FaultKind) -> &'static str {
@@ -409,7 +550,10 @@ mod tests {
             rate_per_s: rate,
             stages: stages
                 .iter()
-                .map(|(d, t)| super::super::raw::RawStage { duration: super::super::raw::Dur(SimDuration::from_secs(*d)), target_per_s: *t })
+                .map(|(d, t)| super::super::raw::RawStage {
+                    duration: super::super::raw::Dur(SimDuration::from_secs(*d)),
+                    target_per_s: *t,
+                })
                 .collect(),
         };
         profile(&l, SimDuration::from_secs(duration_s))

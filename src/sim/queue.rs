@@ -15,41 +15,42 @@ pub struct TimerId {
     generation: u32,
 }
 
-const NOT_A_TIMER: u32 = u32::MAX;
-
-struct Entry<E> {
+/// What the heap orders: small, so that sifting moves little memory. The payload waits in a slot.
+#[derive(Copy, Clone, PartialEq, Eq)]
+struct Key {
     at: SimTime,
     seq: u64,
     slot: u32,
-    generation: u32,
-    daemon: bool,
-    event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.at == other.at && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<E> Ord for Entry<E> {
+impl Ord for Key {
     // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
+        other
+            .at
+            .cmp(&self.at)
+            .then_with(|| other.seq.cmp(&self.seq))
     }
+}
+
+struct Slot<E> {
+    /// Bumped each time the slot is freed, so that a stale [`TimerId`] never matches a later occupant.
+    generation: u32,
+    daemon: bool,
+    /// `None` once cancelled (or while free).
+    event: Option<E>,
 }
 
 /// Future events of type `E`.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Key>,
     seq: u64,
-    generations: Vec<u32>,
-    daemon_slot: Vec<bool>,
+    slots: Vec<Slot<E>>,
     free: Vec<u32>,
     /// Live (not cancelled) entries that keep the run going.
     live_work: usize,
@@ -64,46 +65,64 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(1024), seq: 0, generations: Vec::new(), daemon_slot: Vec::new(), free: Vec::new(), live_work: 0 }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(1024),
+            seq: 0,
+            slots: Vec::with_capacity(1024),
+            free: Vec::new(),
+            live_work: 0,
+        }
     }
 
     /// Schedules `event` at `at`. A `daemon` event (a periodic probe, a metrics tick) does not by itself keep
     /// the run alive once the arrival process has ended.
+    #[inline]
     pub fn push(&mut self, at: SimTime, event: E, daemon: bool) {
-        self.push_entry(at, event, NOT_A_TIMER, 0, daemon);
+        self.push_timer(at, event, daemon);
     }
 
     /// Schedules a cancellable `event` at `at`.
+    #[inline]
     pub fn push_timer(&mut self, at: SimTime, event: E, daemon: bool) -> TimerId {
         let slot = match self.free.pop() {
-            Some(s) => s,
+            Some(s) => {
+                let sl = &mut self.slots[s as usize];
+                sl.daemon = daemon;
+                sl.event = Some(event);
+                s
+            }
             None => {
-                self.generations.push(0);
-                self.daemon_slot.push(false);
-                u32::try_from(self.generations.len() - 1).expect("invariant: fewer than 4G pending timers")
+                self.slots.push(Slot {
+                    generation: 0,
+                    daemon,
+                    event: Some(event),
+                });
+                u32::try_from(self.slots.len() - 1)
+                    .expect("invariant: fewer than 4G pending events")
             }
         };
-        let generation = self.generations[slot as usize];
-        self.daemon_slot[slot as usize] = daemon;
-        self.push_entry(at, event, slot, generation, daemon);
-        TimerId { slot, generation }
-    }
-
-    fn push_entry(&mut self, at: SimTime, event: E, slot: u32, generation: u32, daemon: bool) {
         self.seq += 1;
         if !daemon {
             self.live_work += 1;
         }
-        self.heap.push(Entry { at, seq: self.seq, slot, generation, daemon, event });
+        self.heap.push(Key {
+            at,
+            seq: self.seq,
+            slot,
+        });
+        TimerId {
+            slot,
+            generation: self.slots[slot as usize].generation,
+        }
     }
 
     /// Cancels a timer if it has not fired yet. Returns whether it was pending.
     pub fn cancel(&mut self, id: TimerId) -> bool {
-        match self.generations.get_mut(id.slot as usize) {
-            Some(g) if *g == id.generation => {
-                // Bump the generation: the entry is now stale and is dropped when it reaches the top.
-                *g = g.wrapping_add(1);
-                if !self.daemon_slot[id.slot as usize] {
+        match self.slots.get_mut(id.slot as usize) {
+            Some(sl) if sl.generation == id.generation && sl.event.is_some() => {
+                // The key stays in the heap and is dropped when it reaches the top.
+                sl.event = None;
+                if !sl.daemon {
                     self.live_work -= 1;
                 }
                 true
@@ -112,51 +131,45 @@ impl<E> EventQueue<E> {
         }
     }
 
-    fn is_stale(&self, e: &Entry<E>) -> bool {
-        e.slot != NOT_A_TIMER && self.generations[e.slot as usize] != e.generation
-    }
-
     /// Drops cancelled entries at the top; returns the time of the next live event.
+    #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
         loop {
-            let top = self.heap.peek()?;
-            if !self.is_stale(top) {
+            let top = *self.heap.peek()?;
+            if self.slots[top.slot as usize].event.is_some() {
                 return Some(top.at);
             }
-            let e = self.heap.pop().expect("invariant: peeked entry exists");
-            self.release(&e, true);
+            self.heap.pop();
+            self.release(top.slot);
         }
     }
 
     /// Pops the next live event if it is due exactly at `at`.
+    #[inline]
     pub fn pop_at(&mut self, at: SimTime) -> Option<E> {
         loop {
-            let top = self.heap.peek()?;
-            let stale = self.is_stale(top);
-            if !stale && top.at != at {
+            let top = *self.heap.peek()?;
+            let sl = &mut self.slots[top.slot as usize];
+            if sl.event.is_some() && top.at != at {
                 return None;
             }
-            let e = self.heap.pop().expect("invariant: peeked entry exists");
-            self.release(&e, stale);
-            if !stale {
-                return Some(e.event);
+            self.heap.pop();
+            let event = sl.event.take();
+            if event.is_some() && !sl.daemon {
+                self.live_work -= 1;
+            }
+            self.release(top.slot);
+            if event.is_some() {
+                return event;
             }
         }
     }
 
-    fn release(&mut self, e: &Entry<E>, stale: bool) {
-        // A cancelled entry stopped counting as work when it was cancelled.
-        if !e.daemon && !stale {
-            self.live_work -= 1;
-        }
-        if e.slot != NOT_A_TIMER {
-            if !stale {
-                // Fired: a later cancel with this id must not match.
-                let g = &mut self.generations[e.slot as usize];
-                *g = g.wrapping_add(1);
-            }
-            self.free.push(e.slot);
-        }
+    #[inline]
+    fn release(&mut self, slot: u32) {
+        let sl = &mut self.slots[slot as usize];
+        sl.generation = sl.generation.wrapping_add(1);
+        self.free.push(slot);
     }
 
     /// Pending (not cancelled) entries that keep the run going.
@@ -201,7 +214,10 @@ mod tests {
         q.push(t(5), "d", false);
         q.push(t(3), "b", false);
         q.push(t(5), "e", false);
-        assert_eq!(drain(&mut q), vec![(1, "a"), (3, "b"), (5, "c"), (5, "d"), (5, "e")]);
+        assert_eq!(
+            drain(&mut q),
+            vec![(1, "a"), (3, "b"), (5, "c"), (5, "d"), (5, "e")]
+        );
     }
 
     #[test]

@@ -42,22 +42,30 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_independent() {
-        let a: Vec<u64> = (0..4).map({
-            let mut r = stream(7, "service/a");
-            move |_| r.random()
-        }).collect();
-        let a2: Vec<u64> = (0..4).map({
-            let mut r = stream(7, "service/a");
-            move |_| r.random()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut r = stream(7, "service/b");
-            move |_| r.random()
-        }).collect();
-        let a_other_seed: Vec<u64> = (0..4).map({
-            let mut r = stream(8, "service/a");
-            move |_| r.random()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = stream(7, "service/a");
+                move |_| r.random()
+            })
+            .collect();
+        let a2: Vec<u64> = (0..4)
+            .map({
+                let mut r = stream(7, "service/a");
+                move |_| r.random()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = stream(7, "service/b");
+                move |_| r.random()
+            })
+            .collect();
+        let a_other_seed: Vec<u64> = (0..4)
+            .map({
+                let mut r = stream(8, "service/a");
+                move |_| r.random()
+            })
+            .collect();
         assert_eq!(a, a2);
         assert_ne!(a, b);
         assert_ne!(a, a_other_seed);

@@ -1,0 +1,116 @@
+//! Same scenario and seed: byte-identical outputs (but `wall_s`), across runs, processes and builds.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::common::{read, root, run_bin};
+
+/// The outputs of a run directory, with `wall_s` blanked out.
+fn outputs(dir: &Path) -> Vec<(String, String)> {
+    ["summary.json", "timeseries.csv", "events.csv"]
+        .iter()
+        .map(|f| {
+            let mut text = read(&dir.join(f));
+            if *f == "summary.json" {
+                text = text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("\"wall_s\""))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+            }
+            (f.to_string(), text)
+        })
+        .collect()
+}
+
+fn run_to(bin: &Path, scenario: &Path, out: &Path, extra: &[&str]) {
+    let o = Command::new(bin)
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn same_seed_same_bytes_across_processes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_ag06-lab"));
+    let sc = root().join("tests/fixtures/small.toml");
+    let dirs: Vec<_> = (0..3).map(|i| tmp.path().join(format!("run{i}"))).collect();
+    for d in &dirs {
+        run_to(bin, &sc, d, &[]);
+    }
+    let first = outputs(&dirs[0]);
+    assert!(
+        first[2].1.lines().count() > 5,
+        "the fixture produces events"
+    );
+    for d in &dirs[1..] {
+        assert_eq!(outputs(d), first);
+    }
+    // And a different seed gives different results.
+    let other = tmp.path().join("other");
+    run_to(bin, &sc, &other, &["--seed", "4"]);
+    assert_ne!(outputs(&other)[1], first[1]);
+}
+
+#[test]
+fn seed_flag_overrides_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = root().join("tests/fixtures/small.toml");
+    let out = tmp.path().join("r");
+    let o = run_bin(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--seed",
+        "99",
+    ]);
+    assert!(o.status.code().is_some());
+    assert!(read(&out.join("summary.json")).contains("\"seed\": 99,"));
+}
+
+/// Builds the binary with the dev (debug) and release profiles and compares their outputs. Slow the first
+/// time (a release build), incremental afterwards.
+#[test]
+fn debug_and_release_builds_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cargo = env!("CARGO");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let sc = root().join("tests/fixtures/small.toml");
+    let mut results = Vec::new();
+    for (profile, dir) in [("dev", "debug"), ("release", "release")] {
+        let st = Command::new(cargo)
+            .current_dir(root())
+            .args([
+                "build",
+                "--quiet",
+                "--bin",
+                "ag06-lab",
+                "--profile",
+                profile,
+            ])
+            .status()
+            .expect("cargo runs");
+        assert!(st.success(), "cargo build --profile {profile} failed");
+        let out = tmp.path().join(profile);
+        run_to(&target.join(dir).join("ag06-lab"), &sc, &out, &[]);
+        results.push(outputs(&out));
+    }
+    assert_eq!(results[0], results[1]);
+}

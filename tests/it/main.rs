@@ -1,0 +1,9 @@
+//! Integration tests: one binary, a module per behaviour.
+
+mod bad_input;
+mod chaos;
+mod common;
+mod determinism;
+mod fidelity;
+mod outputs;
+mod scenarios;
