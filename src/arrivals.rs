@@ -132,10 +132,7 @@ mod tests {
             let n = ts.iter().filter(|t| **t >= a && **t < b).count() as f64;
             let mid = (a + b) / 2.0;
             let want = p.rate_at(mid) * 50.0; // linear within each stretch: the midpoint rate is exact
-            assert!(
-                (n - want).abs() < 5.0 * want.sqrt(),
-                "[{a},{b}): {n} vs {want}"
-            );
+            assert!((n - want).abs() < 5.0 * want.sqrt(), "[{a},{b}): {n} vs {want}");
         }
     }
 
@@ -150,14 +147,7 @@ mod tests {
         let mean = gaps.iter().sum::<f64>() / n;
         let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1.0);
         // Exponential(100/s): mean 10 ms, variance = mean².
-        assert!(
-            (mean - 0.01).abs() < 5.0 * 0.01 / n.sqrt(),
-            "mean gap {mean}"
-        );
-        assert!(
-            (var / (mean * mean) - 1.0).abs() < 0.03,
-            "cv² {}",
-            var / (mean * mean)
-        );
+        assert!((mean - 0.01).abs() < 5.0 * 0.01 / n.sqrt(), "mean gap {mean}");
+        assert!((var / (mean * mean) - 1.0).abs() < 0.03, "cv² {}", var / (mean * mean));
     }
 }

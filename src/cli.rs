@@ -161,11 +161,7 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 /// Runs a scenario and writes its reports. Returns the summary and where it was written.
@@ -182,7 +178,7 @@ pub fn run_scenario(sc: &Scenario, seed: u64, out_dir: &Path, progress: bool) ->
             bar.set_position((t.as_secs_f64() * 1000.0) as u64);
         })
     });
-    let output = simulate(sc, seed, callback);
+    let output = simulate(sc, seed, callback)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -206,11 +202,9 @@ fn progress_bar(sc: &Scenario) -> ProgressBar {
     let total_ms = ((sc.duration + sc.drain).as_secs_f64() * 1000.0) as u64;
     let bar = ProgressBar::with_draw_target(Some(total_ms), ProgressDrawTarget::hidden());
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} simulating {msg} [{bar:30}] {percent:>3}% (ETA {eta})",
-        )
-        .expect("invariant: the template is valid")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} simulating {msg} [{bar:30}] {percent:>3}% (ETA {eta})")
+            .expect("invariant: the template is valid")
+            .progress_chars("=> "),
     );
     bar.set_message(sc.name.clone());
     bar
@@ -237,11 +231,7 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> Res
         write_stdout(&human_summary(&summary, &out_dir))?;
     }
     if summary.verdict == Verdict::Fail {
-        eprintln!(
-            "note: rerun with `ag06-lab run {} --seed {}`",
-            path.display(),
-            seed
-        );
+        eprintln!("note: rerun with `ag06-lab run {} --seed {}`", path.display(), seed);
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -307,7 +297,7 @@ fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Res
     let mut last = None;
     for i in 0..repeat {
         let started = Instant::now();
-        let out = simulate(&sc, sc.seed, None);
+        let out = simulate(&sc, sc.seed, None)?;
         let wall = started.elapsed().as_secs_f64();
         eprintln!(
             "run {}/{}: {:.3} s wall, {} requests, {} messages, {} instants",

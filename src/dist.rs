@@ -65,9 +65,7 @@ pub enum DistError {
     #[error("`mean` must be greater than zero")]
     ZeroMean,
     /// Lognormal median not positive or p99 below the median.
-    #[error(
-        "`p99` ({p99}) must be greater than `median` ({median}), and `median` greater than zero"
-    )]
+    #[error("`p99` ({p99}) must be greater than `median` ({median}), and `median` greater than zero")]
     LogNormalShape {
         /// The median as written.
         median: String,
@@ -126,8 +124,7 @@ impl Dist {
     /// Normal with `mean` and `stddev`, truncated at zero.
     pub fn normal(mean: SimDuration, stddev: SimDuration) -> Self {
         let (m, s) = (mean.as_nanos() as f64, stddev.as_nanos() as f64);
-        let normal =
-            Normal::new(m, s).expect("invariant: a duration is a finite, non-negative stddev");
+        let normal = Normal::new(m, s).expect("invariant: a duration is a finite, non-negative stddev");
         Dist::Normal {
             mean: m,
             stddev: s,
@@ -149,11 +146,7 @@ impl Dist {
             }
             Dist::Exponential { exp, .. } => exp.sample(rng),
             Dist::LogNormal { ln, .. } => ln.sample(rng),
-            Dist::Normal {
-                normal,
-                stddev,
-                mean,
-            } => {
+            Dist::Normal { normal, stddev, mean } => {
                 if *stddev == 0.0 {
                     *mean
                 } else {
@@ -188,9 +181,7 @@ impl Dist {
             Dist::Constant { .. } => 0.0,
             Dist::Uniform { min, max } => (max - min).powi(2) / 12.0,
             Dist::Exponential { mean, .. } => mean * mean,
-            Dist::LogNormal { mu, sigma, .. } => {
-                ((sigma * sigma).exp() - 1.0) * (2.0 * mu + sigma * sigma).exp()
-            }
+            Dist::LogNormal { mu, sigma, .. } => ((sigma * sigma).exp() - 1.0) * (2.0 * mu + sigma * sigma).exp(),
             Dist::Normal { mean, stddev, .. } => truncated_normal_moments(*mean, *stddev).1,
         };
         ns2 / 1e18
@@ -268,9 +259,7 @@ mod tests {
     fn lognormal_hits_its_median_and_p99() {
         let d = Dist::lognormal(ms(20.0), ms(80.0)).unwrap();
         let mut rng = stream(3, "ln");
-        let mut xs: Vec<u64> = (0..200_000)
-            .map(|_| d.sample(&mut rng).as_nanos())
-            .collect();
+        let mut xs: Vec<u64> = (0..200_000).map(|_| d.sample(&mut rng).as_nanos()).collect();
         xs.sort_unstable();
         let q = |p: f64| xs[(p * xs.len() as f64) as usize] as f64 / 1e6;
         assert!((q(0.5) / 20.0 - 1.0).abs() < 0.01, "median {}", q(0.5));

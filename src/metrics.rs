@@ -64,8 +64,7 @@ pub struct Latency {
 impl Default for Latency {
     fn default() -> Self {
         Latency {
-            hist: Histogram::new(SIGFIG)
-                .expect("invariant: 3 significant digits is a valid histogram"),
+            hist: Histogram::new(SIGFIG).expect("invariant: 3 significant digits is a valid histogram"),
             sum_ns: 0,
             max_ns: 0,
         }
@@ -151,8 +150,7 @@ impl Latency {
         if self.hist.add(&other.hist).is_err() {
             // Only possible if auto-resize were off; every histogram here auto-resizes.
             for v in other.hist.iter_recorded() {
-                self.hist
-                    .saturating_record_n(v.value_iterated_to(), v.count_at_value());
+                self.hist.saturating_record_n(v.value_iterated_to(), v.count_at_value());
             }
         }
         self.sum_ns += other.sum_ns;
@@ -282,8 +280,7 @@ impl ServiceMeter {
     fn integrate(&mut self, to: SimTime) {
         let dt = (to - self.last).as_nanos();
         if dt > 0 {
-            self.win_areas
-                .add(self.busy, self.capacity, self.queued, dt);
+            self.win_areas.add(self.busy, self.capacity, self.queued, dt);
             self.last = to;
         }
     }

@@ -46,9 +46,7 @@ impl Bundle {
     /// nothing is left behind.
     pub fn write_to(&self, dir: &Path) -> Result<(), OutputError> {
         if dir.exists() {
-            let is_empty_dir = fs::read_dir(dir)
-                .map(|mut d| d.next().is_none())
-                .unwrap_or(false);
+            let is_empty_dir = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
             if !is_empty_dir && !dir.join("summary.json").is_file() {
                 return Err(OutputError::NotOurs(dir.to_path_buf()));
             }

@@ -1,13 +1,16 @@
 //! Builds the actor graph of a scenario and runs it in virtual time.
 
+use std::future::Future;
 use std::rc::Rc;
+use std::task::Poll;
+use std::time::Duration;
 
 use actix::{Actor, Addr};
 
 use crate::actors::recorder::EventRow;
 use crate::actors::{
-    ChaosInjector, Event, FaultRecord, LoadGenerator, LoadMsg, Recorder, RootSupervisor,
-    ServiceActor, SimLab, supervisor::ChildStats,
+    ChaosInjector, Event, FaultRecord, LoadGenerator, LoadMsg, Recorder, RootSupervisor, ServiceActor, SimLab,
+    supervisor::ChildStats,
 };
 use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
@@ -37,22 +40,69 @@ pub struct RunOutput {
     pub engine: EngineStats,
 }
 
-/// Runs `scenario` with `seed` in virtual time. `progress` is called now and then with the simulated
-/// time reached.
-pub fn simulate(
-    scenario: &Scenario,
-    seed: u64,
-    progress: Option<Box<dyn FnMut(SimTime)>>,
-) -> RunOutput {
+/// Why a run could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// No message was handled for [`STALL_AFTER`] of wall time while some were in flight: an actor died
+    /// outside the lab's control. A bug, never a property of the scenario.
+    #[error(
+        "internal error: the simulation stalled at {simulated_s:.6} simulated s with {in_flight} message(s) in flight (an actor stopped handling its mailbox); please report this with the scenario and seed"
+    )]
+    Stalled {
+        /// Simulated time reached.
+        simulated_s: f64,
+        /// Messages sent but never handled.
+        in_flight: usize,
+    },
+}
+
+/// Wall time without a single handled message after which a run is declared stalled.
+pub const STALL_AFTER: Duration = Duration::from_secs(10);
+
+/// A callback told the simulated time reached, now and then.
+pub type Progress = Box<dyn FnMut(SimTime)>;
+
+/// Runs `scenario` with `seed` in virtual time.
+pub fn simulate(scenario: &Scenario, seed: u64, progress: Option<Progress>) -> Result<RunOutput, SimError> {
     let scenario = scenario.clone();
     actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress).await })
 }
 
-async fn run_graph(
-    sc: &Scenario,
-    seed: u64,
-    progress: Option<Box<dyn FnMut(SimTime)>>,
-) -> RunOutput {
+/// Waits for the end of the run, checking in real time that messages keep being handled. The check
+/// reads the wall clock but never touches simulated state.
+async fn watch(lab: &Rc<SimLab>) -> Result<Ending, SimError> {
+    let mut finished = std::pin::pin!(lab.run());
+    let mut tick = actix_rt::time::interval(STALL_AFTER);
+    tick.tick().await;
+    let mut last = lab.stats().messages;
+    loop {
+        let polled = std::future::poll_fn(|cx| {
+            if let Poll::Ready(ending) = finished.as_mut().poll(cx) {
+                return Poll::Ready(Some(ending));
+            }
+            match tick.poll_tick(cx) {
+                Poll::Ready(_) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        match polled {
+            Some(ending) => return Ok(ending),
+            None => {
+                let now = lab.stats().messages;
+                if now == last {
+                    return Err(SimError::Stalled {
+                        simulated_s: lab.now().as_secs_f64(),
+                        in_flight: lab.in_flight(),
+                    });
+                }
+                last = now;
+            }
+        }
+    }
+}
+
+async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Result<RunOutput, SimError> {
     let limits = Limits {
         work_until: SimTime::ZERO + sc.duration,
         stop_at: SimTime::ZERO + sc.duration + sc.drain,
@@ -81,30 +131,15 @@ async fn run_graph(
         .map(|(i, s)| {
             let callee_timeouts = s.calls.iter().map(|c| sc.service(*c).timeout).collect();
             let meter = ServiceMeter::new(sc.window, s.workers, thresholds(i));
-            Node::new(
-                ServiceActor::new(s.clone(), callee_timeouts, seed, meter),
-                lab.clone(),
-            )
-            .start()
+            Node::new(ServiceActor::new(s.clone(), callee_timeouts, seed, meter), lab.clone()).start()
         })
         .collect();
     let entry = sc.load.entry;
-    let clock = ArrivalClock::new(
-        &sc.load.profile,
-        sc.load.arrivals,
-        stream(seed, "load/arrivals"),
-    );
-    let load = Node::new(
-        LoadGenerator::new(entry, sc.service(entry).timeout, clock),
-        lab.clone(),
-    )
-    .start();
+    let clock = ArrivalClock::new(&sc.load.profile, sc.load.arrivals, stream(seed, "load/arrivals"));
+    let load = Node::new(LoadGenerator::new(entry, sc.service(entry).timeout, clock), lab.clone()).start();
     let injector = ChaosInjector::new(
         sc.chaos.clone(),
-        sc.chaos
-            .iter()
-            .map(|f| sc.service(f.target).name.clone())
-            .collect(),
+        sc.chaos.iter().map(|f| sc.service(f.target).name.clone()).collect(),
     );
     injector.schedule(&lab);
     let chaos = Node::new(injector, lab.clone()).start();
@@ -130,7 +165,7 @@ async fn run_graph(
     }
     lab.schedule(SimTime::ZERO, Event::Load(LoadMsg::Tick));
 
-    let ending = lab.run().await;
+    let ending = watch(&lab).await?;
     let end = lab.now();
 
     const GONE: &str = "invariant: actors live until the run is collected";
@@ -142,7 +177,7 @@ async fn run_graph(
     let faults = chaos.send(Finish::default()).await.expect(GONE);
     let children = supervisor.send(Finish::default()).await.expect(GONE);
     let events = recorder.send(Finish::default()).await.expect(GONE);
-    RunOutput {
+    Ok(RunOutput {
         seed,
         end,
         ending,
@@ -152,5 +187,5 @@ async fn run_graph(
         faults,
         events,
         engine: lab.stats(),
-    }
+    })
 }

@@ -108,10 +108,7 @@ impl RateProfile {
         self.segments
             .iter()
             .find(|s| t_s >= s.start_s && t_s < s.end_s)
-            .map(|s| {
-                s.from_per_s
-                    + (s.to_per_s - s.from_per_s) * (t_s - s.start_s) / (s.end_s - s.start_s)
-            })
+            .map(|s| s.from_per_s + (s.to_per_s - s.from_per_s) * (t_s - s.start_s) / (s.end_s - s.start_s))
             .unwrap_or(0.0)
     }
 
@@ -126,8 +123,7 @@ impl RateProfile {
             }
             let mut s = *s;
             if s.end_s > end {
-                s.to_per_s = s.from_per_s
-                    + (s.to_per_s - s.from_per_s) * (end - s.start_s) / (s.end_s - s.start_s);
+                s.to_per_s = s.from_per_s + (s.to_per_s - s.from_per_s) * (end - s.start_s) / (s.end_s - s.start_s);
                 s.end_s = end;
             }
             segments.push(s);
@@ -347,17 +343,10 @@ impl Scenario {
 fn parse_error(text: &str, path: &str, e: &toml::de::Error) -> ScenarioError {
     let message = e.message().trim_end().to_string();
     let start = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
-    let end = e
-        .span()
-        .map(|s| s.end)
-        .unwrap_or(start)
-        .clamp(start, text.len());
+    let end = e.span().map(|s| s.end).unwrap_or(start).clamp(start, text.len());
     let line_start = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let line_no = text[..start].matches('\n').count() + 1;
-    let line_end = text[start..]
-        .find('\n')
-        .map(|i| start + i)
-        .unwrap_or(text.len());
+    let line_end = text[start..].find('\n').map(|i| start + i).unwrap_or(text.len());
     let line_text = text[line_start..line_end].trim_end_matches('\r');
     let column = text[line_start..start].chars().count() + 1;
     let width = text[start..end.min(line_end)].chars().count().max(1);

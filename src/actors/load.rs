@@ -72,8 +72,7 @@ impl LoadGenerator {
             });
             let t = token(k);
             if let Some(deadline) = timer_at {
-                self.outstanding[k].timer =
-                    Some(lab.timer(deadline, Event::Load(LoadMsg::Timeout { token: t })));
+                self.outstanding[k].timer = Some(lab.timer(deadline, Event::Load(LoadMsg::Timeout { token: t })));
             }
             let call = super::ServiceMsg::Call {
                 from: Caller::Load,

@@ -108,12 +108,7 @@ pub struct ServiceActor {
 impl ServiceActor {
     /// A service with its scenario spec, the timeouts of its callees (in call order), its random streams
     /// and its meter.
-    pub fn new(
-        spec: Service,
-        callee_timeouts: Vec<Option<SimDuration>>,
-        seed: u64,
-        meter: ServiceMeter,
-    ) -> Self {
+    pub fn new(spec: Service, callee_timeouts: Vec<Option<SimDuration>>, seed: u64, meter: ServiceMeter) -> Self {
         let latency_rng = crate::sim::stream(seed, &format!("service/{}/latency", spec.name));
         let error_rng = crate::sim::stream(seed, &format!("service/{}/errors", spec.name));
         let fail_prob = spec.error_rate;
@@ -189,10 +184,7 @@ impl ServiceActor {
     /// there is none left.
     fn call(&mut self, k: DefaultKey, at: SimTime, lab: &SimLab) {
         let id = self.id();
-        let a = self
-            .active
-            .get_mut(k)
-            .expect("invariant: call on an active request");
+        let a = self.active.get_mut(k).expect("invariant: call on an active request");
         let i = a.next_call as usize;
         let Some(&callee) = self.spec.calls.get(i) else {
             self.finish(k, CallResult::Ok, lab);
@@ -206,10 +198,7 @@ impl ServiceActor {
                 let deadline = at + timeout;
                 (
                     deadline,
-                    Some(lab.timer(
-                        deadline,
-                        Event::Service(id, ServiceMsg::CallTimeout { token: t, tag }),
-                    )),
+                    Some(lab.timer(deadline, Event::Service(id, ServiceMsg::CallTimeout { token: t, tag }))),
                 )
             }
             None => (SimTime::MAX, None),
@@ -246,10 +235,7 @@ impl ServiceActor {
 
     fn finish(&mut self, k: DefaultKey, result: CallResult, lab: &SimLab) {
         let now = lab.now();
-        let a = self
-            .active
-            .remove(k)
-            .expect("invariant: finish on an active request");
+        let a = self.active.remove(k).expect("invariant: finish on an active request");
         let outcome = classify(now, &a.req, result);
         self.meter.record(now, outcome);
         lab.send(a.req.from.reply(a.req.token, a.req.tag, result));
@@ -289,13 +275,11 @@ impl ServiceActor {
             if let Some(call) = a.deferred {
                 lab.cancel(call);
             }
-            self.meter
-                .record(now, classify(now, &a.req, CallResult::Failed));
+            self.meter.record(now, classify(now, &a.req, CallResult::Failed));
             lab.send(a.req.from.reply(a.req.token, a.req.tag, CallResult::Failed));
         }
         for r in self.waiting.drain(..) {
-            self.meter
-                .record(now, classify(now, &r, CallResult::Failed));
+            self.meter.record(now, classify(now, &r, CallResult::Failed));
             lab.send(r.from.reply(r.token, r.tag, CallResult::Failed));
         }
         self.busy = 0;
@@ -346,15 +330,7 @@ impl Behavior for ServiceActor {
             ServiceMsg::WorkDone { token, failed } => {
                 let k = key(token);
                 if self.active.contains_key(k) {
-                    self.finish(
-                        k,
-                        if failed {
-                            CallResult::Failed
-                        } else {
-                            CallResult::Ok
-                        },
-                        lab,
-                    );
+                    self.finish(k, if failed { CallResult::Failed } else { CallResult::Ok }, lab);
                 }
             }
             ServiceMsg::Reply { token, tag, result } => {
@@ -364,9 +340,7 @@ impl Behavior for ServiceActor {
                     }
                     match result {
                         CallResult::Ok => self.call(k, lab.now(), lab),
-                        CallResult::Failed | CallResult::Rejected => {
-                            self.finish(k, CallResult::Failed, lab)
-                        }
+                        CallResult::Failed | CallResult::Rejected => self.finish(k, CallResult::Failed, lab),
                     }
                 }
             }

@@ -71,12 +71,7 @@ impl Behavior for RootSupervisor {
                 let c = &mut self.children[service.index()];
                 c.crashes += 1;
                 c.down_since = Some(now);
-                record(
-                    lab,
-                    "actor_crash",
-                    &self.names[service.index()],
-                    reason.into(),
-                );
+                record(lab, "actor_crash", &self.names[service.index()], reason.into());
                 lab.schedule(
                     now + down_for,
                     Event::Supervisor(SupervisorMsg::RestartDue {
@@ -85,10 +80,7 @@ impl Behavior for RootSupervisor {
                     }),
                 );
             }
-            SupervisorMsg::RestartDue {
-                service,
-                crashed_at,
-            } => {
+            SupervisorMsg::RestartDue { service, crashed_at } => {
                 let c = &mut self.children[service.index()];
                 c.restarts += 1;
                 c.down_since = None;

@@ -31,8 +31,7 @@ fn opt(v: Option<f64>) -> String {
 /// columns are empty in a window without successes.
 pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(TIMESERIES_HEADER)
-        .expect("invariant: writing to memory");
+    w.write_record(TIMESERIES_HEADER).expect("invariant: writing to memory");
     let windows = out.services.iter().map(|s| s.rows.len()).max().unwrap_or(0);
     for i in 0..windows {
         for (s, m) in sc.services.iter().zip(&out.services) {
@@ -61,8 +60,7 @@ pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
 /// Renders `events.csv`, in time order.
 pub fn events(events: &[EventRow]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(EVENTS_HEADER)
-        .expect("invariant: writing to memory");
+    w.write_record(EVENTS_HEADER).expect("invariant: writing to memory");
     for e in events {
         w.write_record([
             format!("{:.9}", e.t.as_secs_f64()),

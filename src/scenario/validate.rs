@@ -3,10 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::raw::{FaultKind, RawChaos, RawDist, RawLoad, RawScenario, RawService, RawSlo, SliKind};
-use super::{
-    Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service,
-    ServiceId, Slo,
-};
+use super::{Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId, Slo};
 use crate::dist::Dist;
 use crate::sim::{SimDuration, SimTime};
 
@@ -33,10 +30,7 @@ impl Checker {
 
     fn fraction(&mut self, at: &str, v: f64) {
         if !(0.0..=1.0).contains(&v) {
-            self.err(
-                at,
-                format!("{v} is not a probability: expected a number from 0 to 1"),
-            );
+            self.err(at, format!("{v} is not a probability: expected a number from 0 to 1"));
         }
     }
 
@@ -51,9 +45,7 @@ impl Checker {
 
 /// Checks `raw`; `stem` is the default name.
 pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> {
-    let mut c = Checker {
-        problems: Vec::new(),
-    };
+    let mut c = Checker { problems: Vec::new() };
 
     let name = raw.name.unwrap_or_else(|| stem.to_string());
     if name.trim().is_empty() {
@@ -63,10 +55,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
     // Services first: everything else refers to them by name.
     let mut ids: BTreeMap<&str, ServiceId> = BTreeMap::new();
     if raw.services.is_empty() {
-        c.err(
-            "services",
-            "no services: add at least one [[services]] table",
-        );
+        c.err("services", "no services: add at least one [[services]] table");
     }
     for (i, s) in raw.services.iter().enumerate() {
         if s.name.trim().is_empty() {
@@ -101,10 +90,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
                 if callee == &s.name {
                     c.err(
                         at,
-                        format!(
-                            "\"{}\" calls itself: a synchronous self-call would deadlock",
-                            s.name
-                        ),
+                        format!("\"{}\" calls itself: a synchronous self-call would deadlock", s.name),
                     );
                     return None;
                 }
@@ -118,10 +104,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
     let duration_raw = raw.duration.map(|d| d.0);
     let load = match &raw.load {
         None => {
-            c.err(
-                "load",
-                "missing [load] section (entry, arrivals, rate_per_s)",
-            );
+            c.err("load", "missing [load] section (entry, arrivals, rate_per_s)");
             None
         }
         Some(l) => load(&mut c, l, &lookup),
@@ -134,7 +117,10 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         (None, Some((_, stages_total))) if !stages_total.is_zero() => *stages_total,
         (None, _) => {
             if raw.load.is_some() {
-                c.err("duration", "missing: how long the arrival process runs, e.g. duration = \"1h\" (or give load.stages)");
+                c.err(
+                    "duration",
+                    "missing: how long the arrival process runs, e.g. duration = \"1h\" (or give load.stages)",
+                );
             }
             SimDuration::ZERO
         }
@@ -148,10 +134,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
     for (i, s) in raw.slo.iter().enumerate() {
         let p = format!("slo[{i}]");
         if slo_names.insert(s.name.as_str(), i).is_some() {
-            c.err(
-                format!("{p}.name"),
-                format!("duplicate objective name \"{}\"", s.name),
-            );
+            c.err(format!("{p}.name"), format!("duplicate objective name \"{}\"", s.name));
         }
         if let Some(slo) = slo(&mut c, &p, s, &lookup) {
             slos.push(slo);
@@ -171,10 +154,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         return Err(c.problems);
     }
     let (load, _) = load.expect("invariant: no problems means the load section was valid");
-    let profile = profile(
-        raw.load.as_ref().expect("invariant: load present"),
-        duration,
-    );
+    let profile = profile(raw.load.as_ref().expect("invariant: load present"), duration);
     Ok(Scenario {
         name,
         seed: raw.seed,
@@ -195,20 +175,10 @@ fn known_list(services: &[RawService]) -> String {
     if services.is_empty() {
         return "none".to_string();
     }
-    services
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-fn service(
-    c: &mut Checker,
-    p: &str,
-    i: usize,
-    s: &RawService,
-    calls: Vec<ServiceId>,
-) -> Option<Service> {
+fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<ServiceId>) -> Option<Service> {
     if s.workers == 0 {
         c.err(format!("{p}.workers"), "must be at least 1");
     }
@@ -227,10 +197,7 @@ fn service(
         error_rate,
         calls,
         timeout: s.timeout.map(|d| d.0),
-        restart_delay: s
-            .restart_delay
-            .map(|d| d.0)
-            .unwrap_or(DEFAULT_RESTART_DELAY),
+        restart_delay: s.restart_delay.map(|d| d.0).unwrap_or(DEFAULT_RESTART_DELAY),
     })
 }
 
@@ -284,10 +251,7 @@ fn check_cycles(c: &mut Checker, raw: &[RawService], services: &[Option<Service>
                             .iter()
                             .position(|(x, _)| *x == child)
                             .expect("invariant: active node on stack");
-                        let mut path: Vec<&str> = stack[from..]
-                            .iter()
-                            .map(|(x, _)| raw[*x].name.as_str())
-                            .collect();
+                        let mut path: Vec<&str> = stack[from..].iter().map(|(x, _)| raw[*x].name.as_str()).collect();
                         path.push(raw[child].name.as_str());
                         c.err(
                             format!("services[{node}].calls"),
@@ -344,19 +308,14 @@ fn load(c: &mut Checker, l: &RawLoad, lookup: &Lookup<'_>) -> Option<(Load, SimD
         any_positive |= s.target_per_s > 0.0;
     }
     if rate_ok && !any_positive {
-        c.err(
-            "load.stages",
-            "every rate is 0: no request would ever arrive",
-        );
+        c.err("load.stages", "every rate is 0: no request would ever arrive");
     }
     let entry = entry?;
     Some((
         Load {
             entry,
             arrivals: l.arrivals,
-            profile: RateProfile {
-                segments: Vec::new(),
-            },
+            profile: RateProfile { segments: Vec::new() },
         },
         total,
     ))
@@ -410,10 +369,7 @@ fn slo(c: &mut Checker, p: &str, s: &RawSlo, lookup: &Lookup<'_>) -> Option<Slo>
     let indicator = match (s.sli, s.threshold) {
         (SliKind::Availability, None) => Some(Indicator::Availability),
         (SliKind::Availability, Some(_)) => {
-            c.err(
-                format!("{p}.threshold"),
-                "only latency objectives take a threshold",
-            );
+            c.err(format!("{p}.threshold"), "only latency objectives take a threshold");
             None
         }
         (SliKind::Latency, Some(t)) => c
@@ -446,7 +402,14 @@ fn fault(
     let target = lookup(c, format!("{p}.target"), &f.target);
     let at = SimTime::ZERO + f.at.0;
     if at >= horizon {
-        c.err(format!("{p}.at"), format!("{} is after the end of the run ({} = duration + drain): the fault would never start", f.at.0, horizon - SimTime::ZERO));
+        c.err(
+            format!("{p}.at"),
+            format!(
+                "{} is after the end of the run ({} = duration + drain): the fault would never start",
+                f.at.0,
+                horizon - SimTime::ZERO
+            ),
+        );
     }
     let forbid = |c: &mut Checker, key: &str, present: bool| {
         if present {
@@ -490,10 +453,7 @@ fn fault(
             let add = match f.add {
                 Some(a) => c.positive(&format!("{p}.add"), a.0).then_some(a.0),
                 None => {
-                    c.err(
-                        format!("{p}.add"),
-                        "missing: the latency to add, e.g. add = \"200ms\"",
-                    );
+                    c.err(format!("{p}.add"), "missing: the latency to add, e.g. add = \"200ms\"");
                     None
                 }
             };
@@ -507,10 +467,7 @@ fn fault(
                     Some(r)
                 }
                 None => {
-                    c.err(
-                        format!("{p}.rate"),
-                        "missing: the failure probability, e.g. rate = 0.3",
-                    );
+                    c.err(format!("{p}.rate"), "missing: the failure probability, e.g. rate = 0.3");
                     None
                 }
             };

@@ -107,6 +107,11 @@ impl<E: 'static> Lab<E> {
         self.limits
     }
 
+    /// Messages sent or delivered and not yet handled.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.get()
+    }
+
     /// Work counters so far.
     pub fn stats(&self) -> EngineStats {
         self.stats.get()
@@ -125,18 +130,13 @@ impl<E: 'static> Lab<E> {
         let mut s = self.stats.get();
         s.messages += 1;
         self.stats.set(s);
-        (self
-            .router
-            .get()
-            .expect("invariant: router set before the run starts"))(event);
+        (self.router.get().expect("invariant: router set before the run starts"))(event);
     }
 
     /// Schedules `event` for delivery at `at` (clamped to now: the past cannot be changed).
     #[inline]
     pub fn schedule(&self, at: SimTime, event: E) {
-        self.queue
-            .borrow_mut()
-            .push(at.max(self.now()), event, false);
+        self.queue.borrow_mut().push(at.max(self.now()), event, false);
     }
 
     /// Schedules `event` for delivery after `delay`.
@@ -147,17 +147,13 @@ impl<E: 'static> Lab<E> {
 
     /// Schedules a periodic housekeeping event (a probe, a tick) that does not keep the run alive.
     pub fn schedule_daemon(&self, at: SimTime, event: E) {
-        self.queue
-            .borrow_mut()
-            .push(at.max(self.now()), event, true);
+        self.queue.borrow_mut().push(at.max(self.now()), event, true);
     }
 
     /// Schedules a cancellable `event` at `at`.
     #[inline]
     pub fn timer(&self, at: SimTime, event: E) -> TimerId {
-        self.queue
-            .borrow_mut()
-            .push_timer(at.max(self.now()), event, false)
+        self.queue.borrow_mut().push_timer(at.max(self.now()), event, false)
     }
 
     /// Cancels a timer; a timer that already fired is left alone. Returns whether it was pending.
@@ -206,10 +202,7 @@ impl<E: 'static> Lab<E> {
                 Some(t) if no_work && t > limits.work_until => {
                     Err((Ending::Drained, self.now().max(limits.work_until)))
                 }
-                None => Err((
-                    Ending::Drained,
-                    self.now().max(limits.work_until).min(limits.stop_at),
-                )),
+                None => Err((Ending::Drained, self.now().max(limits.work_until).min(limits.stop_at))),
                 Some(t) => Ok(t),
             }
         };
@@ -259,9 +252,7 @@ impl<E: 'static> Lab<E> {
         if self.in_flight.get() == 0 {
             self.advance();
         }
-        Finished {
-            lab: Rc::clone(self),
-        }
+        Finished { lab: Rc::clone(self) }
     }
 }
 

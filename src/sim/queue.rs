@@ -31,10 +31,7 @@ impl PartialOrd for Key {
 impl Ord for Key {
     // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest.
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .at
-            .cmp(&self.at)
-            .then_with(|| other.seq.cmp(&self.seq))
+        other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -97,8 +94,7 @@ impl<E> EventQueue<E> {
                     daemon,
                     event: Some(event),
                 });
-                u32::try_from(self.slots.len() - 1)
-                    .expect("invariant: fewer than 4G pending events")
+                u32::try_from(self.slots.len() - 1).expect("invariant: fewer than 4G pending events")
             }
         };
         self.seq += 1;
@@ -214,10 +210,7 @@ mod tests {
         q.push(t(5), "d", false);
         q.push(t(3), "b", false);
         q.push(t(5), "e", false);
-        assert_eq!(
-            drain(&mut q),
-            vec![(1, "a"), (3, "b"), (5, "c"), (5, "d"), (5, "e")]
-        );
+        assert_eq!(drain(&mut q), vec![(1, "a"), (3, "b"), (5, "c"), (5, "d"), (5, "e")]);
     }
 
     #[test]

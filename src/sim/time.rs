@@ -135,11 +135,7 @@ impl fmt::Display for SimTime {
 
 impl fmt::Display for SimDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}",
-            humantime::format_duration(std::time::Duration::from(*self))
-        )
+        write!(f, "{}", humantime::format_duration(std::time::Duration::from(*self)))
     }
 }
 

@@ -6,10 +6,7 @@ use super::common::{root, run_bin};
 #[test]
 fn every_bad_scenario_is_refused_cleanly() {
     let dir = root().join("tests/bad");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     assert!(files.len() >= 20, "the corpus has {} files", files.len());
     let tmp = tempfile::tempdir().unwrap();
@@ -19,20 +16,10 @@ fn every_bad_scenario_is_refused_cleanly() {
             .lines()
             .next()
             .and_then(|l| l.strip_prefix("# expect: "))
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}: first line must be `# expect: <part of the message>`",
-                    f.display()
-                )
-            });
+            .unwrap_or_else(|| panic!("{}: first line must be `# expect: <part of the message>`", f.display()));
         let out_dir = tmp.path().join("out");
         for args in [
-            vec![
-                "run",
-                f.to_str().unwrap(),
-                "--out",
-                out_dir.to_str().unwrap(),
-            ],
+            vec!["run", f.to_str().unwrap(), "--out", out_dir.to_str().unwrap()],
             vec!["validate", f.to_str().unwrap()],
         ] {
             let o = run_bin(&args);
@@ -55,16 +42,8 @@ fn every_bad_scenario_is_refused_cleanly() {
                 "{}: message does not name the file",
                 f.display()
             );
-            assert!(
-                !stderr.contains("panicked"),
-                "{}: panic\n{stderr}",
-                f.display()
-            );
-            assert!(
-                !out_dir.exists(),
-                "{}: output directory left behind",
-                f.display()
-            );
+            assert!(!stderr.contains("panicked"), "{}: panic\n{stderr}", f.display());
+            assert!(!out_dir.exists(), "{}: output directory left behind", f.display());
         }
     }
     // Nothing else appeared next to the output directory either (no temporary directories).
@@ -75,9 +54,7 @@ fn every_bad_scenario_is_refused_cleanly() {
 fn missing_file_and_usage_errors_exit_2() {
     let o = run_bin(&["run", "no/such/file.toml"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("cannot read scenario `no/such/file.toml`")
-    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read scenario `no/such/file.toml`"));
     let o = run_bin(&["run"]);
     assert_eq!(o.status.code(), Some(2));
     let o = run_bin(&["frobnicate"]);
@@ -140,12 +117,7 @@ fn an_existing_directory_that_is_not_a_report_is_not_replaced() {
             report.to_str().unwrap(),
             "--quiet",
         ]);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     }
     assert_eq!(
         std::fs::read_dir(tmp.path()).unwrap().count(),

@@ -57,19 +57,11 @@ add = "25ms"
         };
         // Percentiles are HdrHistogram bucket bounds (3 significant digits); the max is exact.
         let got = r.p50_ms.unwrap();
-        assert!(
-            got >= p50 && got <= p50 * 1.001,
-            "window {}: p50 {got} vs {p50}",
-            r.t_s
-        );
+        assert!(got >= p50 && got <= p50 * 1.001, "window {}: p50 {got} vs {p50}", r.t_s);
         assert_eq!(r.max_ms, Some(max), "window {}", r.t_s);
     }
     assert_eq!(out.client.latency.summary().max, 37.0);
-    let kinds: Vec<_> = out
-        .events
-        .iter()
-        .map(|e| (e.t.as_secs_f64(), e.kind))
-        .collect();
+    let kinds: Vec<_> = out.events.iter().map(|e| (e.t.as_secs_f64(), e.kind)).collect();
     assert_eq!(kinds, vec![(10.0, "fault_start"), (20.0, "fault_end")]);
 }
 
@@ -116,10 +108,7 @@ for = "3s"
     assert_eq!(c.failed, 301, "{c:?}");
     assert_eq!(c.ok, 6000 - 301);
     let kinds: Vec<_> = out.events.iter().map(|e| e.kind).collect();
-    assert_eq!(
-        kinds,
-        vec!["fault_start", "actor_crash", "fault_end", "actor_restart"]
-    );
+    assert_eq!(kinds, vec!["fault_start", "actor_crash", "fault_end", "actor_restart"]);
     assert_eq!(out.children[1].restarts, 1);
     assert_eq!(out.children[1].downtime.as_secs_f64(), 3.0);
     // Nothing is lost: every request has exactly one outcome.

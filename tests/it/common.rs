@@ -29,7 +29,7 @@ pub fn scenario(text: &str) -> Scenario {
 /// Parses and runs scenario text at its own seed.
 pub fn sim(text: &str) -> (Scenario, RunOutput) {
     let sc = scenario(text);
-    let out = simulate(&sc, sc.seed, None);
+    let out = simulate(&sc, sc.seed, None).expect("the run completes");
     (sc, out)
 }
 

@@ -52,10 +52,7 @@ fn same_seed_same_bytes_across_processes() {
         run_to(bin, &sc, d, &[]);
     }
     let first = outputs(&dirs[0]);
-    assert!(
-        first[2].1.lines().count() > 5,
-        "the fixture produces events"
-    );
+    assert!(first[2].1.lines().count() > 5, "the fixture produces events");
     for d in &dirs[1..] {
         assert_eq!(outputs(d), first);
     }
@@ -97,14 +94,7 @@ fn debug_and_release_builds_agree() {
     for (profile, dir) in [("dev", "debug"), ("release", "release")] {
         let st = Command::new(cargo)
             .current_dir(root())
-            .args([
-                "build",
-                "--quiet",
-                "--bin",
-                "ag06-lab",
-                "--profile",
-                profile,
-            ])
+            .args(["build", "--quiet", "--bin", "ag06-lab", "--profile", profile])
             .status()
             .expect("cargo runs");
         assert!(st.success(), "cargo build --profile {profile} failed");

@@ -38,30 +38,14 @@ fn mm1_mean_and_p99_time_in_system() {
         "mean {} vs {mean_want}",
         lat.mean
     );
-    assert!(
-        (lat.p99 / p99_want - 1.0).abs() < 0.03,
-        "p99 {} vs {p99_want}",
-        lat.p99
-    );
+    assert!((lat.p99 / p99_want - 1.0).abs() < 0.03, "p99 {} vs {p99_want}", lat.p99);
     // Median of an exponential: ln(2)/(mu - lambda).
     let p50_want = 2f64.ln() / 50.0 * 1e3;
-    assert!(
-        (lat.p50 / p50_want - 1.0).abs() < 0.03,
-        "p50 {} vs {p50_want}",
-        lat.p50
-    );
+    assert!((lat.p50 / p50_want - 1.0).abs() < 0.03, "p50 {} vs {p50_want}", lat.p50);
     // Utilisation is rho, and the mean queue length (waiting only) is rho² / (1 - rho).
     let s = &out.services[0];
-    assert!(
-        (s.utilization - 0.5).abs() < 0.01,
-        "utilisation {}",
-        s.utilization
-    );
-    assert!(
-        (s.queue_depth - 0.5).abs() < 0.03,
-        "queue depth {}",
-        s.queue_depth
-    );
+    assert!((s.utilization - 0.5).abs() < 0.01, "utilisation {}", s.utilization);
+    assert!((s.queue_depth - 0.5).abs() < 0.03, "queue depth {}", s.queue_depth);
 }
 
 /// Erlang C: probability that an arrival waits in an M/M/c queue with offered load a = lambda/mu.
@@ -199,11 +183,7 @@ timeout = "40ms"
     assert_eq!(slow.counts.ok, 0);
     // slow: 50 requests x 100 ms busy over 4 workers.
     let want = 50.0 * 0.1 / (4.0 * out.end.as_secs_f64());
-    assert!(
-        (slow.utilization - want).abs() < 1e-9,
-        "{} vs {want}",
-        slow.utilization
-    );
+    assert!((slow.utilization - want).abs() < 1e-9, "{} vs {want}", slow.utilization);
 }
 
 #[test]

@@ -6,13 +6,7 @@ use super::common::{read, root, run_bin};
 
 fn run_small(out: &std::path::Path) -> i32 {
     let sc = root().join("tests/fixtures/small.toml");
-    let o = run_bin(&[
-        "run",
-        sc.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = run_bin(&["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
     o.status.code().unwrap()
 }
 
@@ -137,8 +131,7 @@ fn timeseries_rows_add_up_to_the_summary() {
 #[test]
 fn a_failed_objective_exits_1_and_says_how_to_reproduce() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = read(&root().join("tests/fixtures/small.toml"))
-        .replace("objective = 0.9", "objective = 0.9999");
+    let text = read(&root().join("tests/fixtures/small.toml")).replace("objective = 0.9", "objective = 0.9999");
     let sc = tmp.path().join("strict.toml");
     std::fs::write(&sc, text).unwrap();
     let out = tmp.path().join("r");

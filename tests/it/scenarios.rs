@@ -15,12 +15,7 @@ fn every_bundled_scenario_validates() {
     let mut args = vec!["validate".to_string()];
     args.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
     let o = run_bin(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     for f in &files {
         assert!(String::from_utf8_lossy(&o.stdout).contains(f.to_str().unwrap()));
     }
@@ -32,12 +27,7 @@ fn karaoke_night_runs_and_writes_its_reports() {
     let out = tmp.path().join("karaoke-night");
     let sc = root().join("scenarios/karaoke-night.toml");
     let o = run_bin(&["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     for f in ["summary.json", "timeseries.csv", "events.csv"] {
         assert!(out.join(f).is_file(), "{f}");
     }
@@ -60,11 +50,6 @@ fn the_default_output_directory_is_reports_slash_the_scenario_name() {
         .args(["run", sc.to_str().unwrap(), "--quiet"])
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(tmp.path().join("reports/small/summary.json").is_file());
 }
