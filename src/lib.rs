@@ -23,6 +23,7 @@ pub mod cli;
 pub mod dist;
 pub mod metrics;
 pub mod report;
+pub mod resilience;
 pub mod run;
 pub mod scenario;
 pub mod sim;
