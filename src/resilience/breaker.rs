@@ -175,7 +175,7 @@ impl CircuitBreaker {
         let mut transition = None;
         if let BreakerState::Open { until } = self.state {
             if now >= until {
-                transition = Some(self.to_half_open());
+                transition = Some(self.enter_half_open());
             }
         }
         let permit = match self.state {
@@ -201,7 +201,7 @@ impl CircuitBreaker {
     /// The automatic move to HALF_OPEN, if it is due at `now`.
     pub fn on_timer(&mut self, now: SimTime) -> Option<Transition> {
         match self.half_open_due() {
-            Some(due) if now >= due => Some(self.to_half_open()),
+            Some(due) if now >= due => Some(self.enter_half_open()),
             _ => None,
         }
     }
@@ -229,7 +229,7 @@ impl CircuitBreaker {
                     let (failure_rate, slow_rate) = self.sample.rates();
                     if self.trips(failure_rate, slow_rate) {
                         let calls = self.sample.calls;
-                        return Some(self.to_open(now, failure_rate, slow_rate, calls));
+                        return Some(self.enter_open(now, failure_rate, slow_rate, calls));
                     }
                 }
                 None
@@ -244,9 +244,9 @@ impl CircuitBreaker {
                 let (failure_rate, slow_rate) = self.trial.rates();
                 if self.trips(failure_rate, slow_rate) {
                     let calls = self.trial.calls;
-                    Some(self.to_open(now, failure_rate, slow_rate, calls))
+                    Some(self.enter_open(now, failure_rate, slow_rate, calls))
                 } else {
-                    Some(self.to_closed(failure_rate))
+                    Some(self.enter_closed(failure_rate))
                 }
             }
             BreakerState::Open { .. } => None,
@@ -281,7 +281,7 @@ impl CircuitBreaker {
         }
     }
 
-    fn to_open(&mut self, now: SimTime, failure_rate: f64, slow_rate: f64, calls: u32) -> Transition {
+    fn enter_open(&mut self, now: SimTime, failure_rate: f64, slow_rate: f64, calls: u32) -> Transition {
         let grown = self.cfg.wait_in_open.as_secs_f64() * self.cfg.wait_multiplier.powi(self.opens_in_a_row as i32);
         let mut wait = SimDuration::from_secs_f64(grown);
         if let Some(max) = self.cfg.max_wait_in_open {
@@ -300,7 +300,7 @@ impl CircuitBreaker {
         }
     }
 
-    fn to_half_open(&mut self) -> Transition {
+    fn enter_half_open(&mut self) -> Transition {
         self.state = BreakerState::HalfOpen;
         self.epoch += 1;
         self.half_open_left = self.cfg.half_open_calls;
@@ -308,7 +308,7 @@ impl CircuitBreaker {
         Transition::HalfOpened
     }
 
-    fn to_closed(&mut self, failure_rate: f64) -> Transition {
+    fn enter_closed(&mut self, failure_rate: f64) -> Transition {
         self.state = BreakerState::Closed;
         self.epoch += 1;
         self.opens_in_a_row = 0;
