@@ -25,7 +25,7 @@ pub use chaos::{ChaosInjector, ChaosMsg, FaultRecord};
 pub use load::{LoadGenerator, LoadMsg};
 pub use recorder::{EventRow, Recorder, RecorderMsg};
 pub use service::{ServiceActor, ServiceMsg};
-pub use supervisor::{RootSupervisor, SupervisorMsg};
+pub use supervisor::{RootMsg, RootSupervisor, ServiceSupervisor, SupervisorMsg};
 
 /// Every message of a simulated run, addressed to its actor.
 pub enum Event {
@@ -35,8 +35,10 @@ pub enum Event {
     Load(LoadMsg),
     /// To the chaos injector.
     Chaos(ChaosMsg),
-    /// To the root supervisor.
+    /// To the services supervisor.
     Supervisor(SupervisorMsg),
+    /// To the root supervisor.
+    Root(RootMsg),
     /// To the recorder.
     Recorder(RecorderMsg),
 }

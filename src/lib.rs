@@ -27,3 +27,4 @@ pub mod resilience;
 pub mod run;
 pub mod scenario;
 pub mod sim;
+pub mod supervision;

@@ -8,9 +8,10 @@ use std::time::Duration;
 use actix::{Actor, Addr};
 
 use crate::actors::recorder::EventRow;
+use crate::actors::service::DepStats;
 use crate::actors::{
-    ChaosInjector, Event, FaultRecord, LoadGenerator, LoadMsg, Recorder, RootSupervisor, ServiceActor, SimLab,
-    supervisor::ChildStats,
+    ChaosInjector, Event, FaultRecord, LoadGenerator, LoadMsg, Recorder, RootSupervisor, ServiceActor,
+    ServiceSupervisor, SimLab, supervisor::ChildStats,
 };
 use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
@@ -30,6 +31,10 @@ pub struct RunOutput {
     pub client: ClientMeter,
     /// Server-side figures per service, by id.
     pub services: Vec<ServiceMetrics>,
+    /// Client-side figures of the calls to each service (by callee id), summed over its callers.
+    pub calls_to: Vec<DepStats>,
+    /// Requests refused by each service's ingress rate limiter, by id.
+    pub rate_limited: Vec<u64>,
     /// Crash and restart figures per service, by id.
     pub children: Vec<ChildStats>,
     /// Faults, in scenario order.
@@ -129,9 +134,8 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let callee_timeouts = s.calls.iter().map(|c| sc.service(*c).timeout).collect();
             let meter = ServiceMeter::new(sc.window, s.workers, thresholds(i));
-            Node::new(ServiceActor::new(s.clone(), callee_timeouts, seed, meter), lab.clone()).start()
+            Node::new(ServiceActor::new(sc, s.id, seed, meter), lab.clone()).start()
         })
         .collect();
     let entry = sc.load.entry;
@@ -143,8 +147,8 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
     );
     injector.schedule(&lab);
     let chaos = Node::new(injector, lab.clone()).start();
-    let names = sc.services.iter().map(|s| s.name.clone()).collect();
-    let supervisor = Node::new(RootSupervisor::new(names), lab.clone()).start();
+    let supervisor = Node::new(ServiceSupervisor::new(sc, seed), lab.clone()).start();
+    let root = Node::new(RootSupervisor::new(sc.root_supervisor.clone(), seed), lab.clone()).start();
     let recorder = Node::new(Recorder::default(), lab.clone()).start();
 
     {
@@ -160,6 +164,7 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
             Event::Load(m) => load.do_send(Deliver(m)),
             Event::Chaos(m) => chaos.do_send(Deliver(m)),
             Event::Supervisor(m) => supervisor.do_send(Deliver(m)),
+            Event::Root(m) => root.do_send(Deliver(m)),
             Event::Recorder(m) => recorder.do_send(Deliver(m)),
         });
     }
@@ -170,8 +175,15 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
 
     const GONE: &str = "invariant: actors live until the run is collected";
     let mut service_metrics = Vec::with_capacity(services.len());
+    let mut calls_to = vec![DepStats::default(); services.len()];
+    let mut rate_limited = Vec::with_capacity(services.len());
     for s in &services {
-        service_metrics.push(s.send(Finish::default()).await.expect(GONE));
+        let report = s.send(Finish::default()).await.expect(GONE);
+        for (callee, st) in report.deps {
+            calls_to[callee.index()].add(&st);
+        }
+        rate_limited.push(report.rate_limited);
+        service_metrics.push(report.metrics);
     }
     let client = load.send(Finish::default()).await.expect(GONE);
     let faults = chaos.send(Finish::default()).await.expect(GONE);
@@ -183,6 +195,8 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
         ending,
         client,
         services: service_metrics,
+        calls_to,
+        rate_limited,
         children,
         faults,
         events,

@@ -10,7 +10,9 @@ use std::fmt;
 use std::path::Path;
 
 use crate::dist::Dist;
+use crate::resilience::{BreakerConfig, BulkheadConfig, RateLimitConfig, RetryConfig};
 use crate::sim::{SimDuration, SimTime};
+use crate::supervision::{RestartType, SupervisorSpec};
 
 pub use raw::{Arrivals, RawScenario};
 
@@ -46,6 +48,10 @@ pub struct Scenario {
     pub slos: Vec<Slo>,
     /// Faults, in file order.
     pub chaos: Vec<Fault>,
+    /// Supervision of the services subtree.
+    pub services_supervisor: SupervisorSpec,
+    /// The root supervisor.
+    pub root_supervisor: SupervisorSpec,
 }
 
 /// A validated service.
@@ -69,6 +75,16 @@ pub struct Service {
     pub timeout: Option<SimDuration>,
     /// Downtime after a crash before the supervisor restarts it.
     pub restart_delay: SimDuration,
+    /// Breaker applied by callers.
+    pub breaker: Option<BreakerConfig>,
+    /// Retry policy applied by callers.
+    pub retry: Option<RetryConfig>,
+    /// Bulkhead applied by callers.
+    pub bulkhead: Option<BulkheadConfig>,
+    /// Ingress rate limiter.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Restart type under the services supervisor.
+    pub restart: RestartType,
 }
 
 /// A validated load generator.
@@ -195,6 +211,8 @@ pub struct Fault {
 pub enum FaultEffect {
     /// Crash the service.
     Kill,
+    /// Stop the service normally.
+    Stop,
     /// Add latency to processing.
     Latency {
         /// Added time per request.
@@ -212,6 +230,7 @@ impl FaultEffect {
     pub fn kind(&self) -> &'static str {
         match self {
             FaultEffect::Kill => "kill",
+            FaultEffect::Stop => "stop",
             FaultEffect::Latency { .. } => "latency",
             FaultEffect::Errors { .. } => "errors",
         }
@@ -221,6 +240,7 @@ impl FaultEffect {
     pub fn describe(&self) -> String {
         match self {
             FaultEffect::Kill => "kill".to_string(),
+            FaultEffect::Stop => "stop".to_string(),
             FaultEffect::Latency { add } => format!("latency +{add}"),
             FaultEffect::Errors { rate } => format!("errors rate {rate}"),
         }

@@ -11,6 +11,11 @@ pub enum ChaosMsg {
     Start(u32),
     /// Fault `i` ends.
     End(u32),
+    /// The target of fault `fault` answered successfully after the fault ended.
+    Recovered {
+        /// Index of the fault.
+        fault: u32,
+    },
 }
 
 /// What happened to one fault.
@@ -28,6 +33,8 @@ pub struct FaultRecord {
     pub start: Option<SimTime>,
     /// When it ended (`None`: it was still active when the run ended).
     pub end: Option<SimTime>,
+    /// When the target first answered a request successfully after the fault ended (`None`: never).
+    pub recovered: Option<SimTime>,
 }
 
 /// The behaviour of the chaos injector.
@@ -50,6 +57,7 @@ impl ChaosInjector {
                 detail: f.effect.describe(),
                 start: None,
                 end: None,
+                recovered: None,
             })
             .collect();
         ChaosInjector {
@@ -98,8 +106,15 @@ impl Behavior for ChaosInjector {
                 let f = &self.faults[i as usize];
                 self.records[i as usize].end = Some(lab.now());
                 record(lab, "fault_end", &self.targets[i as usize], f.name.clone());
-                if f.effect != FaultEffect::Kill {
+                if !matches!(f.effect, FaultEffect::Kill | FaultEffect::Stop) {
                     lab.send(Event::Service(f.target, ServiceMsg::FaultOff { fault: i }));
+                }
+                lab.send(Event::Service(f.target, ServiceMsg::WatchRecovery { fault: i }));
+            }
+            ChaosMsg::Recovered { fault } => {
+                let r = &mut self.records[fault as usize];
+                if r.recovered.is_none() {
+                    r.recovered = Some(lab.now());
                 }
             }
         }

@@ -1,16 +1,25 @@
 //! A service: a FIFO queue in front of `workers` workers. A worker takes a request, spends the service's
 //! own processing time on it, then calls its dependencies one after the other (held while it waits), and
 //! answers. Callers with a timeout give up at their deadline; the work goes on regardless.
+//!
+//! Calls to dependencies go through the resilience mechanisms configured on the callee (breaker, bulkhead,
+//! retry with budget: [`calls`]); the service's own ingress may be rate limited.
+
+mod calls;
 
 use std::collections::VecDeque;
 
 use rand::RngExt;
 use slotmap::{DefaultKey, SlotMap};
 
-use super::{CallResult, Caller, Event, SimLab, SupervisorMsg, key, token};
+use super::{CallResult, Caller, ChaosMsg, Event, SimLab, SupervisorMsg, key, token};
 use crate::metrics::{Outcome, ServiceMeter, ServiceMetrics};
-use crate::scenario::{FaultEffect, Service, ServiceId};
+use crate::resilience::RateLimiter;
+use crate::scenario::{FaultEffect, Scenario, Service, ServiceId};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime, TimerId};
+
+pub use calls::DepStats;
+use calls::{Awaiting, Dependency};
 
 /// Messages to a service.
 #[derive(Debug)]
@@ -30,7 +39,7 @@ pub enum ServiceMsg {
     Reply {
         /// The token this service gave.
         token: u64,
-        /// Which call of the request it answers.
+        /// Which call (and attempt) of the request it answers.
         tag: u32,
         /// The answer.
         result: CallResult,
@@ -46,8 +55,27 @@ pub enum ServiceMsg {
     CallTimeout {
         /// The request.
         token: u64,
-        /// Which call.
+        /// Which call and attempt.
         tag: u32,
+    },
+    /// Time to make a (possibly retried) call attempt.
+    CallDue {
+        /// The request.
+        token: u64,
+        /// Which call and attempt.
+        tag: u32,
+    },
+    /// A call waited for a bulkhead slot for `max_wait` in vain.
+    BulkheadTimeout {
+        /// The request.
+        token: u64,
+        /// Which call and attempt.
+        tag: u32,
+    },
+    /// An automatic half-open transition of the breaker towards dependency `dep` may be due.
+    BreakerTimer {
+        /// Index of the dependency.
+        dep: u32,
     },
     /// A latency or error fault starts.
     FaultOn {
@@ -61,15 +89,29 @@ pub enum ServiceMsg {
         /// Index of the fault in the scenario.
         fault: u32,
     },
-    /// Crash now; stay down for `down_for`.
+    /// Crash now; stay down for at least `down_for`.
     Kill {
         /// Why (shown in the event log).
         reason: Box<str>,
-        /// Downtime before the supervisor restarts the service.
+        /// Minimum downtime.
         down_for: SimDuration,
     },
+    /// Stop normally now; if restarted, stay down for at least `down_for`.
+    Stop {
+        /// Why (shown in the event log).
+        reason: Box<str>,
+        /// Minimum downtime.
+        down_for: SimDuration,
+    },
+    /// The supervisor shuts the service down (a sibling crashed, or it gave up); it does not report back.
+    Shutdown,
     /// The supervisor restarts the service.
     Restart,
+    /// Tell the chaos injector when the service next answers a request successfully (fault `fault` ended).
+    WatchRecovery {
+        /// Index of the fault.
+        fault: u32,
+    },
 }
 
 struct Request {
@@ -83,18 +125,32 @@ struct Request {
 struct Active {
     req: Request,
     next_call: u32,
-    /// The call being waited for: its tag and timeout timer.
-    awaiting: Option<(u32, Option<TimerId>)>,
+    /// The call being made (or retried, or waiting for a bulkhead slot).
+    awaiting: Option<Awaiting>,
     /// The first call, scheduled for the end of processing (cancelled if the service crashes first).
     deferred: Option<TimerId>,
+}
+
+/// What a service hands back after the run.
+#[derive(Clone, Debug)]
+pub struct ServiceReport {
+    /// Server-side metrics.
+    pub metrics: ServiceMetrics,
+    /// Client-side figures of its calls, per callee.
+    pub deps: Vec<(ServiceId, DepStats)>,
+    /// Requests refused by the ingress rate limiter (also counted as rejected).
+    pub rate_limited: u64,
 }
 
 /// The behaviour of one service actor.
 pub struct ServiceActor {
     spec: Service,
-    callee_timeouts: Vec<Option<SimDuration>>,
+    deps: Vec<Dependency>,
+    /// Dependency index of each entry of `spec.calls`.
+    call_dep: Vec<usize>,
     latency_rng: SimRng,
     error_rng: SimRng,
+    retry_rng: SimRng,
     up: bool,
     busy: u32,
     waiting: VecDeque<Request>,
@@ -102,28 +158,47 @@ pub struct ServiceActor {
     faults: Vec<(u32, FaultEffect)>,
     extra_latency: SimDuration,
     fail_prob: f64,
+    rate_limiter: Option<RateLimiter>,
+    rate_limited: u64,
+    /// Faults waiting for this service's next success.
+    recovery_watch: Vec<u32>,
     meter: ServiceMeter,
 }
 
 impl ServiceActor {
-    /// A service with its scenario spec, the timeouts of its callees (in call order), its random streams
-    /// and its meter.
-    pub fn new(spec: Service, callee_timeouts: Vec<Option<SimDuration>>, seed: u64, meter: ServiceMeter) -> Self {
-        let latency_rng = crate::sim::stream(seed, &format!("service/{}/latency", spec.name));
-        let error_rng = crate::sim::stream(seed, &format!("service/{}/errors", spec.name));
-        let fail_prob = spec.error_rate;
+    /// Service `id` of `sc`, with its random streams derived from `seed`, measured by `meter`.
+    pub fn new(sc: &Scenario, id: ServiceId, seed: u64, meter: ServiceMeter) -> Self {
+        let spec = sc.service(id).clone();
+        let mut deps: Vec<Dependency> = Vec::new();
+        let mut call_dep = Vec::with_capacity(spec.calls.len());
+        for callee in &spec.calls {
+            let i = match deps.iter().position(|d| d.callee == *callee) {
+                Some(i) => i,
+                None => {
+                    deps.push(Dependency::new(sc.service(*callee)));
+                    deps.len() - 1
+                }
+            };
+            call_dep.push(i);
+        }
+        let stream = |what: &str| crate::sim::stream(seed, &format!("service/{}/{what}", spec.name));
         ServiceActor {
+            latency_rng: stream("latency"),
+            error_rng: stream("errors"),
+            retry_rng: stream("retry"),
+            fail_prob: spec.error_rate,
+            rate_limiter: spec.rate_limit.clone().map(RateLimiter::new),
             spec,
-            callee_timeouts,
-            latency_rng,
-            error_rng,
+            deps,
+            call_dep,
             up: true,
             busy: 0,
             waiting: VecDeque::new(),
             active: SlotMap::new(),
             faults: Vec::new(),
             extra_latency: SimDuration::ZERO,
-            fail_prob,
+            rate_limited: 0,
+            recovery_watch: Vec::new(),
             meter,
         }
     }
@@ -137,6 +212,10 @@ impl ServiceActor {
         if !self.up {
             self.meter.record(now, Outcome::Failed);
             lab.send(req.from.reply(req.token, req.tag, CallResult::Failed));
+        } else if self.rate_limiter.as_mut().is_some_and(|r| !r.try_acquire(now)) {
+            self.rate_limited += 1;
+            self.meter.record(now, Outcome::Rejected);
+            lab.send(req.from.reply(req.token, req.tag, CallResult::Rejected));
         } else if self.busy < self.spec.workers {
             self.start(req, lab);
         } else if self.waiting.len() < self.spec.queue as usize {
@@ -180,64 +259,16 @@ impl ServiceActor {
         }
     }
 
-    /// Calls the request's next dependency at `at` (now, or the end of its processing), or answers if
-    /// there is none left.
-    fn call(&mut self, k: DefaultKey, at: SimTime, lab: &SimLab) {
-        let id = self.id();
-        let a = self.active.get_mut(k).expect("invariant: call on an active request");
-        let i = a.next_call as usize;
-        let Some(&callee) = self.spec.calls.get(i) else {
-            self.finish(k, CallResult::Ok, lab);
-            return;
-        };
-        let tag = a.next_call;
-        a.next_call += 1;
-        let t = token(k);
-        let (deadline, timer) = match self.callee_timeouts[i] {
-            Some(timeout) => {
-                let deadline = at + timeout;
-                (
-                    deadline,
-                    Some(lab.timer(deadline, Event::Service(id, ServiceMsg::CallTimeout { token: t, tag }))),
-                )
-            }
-            None => (SimTime::MAX, None),
-        };
-        a.awaiting = Some((tag, timer));
-        let call = Event::Service(
-            callee,
-            ServiceMsg::Call {
-                from: Caller::Service(id),
-                token: t,
-                tag,
-                deadline,
-            },
-        );
-        if at > lab.now() {
-            a.deferred = Some(lab.timer(at, call));
-        } else {
-            lab.send(call);
-        }
-    }
-
-    /// The active request a reply or timeout with this token and tag is about, if it still waits for it.
-    fn awaiting(&mut self, t: u64, tag: u32) -> Option<(DefaultKey, Option<TimerId>)> {
-        let k = key(t);
-        let a = self.active.get_mut(k)?;
-        match a.awaiting {
-            Some((want, timer)) if want == tag => {
-                a.awaiting = None;
-                Some((k, timer))
-            }
-            _ => None,
-        }
-    }
-
     fn finish(&mut self, k: DefaultKey, result: CallResult, lab: &SimLab) {
         let now = lab.now();
         let a = self.active.remove(k).expect("invariant: finish on an active request");
         let outcome = classify(now, &a.req, result);
         self.meter.record(now, outcome);
+        if !self.recovery_watch.is_empty() && matches!(outcome, Outcome::Ok(_)) {
+            for fault in self.recovery_watch.drain(..) {
+                lab.send(Event::Chaos(ChaosMsg::Recovered { fault }));
+            }
+        }
         lab.send(a.req.from.reply(a.req.token, a.req.tag, result));
         self.busy -= 1;
         match self.waiting.pop_front() {
@@ -253,27 +284,24 @@ impl ServiceActor {
             match e {
                 FaultEffect::Latency { add } => extra = extra + *add,
                 FaultEffect::Errors { rate } => ok *= 1.0 - rate,
-                FaultEffect::Kill => {}
+                FaultEffect::Kill | FaultEffect::Stop => {}
             }
         }
         self.extra_latency = extra;
         self.fail_prob = 1.0 - ok;
     }
 
-    /// Crashes: every request in the service fails now (callers see a reset connection), its state is
-    /// gone, and the supervisor is told.
-    fn crash(&mut self, reason: Box<str>, down_for: SimDuration, lab: &SimLab) {
+    /// Goes down: every request in the service fails now (callers see a reset connection) and all its
+    /// state is gone, resilience state included. Returns whether it was up.
+    fn go_down(&mut self, lab: &SimLab) -> bool {
         if !self.up {
-            return;
+            return false;
         }
         let now = lab.now();
         self.up = false;
         for (_, a) in self.active.drain() {
-            if let Some((_, Some(timer))) = a.awaiting {
+            for timer in a.awaiting.iter().filter_map(|w| w.timer).chain(a.deferred) {
                 lab.cancel(timer);
-            }
-            if let Some(call) = a.deferred {
-                lab.cancel(call);
             }
             self.meter.record(now, classify(now, &a.req, CallResult::Failed));
             lab.send(a.req.from.reply(a.req.token, a.req.tag, CallResult::Failed));
@@ -282,13 +310,26 @@ impl ServiceActor {
             self.meter.record(now, classify(now, &r, CallResult::Failed));
             lab.send(r.from.reply(r.token, r.tag, CallResult::Failed));
         }
+        for d in &mut self.deps {
+            d.reset();
+        }
+        self.rate_limiter = self.spec.rate_limit.clone().map(RateLimiter::new);
         self.busy = 0;
         self.meter.levels(now, 0, 0);
-        lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed {
-            service: self.id(),
-            reason,
-            down_for,
-        }));
+        true
+    }
+
+    /// Exits (a crash, or a normal stop) and tells the supervisor.
+    fn exit(&mut self, reason: Box<str>, down_for: SimDuration, abnormal: bool, lab: &SimLab) {
+        if self.go_down(lab) {
+            let service = self.id();
+            lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed {
+                service,
+                reason,
+                down_for,
+                abnormal,
+            }));
+        }
     }
 }
 
@@ -308,7 +349,7 @@ fn classify(now: SimTime, req: &Request, result: CallResult) -> Outcome {
 impl Behavior for ServiceActor {
     type Msg = ServiceMsg;
     type Event = Event;
-    type Report = ServiceMetrics;
+    type Report = ServiceReport;
 
     fn handle(&mut self, msg: ServiceMsg, lab: &SimLab) {
         match msg {
@@ -333,22 +374,11 @@ impl Behavior for ServiceActor {
                     self.finish(k, if failed { CallResult::Failed } else { CallResult::Ok }, lab);
                 }
             }
-            ServiceMsg::Reply { token, tag, result } => {
-                if let Some((k, timer)) = self.awaiting(token, tag) {
-                    if let Some(timer) = timer {
-                        lab.cancel(timer);
-                    }
-                    match result {
-                        CallResult::Ok => self.call(k, lab.now(), lab),
-                        CallResult::Failed | CallResult::Rejected => self.finish(k, CallResult::Failed, lab),
-                    }
-                }
-            }
-            ServiceMsg::CallTimeout { token, tag } => {
-                if let Some((k, _)) = self.awaiting(token, tag) {
-                    self.finish(k, CallResult::Failed, lab);
-                }
-            }
+            ServiceMsg::Reply { token, tag, result } => self.on_reply(key(token), tag, result, lab),
+            ServiceMsg::CallTimeout { token, tag } => self.on_call_timeout(key(token), tag, lab),
+            ServiceMsg::CallDue { token, tag } => self.on_call_due(key(token), tag, lab),
+            ServiceMsg::BulkheadTimeout { token, tag } => self.on_bulkhead_timeout(key(token), tag, lab),
+            ServiceMsg::BreakerTimer { dep } => self.on_breaker_timer(dep as usize, lab),
             ServiceMsg::FaultOn { fault, effect } => {
                 self.faults.push((fault, effect));
                 self.recompute_faults();
@@ -357,23 +387,31 @@ impl Behavior for ServiceActor {
                 self.faults.retain(|(f, _)| *f != fault);
                 self.recompute_faults();
             }
-            ServiceMsg::Kill { reason, down_for } => self.crash(reason, down_for, lab),
+            ServiceMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
+            ServiceMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
+            ServiceMsg::Shutdown => {
+                self.go_down(lab);
+            }
             ServiceMsg::Restart => self.up = true,
+            ServiceMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
         }
     }
 
     fn on_panic(&mut self, what: String, lab: &SimLab) {
-        let delay = self.spec.restart_delay;
-        self.crash(format!("panic: {what}").into(), delay, lab);
+        self.exit(format!("panic: {what}").into(), SimDuration::ZERO, true, lab);
     }
 
-    fn finish(&mut self, lab: &SimLab) -> ServiceMetrics {
+    fn finish(&mut self, lab: &SimLab) -> ServiceReport {
         let now = lab.now();
         // Requests still in the service when the run ended: their callers never got an answer.
         let unfinished = self.active.len() + self.waiting.len();
         for _ in 0..unfinished {
             self.meter.record(now, Outcome::TimedOut);
         }
-        self.meter.finish(now)
+        ServiceReport {
+            metrics: self.meter.finish(now),
+            deps: self.deps.iter().map(|d| (d.callee, d.stats.clone())).collect(),
+            rate_limited: self.rate_limited,
+        }
     }
 }

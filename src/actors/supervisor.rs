@@ -1,108 +1,293 @@
-//! The root supervisor: restarts a crashed service after its downtime and logs crashes and restarts.
-//!
-//! Issue 4 brings OTP-grade supervision (strategies, intensity, escalation); this one restarts a crashed
-//! child once its downtime is over, like a `permanent` child of a `one_for_one` supervisor without limits.
+//! The supervision tree: the root supervisor, whose child is the services subtree, and the services
+//! supervisor, whose children are the service actors in scenario order. The decisions are the pure state
+//! machine of [`crate::supervision`]; these actors carry them out and log them.
+
+use std::collections::BTreeMap;
+
+use rand::RngExt;
 
 use super::{Event, ServiceMsg, SimLab, record};
-use crate::scenario::ServiceId;
-use crate::sim::{Behavior, SimDuration, SimTime};
+use crate::scenario::{Scenario, ServiceId};
+use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
+use crate::supervision::{Decision, RestartType, Supervisor, SupervisorSpec};
 
-/// Messages to the supervisor.
+/// Delay before the root restarts a subtree that gave up, when the root has no backoff configured.
+pub const DEFAULT_SUBTREE_RESTART: SimDuration = SimDuration::from_secs(1);
+
+/// Messages to the services supervisor.
 #[derive(Debug)]
 pub enum SupervisorMsg {
-    /// A child crashed and must stay down for `down_for`.
+    /// A child exited and must stay down for at least `down_for`.
     ChildCrashed {
         /// The child.
         service: ServiceId,
         /// Why.
         reason: Box<str>,
-        /// Downtime before the restart.
+        /// Minimum downtime (a kill fault's `for`).
         down_for: SimDuration,
+        /// A crash (true) or a normal stop (false).
+        abnormal: bool,
     },
-    /// A restart is due.
+    /// A batch of restarts is due.
     RestartDue {
+        /// The batch.
+        batch: u32,
+    },
+    /// The health checker asks for a restart of a failing child.
+    Remediate {
         /// The child.
         service: ServiceId,
-        /// When it crashed.
-        crashed_at: SimTime,
+        /// Why.
+        reason: Box<str>,
     },
+    /// The root restarts the whole subtree.
+    RestartSubtree,
+}
+
+/// Messages to the root supervisor.
+#[derive(Debug)]
+pub enum RootMsg {
+    /// The services supervisor gave up.
+    Escalate {
+        /// Why.
+        reason: Box<str>,
+    },
+    /// Restart the services subtree now.
+    SubtreeRestartDue,
 }
 
 /// Per-child restart figures.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChildStats {
-    /// Crashes.
+    /// Crashes and stops (including shutdowns by the supervisor).
     pub crashes: u64,
     /// Restarts.
     pub restarts: u64,
     /// Total time down (a child still down at the end counts until the end).
     pub downtime: SimDuration,
-    /// Down since (while down).
     down_since: Option<SimTime>,
 }
 
-/// The behaviour of the root supervisor.
-pub struct RootSupervisor {
+/// The behaviour of the services supervisor.
+pub struct ServiceSupervisor {
     names: Vec<String>,
-    children: Vec<ChildStats>,
+    delays: Vec<SimDuration>,
+    state: Supervisor,
+    rng: SimRng,
+    pending: BTreeMap<u32, Vec<usize>>,
+    next_batch: u32,
+    stats: Vec<ChildStats>,
 }
 
-impl RootSupervisor {
-    /// A supervisor of the services named `names` (by id).
-    pub fn new(names: Vec<String>) -> Self {
-        let children = vec![ChildStats::default(); names.len()];
-        RootSupervisor { names, children }
+impl ServiceSupervisor {
+    /// The supervisor of `sc`'s services.
+    pub fn new(sc: &Scenario, seed: u64) -> Self {
+        let types: Vec<RestartType> = sc.services.iter().map(|s| s.restart).collect();
+        ServiceSupervisor {
+            names: sc.services.iter().map(|s| s.name.clone()).collect(),
+            delays: sc.services.iter().map(|s| s.restart_delay).collect(),
+            state: Supervisor::new(sc.services_supervisor.clone(), types),
+            rng: crate::sim::stream(seed, "supervisor/services"),
+            pending: BTreeMap::new(),
+            next_batch: 0,
+            stats: vec![ChildStats::default(); sc.services.len()],
+        }
+    }
+
+    fn mark_down(&mut self, i: usize, now: SimTime) {
+        let s = &mut self.stats[i];
+        s.crashes += 1;
+        if s.down_since.is_none() {
+            s.down_since = Some(now);
+        }
+    }
+
+    fn on_exit(&mut self, i: usize, reason: &str, down_for: SimDuration, abnormal: bool, lab: &SimLab) {
+        let now = lab.now();
+        self.mark_down(i, now);
+        let kind = if abnormal { "actor_crash" } else { "actor_stop" };
+        record(lab, kind, &self.names[i], reason.to_string());
+        match self.state.on_exit(now, i, abnormal) {
+            Decision::LeaveDown => record(
+                lab,
+                "actor_left_down",
+                &self.names[i],
+                "not restarted (restart type)".to_string(),
+            ),
+            Decision::Restart { shutdown, restart, nth } => {
+                let why = format!(
+                    "shut down by the supervisor ({:?} after {} exited)",
+                    self.state.spec().strategy,
+                    self.names[i]
+                );
+                for c in shutdown {
+                    lab.send(Event::Service(ServiceId(c as u32), ServiceMsg::Shutdown));
+                    self.mark_down(c, now);
+                    record(lab, "actor_stop", &self.names[c], why.clone());
+                }
+                let backoff = match &self.state.spec().backoff {
+                    Some(b) => b.delay(nth, self.rng.random::<f64>()),
+                    None => self.delays[i],
+                };
+                let batch = self.next_batch;
+                self.next_batch += 1;
+                self.pending.insert(batch, restart);
+                lab.schedule(
+                    now + backoff.max(down_for),
+                    Event::Supervisor(SupervisorMsg::RestartDue { batch }),
+                );
+            }
+            Decision::Escalate { shutdown, restarts } => {
+                for c in shutdown {
+                    lab.send(Event::Service(ServiceId(c as u32), ServiceMsg::Shutdown));
+                    self.mark_down(c, now);
+                }
+                let spec = self.state.spec();
+                let reason = format!(
+                    "{restarts} restarts within {} exceed the intensity {}: services supervisor gives up",
+                    spec.period, spec.intensity
+                );
+                record(lab, "supervisor_escalate", "services", reason.clone());
+                self.pending.clear();
+                lab.send(Event::Root(RootMsg::Escalate { reason: reason.into() }));
+            }
+        }
+    }
+
+    fn restart(&mut self, children: &[usize], lab: &SimLab) {
+        let now = lab.now();
+        let mut done = Vec::new();
+        for &c in children {
+            if self.state.is_running(c) {
+                continue;
+            }
+            let s = &mut self.stats[c];
+            let since = s.down_since.take().unwrap_or(now);
+            s.restarts += 1;
+            s.downtime = s.downtime + (now - since);
+            record(
+                lab,
+                "actor_restart",
+                &self.names[c],
+                format!("downtime {}", now - since),
+            );
+            lab.send(Event::Service(ServiceId(c as u32), ServiceMsg::Restart));
+            done.push(c);
+        }
+        self.state.on_restarted(&done);
     }
 }
 
-impl Behavior for RootSupervisor {
+impl Behavior for ServiceSupervisor {
     type Msg = SupervisorMsg;
     type Event = Event;
     type Report = Vec<ChildStats>;
 
     fn handle(&mut self, msg: SupervisorMsg, lab: &SimLab) {
-        let now = lab.now();
         match msg {
             SupervisorMsg::ChildCrashed {
                 service,
                 reason,
                 down_for,
-            } => {
-                let c = &mut self.children[service.index()];
-                c.crashes += 1;
-                c.down_since = Some(now);
-                record(lab, "actor_crash", &self.names[service.index()], reason.into());
-                lab.schedule(
-                    now + down_for,
-                    Event::Supervisor(SupervisorMsg::RestartDue {
-                        service,
-                        crashed_at: now,
-                    }),
-                );
+                abnormal,
+            } => self.on_exit(service.index(), &reason, down_for, abnormal, lab),
+            SupervisorMsg::RestartDue { batch } => {
+                if let Some(children) = self.pending.remove(&batch) {
+                    self.restart(&children, lab);
+                }
             }
-            SupervisorMsg::RestartDue { service, crashed_at } => {
-                let c = &mut self.children[service.index()];
-                c.restarts += 1;
-                c.down_since = None;
-                c.downtime = c.downtime + (now - crashed_at);
-                record(
-                    lab,
-                    "actor_restart",
-                    &self.names[service.index()],
-                    format!("downtime {}", now - crashed_at),
-                );
-                lab.send(Event::Service(service, ServiceMsg::Restart));
+            SupervisorMsg::Remediate { service, reason } => {
+                let i = service.index();
+                if self.state.is_running(i) {
+                    record(
+                        lab,
+                        "remediation",
+                        &self.names[i],
+                        format!("restart requested: {reason}"),
+                    );
+                    lab.send(Event::Service(service, ServiceMsg::Shutdown));
+                    self.on_exit(i, &format!("remediation: {reason}"), SimDuration::ZERO, true, lab);
+                } else {
+                    record(
+                        lab,
+                        "remediation",
+                        &self.names[i],
+                        "already down, restart pending".to_string(),
+                    );
+                }
+            }
+            SupervisorMsg::RestartSubtree => {
+                let children = self.state.restart_all();
+                self.restart(&children, lab);
             }
         }
     }
 
     fn finish(&mut self, lab: &SimLab) -> Vec<ChildStats> {
         let now = lab.now();
-        for c in &mut self.children {
+        for c in &mut self.stats {
             if let Some(since) = c.down_since.take() {
                 c.downtime = c.downtime + (now - since);
             }
         }
-        std::mem::take(&mut self.children)
+        std::mem::take(&mut self.stats)
     }
+}
+
+/// The behaviour of the root supervisor. Its only child so far is the services subtree.
+pub struct RootSupervisor {
+    state: Supervisor,
+    rng: SimRng,
+}
+
+impl RootSupervisor {
+    /// A root with `spec` over the services subtree.
+    pub fn new(spec: SupervisorSpec, seed: u64) -> Self {
+        RootSupervisor {
+            state: Supervisor::new(spec, vec![RestartType::Permanent]),
+            rng: crate::sim::stream(seed, "supervisor/root"),
+        }
+    }
+}
+
+impl Behavior for RootSupervisor {
+    type Msg = RootMsg;
+    type Event = Event;
+    type Report = ();
+
+    fn handle(&mut self, msg: RootMsg, lab: &SimLab) {
+        let now = lab.now();
+        match msg {
+            RootMsg::Escalate { reason } => match self.state.on_exit(now, 0, true) {
+                Decision::Restart { nth, .. } => {
+                    let delay = match &self.state.spec().backoff {
+                        Some(b) => b.delay(nth, self.rng.random::<f64>()),
+                        None => DEFAULT_SUBTREE_RESTART,
+                    };
+                    lab.schedule(now + delay, Event::Root(RootMsg::SubtreeRestartDue));
+                }
+                Decision::Escalate { .. } | Decision::LeaveDown => {
+                    let spec = self.state.spec();
+                    let why = format!(
+                        "the root supervisor gave up: the services subtree failed more than {} time(s) within {} (last: {reason})",
+                        spec.intensity, spec.period
+                    );
+                    record(lab, "supervisor_escalate", "root", why.clone());
+                    lab.abort(why);
+                }
+            },
+            RootMsg::SubtreeRestartDue => {
+                record(
+                    lab,
+                    "supervisor_restart",
+                    "services",
+                    "the root restarts the services subtree".to_string(),
+                );
+                self.state.on_restarted(&[0]);
+                lab.send(Event::Supervisor(SupervisorMsg::RestartSubtree));
+            }
+        }
+    }
+
+    fn finish(&mut self, _lab: &SimLab) {}
 }

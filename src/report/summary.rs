@@ -90,6 +90,20 @@ pub struct ServiceSummary {
     pub restarts: u64,
     /// Time spent down [s].
     pub downtime_s: f64,
+    /// Mean time to recovery: downtime per restart [s] (`null` without restarts).
+    pub mttr_s: Option<f64>,
+    /// Times the breakers of this service's callers opened.
+    pub breaker_opens: u64,
+    /// Calls to this service its callers' breakers rejected (never sent).
+    pub rejected_by_breaker: u64,
+    /// Calls to this service its callers' bulkheads rejected (never sent).
+    pub rejected_by_bulkhead: u64,
+    /// Retries of calls to this service by its callers.
+    pub retries: u64,
+    /// Retries of calls to this service that the retry budget refused.
+    pub retries_denied: u64,
+    /// Requests refused by this service's rate limiter (included in `rejected`).
+    pub rate_limited: u64,
 }
 
 /// A name-keyed map that keeps insertion order when serialized.
@@ -145,6 +159,9 @@ pub struct FaultSummary {
     pub start_s: Option<f64>,
     /// End [s] (`null`: still active at the end).
     pub end_s: Option<f64>,
+    /// From the fault's start until its target next answered a request successfully after the fault
+    /// ended (for a kill: after the restart) [s]; `null` if it never did.
+    pub recovered_after_s: Option<f64>,
 }
 
 /// Engine work counters.
@@ -202,7 +219,9 @@ impl Summary {
             .iter()
             .zip(&out.services)
             .zip(&out.children)
-            .map(|((s, m), c)| {
+            .enumerate()
+            .map(|(i, ((s, m), c))| {
+                let calls = &out.calls_to[i];
                 (
                     s.name.clone(),
                     ServiceSummary {
@@ -217,6 +236,13 @@ impl Summary {
                         crashes: c.crashes,
                         restarts: c.restarts,
                         downtime_s: c.downtime.as_secs_f64(),
+                        mttr_s: (c.restarts > 0).then(|| c.downtime.as_secs_f64() / c.restarts as f64),
+                        breaker_opens: calls.breaker_opens,
+                        rejected_by_breaker: calls.rejected_by_breaker,
+                        rejected_by_bulkhead: calls.rejected_by_bulkhead,
+                        retries: calls.retries,
+                        retries_denied: calls.retries_denied,
+                        rate_limited: out.rate_limited[i],
                     },
                 )
             })
@@ -251,6 +277,10 @@ impl Summary {
                     detail: f.detail.clone(),
                     start_s: f.start.map(|t| t.as_secs_f64()),
                     end_s: f.end.map(|t| t.as_secs_f64()),
+                    recovered_after_s: match (f.start, f.recovered) {
+                        (Some(s), Some(r)) => Some((r - s).as_secs_f64()),
+                        _ => None,
+                    },
                 })
                 .collect(),
             engine: EngineSummary {

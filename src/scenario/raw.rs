@@ -82,6 +82,69 @@ pub struct RawScenario {
     /// Faults to inject.
     #[serde(default)]
     pub chaos: Vec<RawChaos>,
+    /// The supervision tree: the root and the services subtree.
+    pub supervision: Option<RawSupervision>,
+}
+
+/// Supervision settings per subtree.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSupervision {
+    /// The supervisor of every service.
+    pub services: Option<RawSupervisor>,
+    /// The root supervisor (its children are the subtrees).
+    pub root: Option<RawSupervisor>,
+}
+
+/// A supervisor (Erlang/OTP semantics; defaults are OTP's).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSupervisor {
+    /// "one-for-one", "one-for-all" or "rest-for-one". Default "one-for-one".
+    pub strategy: Option<StrategyName>,
+    /// Restarts allowed within `period`; one more and the supervisor gives up and escalates. Default 1.
+    pub intensity: Option<u32>,
+    /// Default "5s".
+    pub period: Option<Dur>,
+    /// Restart delay growing with the restarts in the period (Akka-style). Default: none.
+    pub backoff: Option<RawRestartBackoff>,
+}
+
+/// Supervision strategy.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyName {
+    /// Restart only the child that exited.
+    OneForOne,
+    /// Restart every child.
+    OneForAll,
+    /// Restart the child that exited and those started after it.
+    RestForOne,
+}
+
+/// Restart backoff.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRestartBackoff {
+    /// Delay of the first restart in a period.
+    pub min: Dur,
+    /// Longest delay (it doubles with each restart in the period).
+    pub max: Dur,
+    /// Randomisation factor 0..1. Default 0.
+    pub jitter: Option<f64>,
+}
+
+/// Child restart type.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartName {
+    /// Always restarted. The default.
+    #[default]
+    Permanent,
+    /// Restarted after a crash, not after a normal stop.
+    Transient,
+    /// Never restarted.
+    Temporary,
 }
 
 /// How requests arrive.
@@ -145,6 +208,181 @@ pub struct RawService {
     pub timeout: Option<Dur>,
     /// How long the service stays down after a crash before its supervisor restarts it. Default "1s".
     pub restart_delay: Option<Dur>,
+    /// Circuit breaker applied by every caller of this service (one breaker per caller).
+    pub breaker: Option<RawBreaker>,
+    /// Retry policy applied by every caller of this service.
+    pub retry: Option<RawRetry>,
+    /// Bulkhead applied by every caller of this service (one per caller).
+    pub bulkhead: Option<RawBulkhead>,
+    /// Rate limiter on this service's ingress.
+    pub rate_limit: Option<RawRateLimit>,
+    /// Restart type under its supervisor: "permanent", "transient" or "temporary". Default "permanent".
+    #[serde(default)]
+    pub restart: RestartName,
+}
+
+/// Kind of sliding window of a circuit breaker.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum WindowType {
+    /// The last `window_size` calls. The default.
+    #[default]
+    Count,
+    /// The calls of the last `window_size` of time.
+    Time,
+}
+
+/// A window size: a number of calls, or a duration string.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum WindowSize {
+    /// Calls.
+    Calls(u32),
+    /// Time.
+    Span(Dur),
+}
+
+impl<'de> Deserialize<'de> for WindowSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = WindowSize;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number of calls (window = \"count\") or a duration string (window = \"time\")")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WindowSize, E> {
+                u32::try_from(v)
+                    .map(WindowSize::Calls)
+                    .map_err(|_| E::custom(format!("{v} is not a number of calls: expected 1 to 4294967295")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WindowSize, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(-1))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WindowSize, E> {
+                Dur::deserialize(de::value::StrDeserializer::<E>::new(v)).map(WindowSize::Span)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for WindowSize {
+    fn schema_name() -> Cow<'static, str> {
+        "WindowSize".into()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let dur = g.subschema_for::<Dur>();
+        json_schema!({
+            "description": "A number of calls (count window) or a duration (time window).",
+            "anyOf": [{ "type": "integer", "minimum": 1 }, dur]
+        })
+    }
+}
+
+/// Circuit breaker settings (resilience4j's names and defaults).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    /// "count" or "time". Default "count".
+    #[serde(default)]
+    pub window: WindowType,
+    /// Calls (count window, default 100) or a duration (time window, default "60s").
+    pub window_size: Option<WindowSize>,
+    /// Outcomes needed before rates are evaluated. Default 100.
+    pub minimum_calls: Option<u32>,
+    /// Failure rate that opens the breaker [percent, 0..100]. Default 50.
+    pub failure_rate_threshold: Option<f64>,
+    /// A call lasting longer than this is slow. Default "60s".
+    pub slow_call_duration: Option<Dur>,
+    /// Slow-call rate that opens the breaker [percent, 0..100]. Default 100.
+    pub slow_call_rate_threshold: Option<f64>,
+    /// Time spent open before trying half-open. Default "60s".
+    pub wait_in_open: Option<Dur>,
+    /// Growth of the open wait with each consecutive opening (>= 1). Default 1 (constant).
+    pub wait_multiplier: Option<f64>,
+    /// Upper bound of the grown wait. Default: none.
+    pub max_wait_in_open: Option<Dur>,
+    /// Trial calls admitted while half-open. Default 10.
+    pub half_open_calls: Option<u32>,
+    /// Move to half-open when the wait is over, without waiting for a call. Default false.
+    pub automatic_half_open: Option<bool>,
+}
+
+/// Backoff shape of a retry policy.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackoffKind {
+    /// The same `wait` every time. The default.
+    #[default]
+    Fixed,
+    /// `initial`, then times `multiplier`, up to `max`.
+    Exponential,
+}
+
+/// What a retry policy retries.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetryOn {
+    /// Failed calls (errors, rejections, bulkhead full).
+    Errors,
+    /// Calls that timed out.
+    Timeouts,
+}
+
+/// Retry settings (resilience4j's names and defaults).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    /// Attempts in all, the first included (>= 1). Default 3.
+    pub max_attempts: Option<u32>,
+    /// "fixed" or "exponential". Default "fixed".
+    #[serde(default)]
+    pub backoff: BackoffKind,
+    /// Wait between attempts (fixed). Default "500ms".
+    pub wait: Option<Dur>,
+    /// First wait (exponential). Default "500ms".
+    pub initial: Option<Dur>,
+    /// Growth per retry (exponential, >= 1). Default 1.5.
+    pub multiplier: Option<f64>,
+    /// Longest wait (exponential). Default "30s".
+    pub max: Option<Dur>,
+    /// Randomisation factor 0..1: waits are drawn from wait × [1 - jitter, 1 + jitter]. Default 0.
+    pub jitter: Option<f64>,
+    /// What to retry. Default ["errors", "timeouts"].
+    pub on: Option<Vec<RetryOn>>,
+    /// Retry budget: retries may add at most `ratio` of the requests of the last `ttl`, plus `min_per_s`.
+    pub budget: Option<RawBudget>,
+}
+
+/// Retry budget settings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    /// Retries allowed per request (0.2 = 20% extra load). Default 0.2.
+    pub ratio: Option<f64>,
+    /// Retries always allowed per second. Default 10.
+    pub min_per_s: Option<f64>,
+    /// How long a request counts towards the budget. Default "10s".
+    pub ttl: Option<Dur>,
+}
+
+/// Bulkhead settings (per caller of this service).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBulkhead {
+    /// Calls in flight at most. Default 25.
+    pub max_concurrent: Option<u32>,
+    /// How long a call may wait for a slot. Default "0s" (reject at once).
+    pub max_wait: Option<Dur>,
+}
+
+/// Rate limiter on a service's ingress.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    /// Requests admitted per period. Default 50.
+    pub limit: Option<u32>,
+    /// Refresh period. Default "1s".
+    pub period: Option<Dur>,
 }
 
 /// A distribution of durations, tagged by `dist`.
@@ -221,6 +459,9 @@ pub enum FaultKind {
     Latency,
     /// Fail requests with probability `rate` while active (on top of the service's own `error_rate`).
     Errors,
+    /// Stop the service normally (a graceful shutdown: in-flight requests fail as with kill). Permanent
+    /// services are restarted after `for`; transient and temporary ones stay down.
+    Stop,
 }
 
 /// A fault injected at `at` for `for`.

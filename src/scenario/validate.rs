@@ -2,10 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use super::raw::{FaultKind, RawChaos, RawDist, RawLoad, RawScenario, RawService, RawSlo, SliKind};
+use super::raw::{
+    FaultKind, RawChaos, RawDist, RawLoad, RawScenario, RawService, RawSlo, RawSupervisor, RestartName, SliKind,
+    StrategyName,
+};
 use super::{Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId, Slo};
 use crate::dist::Dist;
 use crate::sim::{SimDuration, SimTime};
+use crate::supervision::{RestartBackoff, RestartType, Strategy, SupervisorSpec};
 
 /// Default metrics window.
 pub const DEFAULT_WINDOW: SimDuration = SimDuration::from_secs(5);
@@ -16,25 +20,27 @@ pub const DEFAULT_QUEUE: u32 = 10_000;
 /// Default restart delay.
 pub const DEFAULT_RESTART_DELAY: SimDuration = SimDuration::from_secs(1);
 
-struct Checker {
+mod resilience;
+
+pub(super) struct Checker {
     problems: Vec<Problem>,
 }
 
 impl Checker {
-    fn err(&mut self, at: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, at: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             at: at.into(),
             message: message.into(),
         });
     }
 
-    fn fraction(&mut self, at: &str, v: f64) {
+    pub(super) fn fraction(&mut self, at: &str, v: f64) {
         if !(0.0..=1.0).contains(&v) {
             self.err(at, format!("{v} is not a probability: expected a number from 0 to 1"));
         }
     }
 
-    fn positive(&mut self, at: &str, d: SimDuration) -> bool {
+    pub(super) fn positive(&mut self, at: &str, d: SimDuration) -> bool {
         if d.is_zero() {
             self.err(at, "must be longer than zero");
             return false;
@@ -150,6 +156,10 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         }
     }
 
+    let sup = raw.supervision.as_ref();
+    let services_supervisor = supervisor(&mut c, "supervision.services", sup.and_then(|s| s.services.as_ref()));
+    let root_supervisor = supervisor(&mut c, "supervision.root", sup.and_then(|s| s.root.as_ref()));
+
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -168,7 +178,39 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
             .collect(),
         slos,
         chaos,
+        services_supervisor,
+        root_supervisor,
     })
+}
+
+fn supervisor(c: &mut Checker, p: &str, s: Option<&RawSupervisor>) -> SupervisorSpec {
+    let d = SupervisorSpec::default();
+    let Some(s) = s else { return d };
+    let backoff = s.backoff.as_ref().map(|b| {
+        let jitter = b.jitter.unwrap_or(0.0);
+        c.fraction(&format!("{p}.backoff.jitter"), jitter);
+        c.positive(&format!("{p}.backoff.min"), b.min.0);
+        if b.max.0 < b.min.0 {
+            c.err(format!("{p}.backoff.max"), "must not be shorter than `min`");
+        }
+        RestartBackoff {
+            min: b.min.0,
+            max: b.max.0,
+            jitter,
+        }
+    });
+    let period = s.period.map(|x| x.0).unwrap_or(d.period);
+    c.positive(&format!("{p}.period"), period);
+    SupervisorSpec {
+        strategy: match s.strategy {
+            None | Some(StrategyName::OneForOne) => Strategy::OneForOne,
+            Some(StrategyName::OneForAll) => Strategy::OneForAll,
+            Some(StrategyName::RestForOne) => Strategy::RestForOne,
+        },
+        intensity: s.intensity.unwrap_or(d.intensity),
+        period,
+        backoff,
+    }
 }
 
 fn known_list(services: &[RawService]) -> String {
@@ -188,6 +230,19 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
         c.positive(&format!("{p}.timeout"), t.0);
     }
     let latency = dist(c, &format!("{p}.latency"), &s.latency);
+    let breaker = s
+        .breaker
+        .as_ref()
+        .map(|b| resilience::breaker(c, &format!("{p}.breaker"), b));
+    let retry = s.retry.as_ref().map(|r| resilience::retry(c, &format!("{p}.retry"), r));
+    let bulkhead = s
+        .bulkhead
+        .as_ref()
+        .map(|b| resilience::bulkhead(c, &format!("{p}.bulkhead"), b));
+    let rate_limit = s
+        .rate_limit
+        .as_ref()
+        .map(|r| resilience::rate_limit(c, &format!("{p}.rate_limit"), r));
     Some(Service {
         id: ServiceId(i as u32),
         name: s.name.clone(),
@@ -198,6 +253,15 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
         calls,
         timeout: s.timeout.map(|d| d.0),
         restart_delay: s.restart_delay.map(|d| d.0).unwrap_or(DEFAULT_RESTART_DELAY),
+        breaker,
+        retry,
+        bulkhead,
+        rate_limit,
+        restart: match s.restart {
+            RestartName::Permanent => RestartType::Permanent,
+            RestartName::Transient => RestartType::Transient,
+            RestartName::Temporary => RestartType::Temporary,
+        },
     })
 }
 
@@ -435,7 +499,7 @@ fn fault(
         }
     };
     let (effect, duration) = match f.fault {
-        FaultKind::Kill => {
+        FaultKind::Kill | FaultKind::Stop => {
             forbid(c, "add", f.add.is_some());
             forbid(c, "rate", f.rate.is_some());
             let down = match (
@@ -446,7 +510,14 @@ fn fault(
                 (None, Some(s)) => Some(s.restart_delay),
                 (None, None) => None,
             };
-            (Some(FaultEffect::Kill), down)
+            (
+                Some(if f.fault == FaultKind::Kill {
+                    FaultEffect::Kill
+                } else {
+                    FaultEffect::Stop
+                }),
+                down,
+            )
         }
         FaultKind::Latency => {
             forbid(c, "rate", f.rate.is_some());
@@ -493,6 +564,7 @@ fn kind_name(k: FaultKind) -> &'static str {
         FaultKind::Kill => "kill",
         FaultKind::Latency => "latency",
         FaultKind::Errors => "errors",
+        FaultKind::Stop => "stop",
     }
 }
 

@@ -1,0 +1,186 @@
+//! Checks of the resilience sections of a service: breaker, retry, bulkhead, rate limiter.
+
+use super::Checker;
+use crate::resilience::{
+    Backoff, BreakerConfig, BudgetConfig, BulkheadConfig, RateLimitConfig, RetryConfig, WindowKind,
+};
+use crate::scenario::raw::{
+    BackoffKind, RawBreaker, RawBulkhead, RawRateLimit, RawRetry, RetryOn, WindowSize, WindowType,
+};
+use crate::sim::SimDuration;
+
+fn percent(c: &mut Checker, at: String, v: f64) {
+    if !(v > 0.0 && v <= 100.0) {
+        c.err(at, format!("{v} is not a percentage: expected a number in (0, 100]"));
+    }
+}
+
+fn at_least_one(c: &mut Checker, at: String, v: u32) {
+    if v == 0 {
+        c.err(at, "must be at least 1");
+    }
+}
+
+pub(super) fn breaker(c: &mut Checker, p: &str, b: &RawBreaker) -> BreakerConfig {
+    let d = BreakerConfig::default();
+    let window = match (b.window, b.window_size) {
+        (WindowType::Count, None) => d.window,
+        (WindowType::Count, Some(WindowSize::Calls(n))) => {
+            at_least_one(c, format!("{p}.window_size"), n);
+            WindowKind::Count(n)
+        }
+        (WindowType::Time, None) => WindowKind::Time(SimDuration::from_secs(60)),
+        (WindowType::Time, Some(WindowSize::Span(s))) => {
+            c.positive(&format!("{p}.window_size"), s.0);
+            WindowKind::Time(s.0)
+        }
+        (WindowType::Count, Some(WindowSize::Span(_))) => {
+            c.err(
+                format!("{p}.window_size"),
+                "a count window takes a number of calls, e.g. window_size = 100 (or set window = \"time\")",
+            );
+            d.window
+        }
+        (WindowType::Time, Some(WindowSize::Calls(_))) => {
+            c.err(
+                format!("{p}.window_size"),
+                "a time window takes a duration, e.g. window_size = \"30s\" (or set window = \"count\")",
+            );
+            d.window
+        }
+    };
+    let cfg = BreakerConfig {
+        window,
+        minimum_calls: b.minimum_calls.unwrap_or(d.minimum_calls),
+        failure_rate_threshold: b.failure_rate_threshold.unwrap_or(d.failure_rate_threshold),
+        slow_call_duration: b.slow_call_duration.map(|x| x.0).unwrap_or(d.slow_call_duration),
+        slow_call_rate_threshold: b.slow_call_rate_threshold.unwrap_or(d.slow_call_rate_threshold),
+        wait_in_open: b.wait_in_open.map(|x| x.0).unwrap_or(d.wait_in_open),
+        wait_multiplier: b.wait_multiplier.unwrap_or(d.wait_multiplier),
+        max_wait_in_open: b.max_wait_in_open.map(|x| x.0),
+        half_open_calls: b.half_open_calls.unwrap_or(d.half_open_calls),
+        automatic_half_open: b.automatic_half_open.unwrap_or(d.automatic_half_open),
+    };
+    at_least_one(c, format!("{p}.minimum_calls"), cfg.minimum_calls);
+    at_least_one(c, format!("{p}.half_open_calls"), cfg.half_open_calls);
+    percent(c, format!("{p}.failure_rate_threshold"), cfg.failure_rate_threshold);
+    percent(c, format!("{p}.slow_call_rate_threshold"), cfg.slow_call_rate_threshold);
+    c.positive(&format!("{p}.wait_in_open"), cfg.wait_in_open);
+    if !(cfg.wait_multiplier >= 1.0 && cfg.wait_multiplier.is_finite()) {
+        c.err(
+            format!("{p}.wait_multiplier"),
+            format!("{} must be a number >= 1", cfg.wait_multiplier),
+        );
+    }
+    if let Some(max) = cfg.max_wait_in_open {
+        if max < cfg.wait_in_open {
+            c.err(format!("{p}.max_wait_in_open"), "must not be shorter than wait_in_open");
+        }
+    }
+    cfg
+}
+
+pub(super) fn retry(c: &mut Checker, p: &str, r: &RawRetry) -> RetryConfig {
+    let d = RetryConfig::default();
+    let max_attempts = r.max_attempts.unwrap_or(d.max_attempts);
+    at_least_one(c, format!("{p}.max_attempts"), max_attempts);
+    let backoff = match r.backoff {
+        BackoffKind::Fixed => {
+            for (k, present) in [
+                ("initial", r.initial.is_some()),
+                ("multiplier", r.multiplier.is_some()),
+                ("max", r.max.is_some()),
+            ] {
+                if present {
+                    c.err(
+                        format!("{p}.{k}"),
+                        "only an exponential backoff takes this (set backoff = \"exponential\")",
+                    );
+                }
+            }
+            Backoff::Fixed(r.wait.map(|w| w.0).unwrap_or(SimDuration::from_millis(500)))
+        }
+        BackoffKind::Exponential => {
+            if r.wait.is_some() {
+                c.err(
+                    format!("{p}.wait"),
+                    "an exponential backoff starts at `initial`, not `wait`",
+                );
+            }
+            let multiplier = r.multiplier.unwrap_or(1.5);
+            if !(multiplier >= 1.0 && multiplier.is_finite()) {
+                c.err(format!("{p}.multiplier"), format!("{multiplier} must be a number >= 1"));
+            }
+            let initial = r.initial.map(|x| x.0).unwrap_or(SimDuration::from_millis(500));
+            let max = r.max.map(|x| x.0).unwrap_or(SimDuration::from_secs(30));
+            if max < initial {
+                c.err(format!("{p}.max"), "must not be shorter than `initial`");
+            }
+            Backoff::Exponential {
+                initial,
+                multiplier,
+                max,
+            }
+        }
+    };
+    let jitter = r.jitter.unwrap_or(0.0);
+    c.fraction(&format!("{p}.jitter"), jitter);
+    let on = r.on.clone().unwrap_or_else(|| vec![RetryOn::Errors, RetryOn::Timeouts]);
+    if on.is_empty() {
+        c.err(
+            format!("{p}.on"),
+            "retries nothing: list \"errors\" and/or \"timeouts\" (or remove the retry section)",
+        );
+    }
+    let budget = r.budget.as_ref().map(|b| {
+        let bd = BudgetConfig::default();
+        let cfg = BudgetConfig {
+            ratio: b.ratio.unwrap_or(bd.ratio),
+            min_per_s: b.min_per_s.unwrap_or(bd.min_per_s),
+            ttl: b.ttl.map(|x| x.0).unwrap_or(bd.ttl),
+        };
+        if !(cfg.ratio >= 0.0 && cfg.ratio.is_finite()) {
+            c.err(
+                format!("{p}.budget.ratio"),
+                format!("{} must be a number >= 0", cfg.ratio),
+            );
+        }
+        if !(cfg.min_per_s >= 0.0 && cfg.min_per_s.is_finite()) {
+            c.err(
+                format!("{p}.budget.min_per_s"),
+                format!("{} must be a number >= 0", cfg.min_per_s),
+            );
+        }
+        c.positive(&format!("{p}.budget.ttl"), cfg.ttl);
+        cfg
+    });
+    RetryConfig {
+        max_attempts,
+        backoff,
+        jitter,
+        on_errors: on.contains(&RetryOn::Errors),
+        on_timeouts: on.contains(&RetryOn::Timeouts),
+        budget,
+    }
+}
+
+pub(super) fn bulkhead(c: &mut Checker, p: &str, b: &RawBulkhead) -> BulkheadConfig {
+    let d = BulkheadConfig::default();
+    let cfg = BulkheadConfig {
+        max_concurrent: b.max_concurrent.unwrap_or(d.max_concurrent),
+        max_wait: b.max_wait.map(|x| x.0).unwrap_or(d.max_wait),
+    };
+    at_least_one(c, format!("{p}.max_concurrent"), cfg.max_concurrent);
+    cfg
+}
+
+pub(super) fn rate_limit(c: &mut Checker, p: &str, r: &RawRateLimit) -> RateLimitConfig {
+    let d = RateLimitConfig::default();
+    let cfg = RateLimitConfig {
+        limit: r.limit.unwrap_or(d.limit),
+        period: r.period.map(|x| x.0).unwrap_or(d.period),
+    };
+    at_least_one(c, format!("{p}.limit"), cfg.limit);
+    c.positive(&format!("{p}.period"), cfg.period);
+    cfg
+}
