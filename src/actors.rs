@@ -10,7 +10,9 @@
 //! ```
 //! Every actor is an actix actor ([`crate::sim::Node`]) around a behaviour defined in a submodule.
 
+pub mod autoscaler;
 pub mod chaos;
+pub mod health;
 pub mod load;
 pub mod recorder;
 pub mod service;
@@ -21,7 +23,9 @@ use slotmap::{DefaultKey, Key, KeyData};
 use crate::scenario::ServiceId;
 use crate::sim::Lab;
 
+pub use autoscaler::{AutoscaleMsg, Autoscaler, ScaleStats};
 pub use chaos::{ChaosInjector, ChaosMsg, FaultRecord};
+pub use health::{HealthChecker, HealthMsg, HealthReport};
 pub use load::{LoadGenerator, LoadMsg};
 pub use recorder::{EventRow, Recorder, RecorderMsg};
 pub use service::{ServiceActor, ServiceMsg};
@@ -41,6 +45,10 @@ pub enum Event {
     Root(RootMsg),
     /// To the recorder.
     Recorder(RecorderMsg),
+    /// To the health checker.
+    Health(HealthMsg),
+    /// To the autoscaler.
+    Autoscale(AutoscaleMsg),
 }
 
 /// The lab of a simulated run.
@@ -53,6 +61,8 @@ pub enum Caller {
     Load,
     /// A service calling one of its dependencies.
     Service(ServiceId),
+    /// The health checker's readiness probe.
+    Health,
 }
 
 /// The answer to a call.
@@ -72,6 +82,10 @@ impl Caller {
         match self {
             Caller::Load => Event::Load(LoadMsg::Reply { token, result }),
             Caller::Service(id) => Event::Service(id, ServiceMsg::Reply { token, tag, result }),
+            Caller::Health => Event::Health(HealthMsg::ProbeReply {
+                token,
+                ok: result == CallResult::Ok,
+            }),
         }
     }
 }

@@ -80,6 +80,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    crate::sim::node::install_panic_hook();
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {

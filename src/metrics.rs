@@ -187,6 +187,8 @@ pub struct WindowRow {
     pub utilization: f64,
     /// Time-averaged number of waiting requests.
     pub queue_depth: f64,
+    /// Time-averaged number of workers (changes with autoscaling).
+    pub workers: f64,
 }
 
 /// Levels integrated over time.
@@ -223,6 +225,8 @@ pub struct ServiceMeter {
     counts: Counts,
     latency: Latency,
     areas: Areas,
+    /// Since the last [`ServiceMeter::take_utilization`].
+    interval: Areas,
     thresholds: Vec<(SimDuration, u64)>,
 }
 
@@ -261,6 +265,7 @@ impl ServiceMeter {
             counts: Counts::default(),
             latency: Latency::default(),
             areas: Areas::default(),
+            interval: Areas::default(),
             thresholds: thresholds.into_iter().map(|t| (t, 0)).collect(),
         }
     }
@@ -281,6 +286,7 @@ impl ServiceMeter {
         let dt = (to - self.last).as_nanos();
         if dt > 0 {
             self.win_areas.add(self.busy, self.capacity, self.queued, dt);
+            self.interval.add(self.busy, self.capacity, self.queued, dt);
             self.last = to;
         }
     }
@@ -319,6 +325,14 @@ impl ServiceMeter {
     pub fn workers(&mut self, now: SimTime, workers: u32) {
         self.sync(now);
         self.capacity = workers;
+    }
+
+    /// Busy worker-seconds / worker-seconds since the previous call (or the start), measured at `now`.
+    pub fn take_utilization(&mut self, now: SimTime) -> f64 {
+        self.sync(now);
+        let u = ratio(self.interval.busy, self.interval.capacity);
+        self.interval = Areas::default();
+        u
     }
 
     /// Records the outcome of one request at `now`.
@@ -371,6 +385,7 @@ fn window_row(start_ns: u64, span_ns: u64, counts: &Counts, lat: &Latency, a: &A
         max_ms: lat.max_ms(),
         utilization: ratio(a.busy, a.capacity),
         queue_depth: ratio(a.queue, u128::from(span_ns)),
+        workers: ratio(a.capacity, u128::from(span_ns)),
     }
 }
 

@@ -10,8 +10,8 @@ use actix::{Actor, Addr};
 use crate::actors::recorder::EventRow;
 use crate::actors::service::DepStats;
 use crate::actors::{
-    ChaosInjector, Event, FaultRecord, LoadGenerator, LoadMsg, Recorder, RootSupervisor, ServiceActor,
-    ServiceSupervisor, SimLab, supervisor::ChildStats,
+    Autoscaler, ChaosInjector, Event, FaultRecord, HealthChecker, HealthReport, LoadGenerator, LoadMsg, Recorder,
+    RootSupervisor, ScaleStats, ServiceActor, ServiceSupervisor, SimLab, supervisor::ChildStats,
 };
 use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
@@ -37,6 +37,10 @@ pub struct RunOutput {
     pub rate_limited: Vec<u64>,
     /// Crash and restart figures per service, by id.
     pub children: Vec<ChildStats>,
+    /// Health check figures.
+    pub health: HealthReport,
+    /// Scaling figures per service, by id.
+    pub scaling: Vec<ScaleStats>,
     /// Faults, in scenario order.
     pub faults: Vec<FaultRecord>,
     /// The event log.
@@ -150,14 +154,23 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
     let supervisor = Node::new(ServiceSupervisor::new(sc, seed), lab.clone()).start();
     let root = Node::new(RootSupervisor::new(sc.root_supervisor.clone(), seed), lab.clone()).start();
     let recorder = Node::new(Recorder::default(), lab.clone()).start();
+    let checker = HealthChecker::new(sc);
+    checker.schedule(&lab);
+    let health = Node::new(checker, lab.clone()).start();
+    let scaler = Autoscaler::new(sc);
+    scaler.schedule(&lab);
+    let autoscaler = Node::new(scaler, lab.clone()).start();
 
     {
-        let (services, load, chaos, supervisor, recorder) = (
+        let (services, load, chaos, supervisor, root, recorder, health, autoscaler) = (
             services.clone(),
             load.clone(),
             chaos.clone(),
             supervisor.clone(),
+            root.clone(),
             recorder.clone(),
+            health.clone(),
+            autoscaler.clone(),
         );
         lab.set_router(move |ev| match ev {
             Event::Service(id, m) => services[id.index()].do_send(Deliver(m)),
@@ -166,6 +179,8 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
             Event::Supervisor(m) => supervisor.do_send(Deliver(m)),
             Event::Root(m) => root.do_send(Deliver(m)),
             Event::Recorder(m) => recorder.do_send(Deliver(m)),
+            Event::Health(m) => health.do_send(Deliver(m)),
+            Event::Autoscale(m) => autoscaler.do_send(Deliver(m)),
         });
     }
     lab.schedule(SimTime::ZERO, Event::Load(LoadMsg::Tick));
@@ -188,6 +203,8 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
     let client = load.send(Finish::default()).await.expect(GONE);
     let faults = chaos.send(Finish::default()).await.expect(GONE);
     let children = supervisor.send(Finish::default()).await.expect(GONE);
+    let health = health.send(Finish::default()).await.expect(GONE);
+    let scaling = autoscaler.send(Finish::default()).await.expect(GONE);
     let events = recorder.send(Finish::default()).await.expect(GONE);
     Ok(RunOutput {
         seed,
@@ -198,6 +215,8 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
         calls_to,
         rate_limited,
         children,
+        health,
+        scaling,
         faults,
         events,
         engine: lab.stats(),

@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::dist::Dist;
-use crate::resilience::{BreakerConfig, BulkheadConfig, RateLimitConfig, RetryConfig};
+use crate::resilience::{AutoscaleConfig, BreakerConfig, BulkheadConfig, HealthConfig, RateLimitConfig, RetryConfig};
 use crate::sim::{SimDuration, SimTime};
 use crate::supervision::{RestartType, SupervisorSpec};
 
@@ -85,6 +85,10 @@ pub struct Service {
     pub rate_limit: Option<RateLimitConfig>,
     /// Restart type under the services supervisor.
     pub restart: RestartType,
+    /// Health check.
+    pub health: Option<HealthConfig>,
+    /// Autoscaler.
+    pub autoscale: Option<AutoscaleConfig>,
 }
 
 /// A validated load generator.
@@ -213,6 +217,8 @@ pub enum FaultEffect {
     Kill,
     /// Stop the service normally.
     Stop,
+    /// Make the service's next request handler panic.
+    Panic,
     /// Add latency to processing.
     Latency {
         /// Added time per request.
@@ -231,6 +237,7 @@ impl FaultEffect {
         match self {
             FaultEffect::Kill => "kill",
             FaultEffect::Stop => "stop",
+            FaultEffect::Panic => "panic",
             FaultEffect::Latency { .. } => "latency",
             FaultEffect::Errors { .. } => "errors",
         }
@@ -241,6 +248,7 @@ impl FaultEffect {
         match self {
             FaultEffect::Kill => "kill".to_string(),
             FaultEffect::Stop => "stop".to_string(),
+            FaultEffect::Panic => "panic".to_string(),
             FaultEffect::Latency { add } => format!("latency +{add}"),
             FaultEffect::Errors { rate } => format!("errors rate {rate}"),
         }

@@ -94,6 +94,13 @@ impl Behavior for ChaosInjector {
                     format!("{} ({}) for {}", f.name, f.effect.describe(), f.duration),
                 );
                 let msg = match f.effect {
+                    FaultEffect::Panic => ServiceMsg::ArmPanic {
+                        fault: f.name.clone().into(),
+                    },
+                    FaultEffect::Stop => ServiceMsg::Stop {
+                        reason: format!("stopped by fault {}", f.name).into(),
+                        down_for: f.duration,
+                    },
                     FaultEffect::Kill => ServiceMsg::Kill {
                         reason: format!("killed by fault {}", f.name).into(),
                         down_for: f.duration,
@@ -106,7 +113,7 @@ impl Behavior for ChaosInjector {
                 let f = &self.faults[i as usize];
                 self.records[i as usize].end = Some(lab.now());
                 record(lab, "fault_end", &self.targets[i as usize], f.name.clone());
-                if !matches!(f.effect, FaultEffect::Kill | FaultEffect::Stop) {
+                if !matches!(f.effect, FaultEffect::Kill | FaultEffect::Stop | FaultEffect::Panic) {
                     lab.send(Event::Service(f.target, ServiceMsg::FaultOff { fault: i }));
                 }
                 lab.send(Event::Service(f.target, ServiceMsg::WatchRecovery { fault: i }));

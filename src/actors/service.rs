@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use rand::RngExt;
 use slotmap::{DefaultKey, SlotMap};
 
-use super::{CallResult, Caller, ChaosMsg, Event, SimLab, SupervisorMsg, key, token};
+use super::{AutoscaleMsg, CallResult, Caller, ChaosMsg, Event, SimLab, SupervisorMsg, key, token};
 use crate::metrics::{Outcome, ServiceMeter, ServiceMetrics};
 use crate::resilience::RateLimiter;
 use crate::scenario::{FaultEffect, Scenario, Service, ServiceId};
@@ -103,10 +103,29 @@ pub enum ServiceMsg {
         /// Minimum downtime.
         down_for: SimDuration,
     },
+    /// The next request started makes the handler panic (an injected bug).
+    ArmPanic {
+        /// The fault's name.
+        fault: Box<str>,
+    },
     /// The supervisor shuts the service down (a sibling crashed, or it gave up); it does not report back.
     Shutdown,
     /// The supervisor restarts the service.
     Restart,
+    /// A health probe.
+    Probe {
+        /// The probe's token, echoed in the answer.
+        token: u64,
+        /// Readiness (queue not full) rather than liveness.
+        readiness: bool,
+    },
+    /// The autoscaler asks for the utilisation since its last question.
+    LoadReport,
+    /// The autoscaler resizes the worker pool.
+    SetWorkers {
+        /// The new number of workers.
+        workers: u32,
+    },
     /// Tell the chaos injector when the service next answers a request successfully (fault `fault` ended).
     WatchRecovery {
         /// Index of the fault.
@@ -152,6 +171,7 @@ pub struct ServiceActor {
     error_rng: SimRng,
     retry_rng: SimRng,
     up: bool,
+    workers: u32,
     busy: u32,
     waiting: VecDeque<Request>,
     active: SlotMap<DefaultKey, Active>,
@@ -162,6 +182,8 @@ pub struct ServiceActor {
     rate_limited: u64,
     /// Faults waiting for this service's next success.
     recovery_watch: Vec<u32>,
+    /// An injected panic waiting for the next request.
+    panic_armed: Option<Box<str>>,
     meter: ServiceMeter,
 }
 
@@ -187,6 +209,7 @@ impl ServiceActor {
             error_rng: stream("errors"),
             retry_rng: stream("retry"),
             fail_prob: spec.error_rate,
+            workers: spec.workers,
             rate_limiter: spec.rate_limit.clone().map(RateLimiter::new),
             spec,
             deps,
@@ -199,6 +222,7 @@ impl ServiceActor {
             extra_latency: SimDuration::ZERO,
             rate_limited: 0,
             recovery_watch: Vec::new(),
+            panic_armed: None,
             meter,
         }
     }
@@ -210,20 +234,27 @@ impl ServiceActor {
     fn on_call(&mut self, req: Request, lab: &SimLab) {
         let now = lab.now();
         if !self.up {
-            self.meter.record(now, Outcome::Failed);
+            self.record(&req, now, Outcome::Failed);
             lab.send(req.from.reply(req.token, req.tag, CallResult::Failed));
-        } else if self.rate_limiter.as_mut().is_some_and(|r| !r.try_acquire(now)) {
+        } else if req.from != Caller::Health && self.rate_limiter.as_mut().is_some_and(|r| !r.try_acquire(now)) {
             self.rate_limited += 1;
-            self.meter.record(now, Outcome::Rejected);
+            self.record(&req, now, Outcome::Rejected);
             lab.send(req.from.reply(req.token, req.tag, CallResult::Rejected));
-        } else if self.busy < self.spec.workers {
+        } else if self.busy < self.workers {
             self.start(req, lab);
         } else if self.waiting.len() < self.spec.queue as usize {
             self.waiting.push_back(req);
             self.meter.levels(now, self.busy, self.waiting.len() as u32);
         } else {
-            self.meter.record(now, Outcome::Rejected);
+            self.record(&req, now, Outcome::Rejected);
             lab.send(req.from.reply(req.token, req.tag, CallResult::Rejected));
+        }
+    }
+
+    /// Records a request's outcome in the meter; health probes are not requests and are not measured.
+    fn record(&mut self, req: &Request, now: SimTime, outcome: Outcome) {
+        if req.from != Caller::Health {
+            self.meter.record(now, outcome);
         }
     }
 
@@ -241,6 +272,19 @@ impl ServiceActor {
             awaiting: None,
             deferred: None,
         });
+        if let Some(fault) = self.panic_armed.take() {
+            panic!("injected panic (fault {fault})");
+        }
+        if self.active[k].req.from == Caller::Health {
+            lab.send(Event::Service(
+                self.id(),
+                ServiceMsg::WorkDone {
+                    token: token(k),
+                    failed: false,
+                },
+            ));
+            return;
+        }
         let done = now + self.spec.latency.sample(&mut self.latency_rng) + self.extra_latency;
         let failed = self.fail_prob > 0.0 && self.error_rng.random::<f64>() < self.fail_prob;
         if failed || self.spec.calls.is_empty() {
@@ -263,7 +307,7 @@ impl ServiceActor {
         let now = lab.now();
         let a = self.active.remove(k).expect("invariant: finish on an active request");
         let outcome = classify(now, &a.req, result);
-        self.meter.record(now, outcome);
+        self.record(&a.req, now, outcome);
         if !self.recovery_watch.is_empty() && matches!(outcome, Outcome::Ok(_)) {
             for fault in self.recovery_watch.drain(..) {
                 lab.send(Event::Chaos(ChaosMsg::Recovered { fault }));
@@ -272,7 +316,12 @@ impl ServiceActor {
         lab.send(a.req.from.reply(a.req.token, a.req.tag, result));
         self.busy -= 1;
         match self.waiting.pop_front() {
-            Some(next) => self.start(next, lab),
+            // After a scale-down, a finishing worker may be one too many: it retires instead.
+            Some(next) if self.busy < self.workers => self.start(next, lab),
+            Some(next) => {
+                self.waiting.push_front(next);
+                self.meter.levels(now, self.busy, self.waiting.len() as u32);
+            }
             None => self.meter.levels(now, self.busy, 0),
         }
     }
@@ -284,7 +333,7 @@ impl ServiceActor {
             match e {
                 FaultEffect::Latency { add } => extra = extra + *add,
                 FaultEffect::Errors { rate } => ok *= 1.0 - rate,
-                FaultEffect::Kill | FaultEffect::Stop => {}
+                FaultEffect::Kill | FaultEffect::Stop | FaultEffect::Panic => {}
             }
         }
         self.extra_latency = extra;
@@ -299,15 +348,17 @@ impl ServiceActor {
         }
         let now = lab.now();
         self.up = false;
-        for (_, a) in self.active.drain() {
+        // `drain` keeps the slot versions, so tokens of these requests never match a later request.
+        let active: Vec<Active> = self.active.drain().map(|(_, a)| a).collect();
+        for a in active {
             for timer in a.awaiting.iter().filter_map(|w| w.timer).chain(a.deferred) {
                 lab.cancel(timer);
             }
-            self.meter.record(now, classify(now, &a.req, CallResult::Failed));
+            self.record(&a.req, now, classify(now, &a.req, CallResult::Failed));
             lab.send(a.req.from.reply(a.req.token, a.req.tag, CallResult::Failed));
         }
-        for r in self.waiting.drain(..) {
-            self.meter.record(now, classify(now, &r, CallResult::Failed));
+        for r in std::mem::take(&mut self.waiting) {
+            self.record(&r, now, classify(now, &r, CallResult::Failed));
             lab.send(r.from.reply(r.token, r.tag, CallResult::Failed));
         }
         for d in &mut self.deps {
@@ -389,11 +440,51 @@ impl Behavior for ServiceActor {
             }
             ServiceMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
             ServiceMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
+            ServiceMsg::ArmPanic { fault } => self.panic_armed = Some(fault),
             ServiceMsg::Shutdown => {
                 self.go_down(lab);
             }
             ServiceMsg::Restart => self.up = true,
             ServiceMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
+            ServiceMsg::Probe { token, readiness } => {
+                if !readiness {
+                    // Liveness: the actor itself answers, if it is up.
+                    if self.up {
+                        lab.send(Caller::Health.reply(token, 0, CallResult::Ok));
+                    }
+                } else {
+                    // Readiness: served like a request (no work of its own), so it waits in the queue.
+                    let now = lab.now();
+                    self.on_call(
+                        Request {
+                            from: Caller::Health,
+                            token,
+                            tag: 0,
+                            deadline: SimTime::MAX,
+                            arrived: now,
+                        },
+                        lab,
+                    );
+                }
+            }
+            ServiceMsg::LoadReport => {
+                let utilization = self.meter.take_utilization(lab.now());
+                let (service, workers) = (self.id(), self.workers);
+                lab.send(Event::Autoscale(AutoscaleMsg::Load {
+                    service,
+                    utilization,
+                    workers,
+                }));
+            }
+            ServiceMsg::SetWorkers { workers } => {
+                let now = lab.now();
+                self.workers = workers;
+                self.meter.workers(now, workers);
+                while self.busy < self.workers {
+                    let Some(next) = self.waiting.pop_front() else { break };
+                    self.start(next, lab);
+                }
+            }
         }
     }
 
@@ -404,7 +495,9 @@ impl Behavior for ServiceActor {
     fn finish(&mut self, lab: &SimLab) -> ServiceReport {
         let now = lab.now();
         // Requests still in the service when the run ended: their callers never got an answer.
-        let unfinished = self.active.len() + self.waiting.len();
+        let is_request = |r: &Request| r.from != Caller::Health;
+        let unfinished = self.active.values().filter(|a| is_request(&a.req)).count()
+            + self.waiting.iter().filter(|r| is_request(r)).count();
         for _ in 0..unfinished {
             self.meter.record(now, Outcome::TimedOut);
         }

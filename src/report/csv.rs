@@ -5,7 +5,7 @@ use crate::run::RunOutput;
 use crate::scenario::Scenario;
 
 /// Header of `timeseries.csv` (contract: extend, don't rename).
-pub const TIMESERIES_HEADER: [&str; 12] = [
+pub const TIMESERIES_HEADER: [&str; 13] = [
     "t_s",
     "service",
     "requests",
@@ -18,6 +18,7 @@ pub const TIMESERIES_HEADER: [&str; 12] = [
     "max_ms",
     "utilization",
     "queue_depth",
+    "workers",
 ];
 
 /// Header of `events.csv`.
@@ -50,6 +51,7 @@ pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
                 opt(r.max_ms),
                 format!("{:.6}", r.utilization),
                 format!("{:.6}", r.queue_depth),
+                format!("{:.6}", r.workers),
             ])
             .expect("invariant: writing to memory");
         }

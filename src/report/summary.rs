@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use crate::actors::HealthReport;
 use crate::metrics::{Counts, LatencySummary};
 use crate::run::RunOutput;
 use crate::scenario::{Indicator, Scenario};
@@ -51,6 +52,8 @@ pub struct Summary {
     pub slos: Vec<SloResult>,
     /// Injected faults.
     pub faults: Vec<FaultSummary>,
+    /// Health checks (`status` is null when no service has a health check).
+    pub health: HealthReport,
     /// Engine work: distinct instants visited and messages delivered.
     pub engine: EngineSummary,
 }
@@ -104,6 +107,12 @@ pub struct ServiceSummary {
     pub retries_denied: u64,
     /// Requests refused by this service's rate limiter (included in `rejected`).
     pub rate_limited: u64,
+    /// Autoscaler scale-ups that took effect.
+    pub scale_ups: u64,
+    /// Autoscaler scale-downs.
+    pub scale_downs: u64,
+    /// Workers at the end of the run.
+    pub workers: f64,
 }
 
 /// A name-keyed map that keeps insertion order when serialized.
@@ -243,6 +252,9 @@ impl Summary {
                         retries: calls.retries,
                         retries_denied: calls.retries_denied,
                         rate_limited: out.rate_limited[i],
+                        scale_ups: out.scaling[i].scale_ups,
+                        scale_downs: out.scaling[i].scale_downs,
+                        workers: m.rows.last().map(|r| r.workers).unwrap_or(f64::from(s.workers)),
                     },
                 )
             })
@@ -283,6 +295,7 @@ impl Summary {
                     },
                 })
                 .collect(),
+            health: out.health.clone(),
             engine: EngineSummary {
                 instants: out.engine.instants,
                 messages: out.engine.messages,

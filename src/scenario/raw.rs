@@ -219,6 +219,60 @@ pub struct RawService {
     /// Restart type under its supervisor: "permanent", "transient" or "temporary". Default "permanent".
     #[serde(default)]
     pub restart: RestartName,
+    /// Health check of this service (probed by the health checker).
+    pub health: Option<RawHealth>,
+    /// Autoscaling of this service's workers (Kubernetes HPA semantics).
+    pub autoscale: Option<RawAutoscale>,
+}
+
+/// What a health probe checks.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeName {
+    /// The service is up and answers.
+    Liveness,
+    /// The service is up and its queue is not full.
+    Readiness,
+}
+
+/// Health check settings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    /// Time between probes. Default "10s".
+    pub interval: Option<Dur>,
+    /// A probe not answered within this fails. Default "1s".
+    pub timeout: Option<Dur>,
+    /// Consecutive failed probes that fail the check. Default 3.
+    pub failure_threshold: Option<u32>,
+    /// Consecutive passed probes that pass it again. Default 1.
+    pub success_threshold: Option<u32>,
+    /// "liveness" or "readiness". Default "liveness".
+    pub probe: Option<ProbeName>,
+    /// Ask the supervisor to restart the service when its check fails. Default true.
+    pub remediate: Option<bool>,
+}
+
+/// Autoscaler settings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscale {
+    /// Busy workers / workers to aim for, in (0, 1].
+    pub target_utilization: f64,
+    /// Fewest workers. Default 1.
+    pub min_workers: Option<u32>,
+    /// Most workers.
+    pub max_workers: u32,
+    /// Evaluation period. Default "15s".
+    pub interval: Option<Dur>,
+    /// No change while |utilisation / target - 1| <= tolerance. Default 0.1.
+    pub tolerance: Option<f64>,
+    /// Scale-down stabilisation window: scale down to the highest recommendation within it. Default "5m".
+    pub scale_down_stabilization: Option<Dur>,
+    /// Quiet time after any change. Default "0s".
+    pub cooldown: Option<Dur>,
+    /// Time for new workers to come up. Default "30s".
+    pub provisioning_delay: Option<Dur>,
 }
 
 /// Kind of sliding window of a circuit breaker.
@@ -462,6 +516,9 @@ pub enum FaultKind {
     /// Stop the service normally (a graceful shutdown: in-flight requests fail as with kill). Permanent
     /// services are restarted after `for`; transient and temporary ones stay down.
     Stop,
+    /// A bug: the service's handler panics when it next starts a request. The supervisor handles the
+    /// crash like a kill (downtime: the service's `restart_delay`).
+    Panic,
 }
 
 /// A fault injected at `at` for `for`.

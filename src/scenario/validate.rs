@@ -243,6 +243,14 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
         .rate_limit
         .as_ref()
         .map(|r| resilience::rate_limit(c, &format!("{p}.rate_limit"), r));
+    let health = s
+        .health
+        .as_ref()
+        .map(|h| resilience::health(c, &format!("{p}.health"), h));
+    let autoscale = s
+        .autoscale
+        .as_ref()
+        .map(|a| resilience::autoscale(c, &format!("{p}.autoscale"), a, s.workers));
     Some(Service {
         id: ServiceId(i as u32),
         name: s.name.clone(),
@@ -262,6 +270,8 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
             RestartName::Transient => RestartType::Transient,
             RestartName::Temporary => RestartType::Temporary,
         },
+        health,
+        autoscale,
     })
 }
 
@@ -499,7 +509,7 @@ fn fault(
         }
     };
     let (effect, duration) = match f.fault {
-        FaultKind::Kill | FaultKind::Stop => {
+        FaultKind::Kill | FaultKind::Stop | FaultKind::Panic => {
             forbid(c, "add", f.add.is_some());
             forbid(c, "rate", f.rate.is_some());
             let down = match (
@@ -511,10 +521,10 @@ fn fault(
                 (None, None) => None,
             };
             (
-                Some(if f.fault == FaultKind::Kill {
-                    FaultEffect::Kill
-                } else {
-                    FaultEffect::Stop
+                Some(match f.fault {
+                    FaultKind::Kill => FaultEffect::Kill,
+                    FaultKind::Stop => FaultEffect::Stop,
+                    _ => FaultEffect::Panic,
                 }),
                 down,
             )
@@ -565,6 +575,7 @@ fn kind_name(k: FaultKind) -> &'static str {
         FaultKind::Latency => "latency",
         FaultKind::Errors => "errors",
         FaultKind::Stop => "stop",
+        FaultKind::Panic => "panic",
     }
 }
 

@@ -77,8 +77,11 @@ impl<B: Behavior> Handler<Deliver<B::Msg>> for Node<B> {
     fn handle(&mut self, Deliver(msg): Deliver<B::Msg>, _ctx: &mut Context<Self>) {
         let lab = &*self.lab;
         let behavior = &mut self.behavior;
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| behavior.handle(msg, lab))) {
-            let what = panic_message(&payload);
+        IN_HANDLER.set(true);
+        let result = catch_unwind(AssertUnwindSafe(|| behavior.handle(msg, lab)));
+        IN_HANDLER.set(false);
+        if let Err(payload) = result {
+            let what = panic_message(&*payload);
             // A second panic while handling the first is not caught: it is a bug in the crash path.
             self.behavior.on_panic(what, lab);
         }
@@ -92,6 +95,23 @@ impl<B: Behavior> Handler<Finish<B::Report>> for Node<B> {
     fn handle(&mut self, _: Finish<B::Report>, _ctx: &mut Context<Self>) -> Self::Result {
         MessageResult(self.behavior.finish(&self.lab))
     }
+}
+
+thread_local! {
+    static IN_HANDLER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs a panic hook that logs panics inside actor handlers at debug level (they are crashes the
+/// supervisor handles, reported in events.csv) and leaves every other panic to the default hook.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if IN_HANDLER.get() {
+            tracing::debug!("actor handler panicked: {info}");
+        } else {
+            default(info);
+        }
+    }));
 }
 
 /// The text of a panic payload.

@@ -6,4 +6,5 @@ mod common;
 mod determinism;
 mod fidelity;
 mod outputs;
+mod resilience;
 mod scenarios;

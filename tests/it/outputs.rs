@@ -94,7 +94,7 @@ fn timeseries_rows_add_up_to_the_summary() {
     );
     assert_eq!(
         ag06_lab::report::csv::TIMESERIES_HEADER.join(","),
-        "t_s,service,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms,utilization,queue_depth"
+        "t_s,service,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms,utilization,queue_depth,workers"
     );
     let mut totals = std::collections::BTreeMap::<String, [u64; 5]>::new();
     let mut rows = 0;

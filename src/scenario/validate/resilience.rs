@@ -1,11 +1,14 @@
-//! Checks of the resilience sections of a service: breaker, retry, bulkhead, rate limiter.
+//! Checks of the resilience sections of a service: breaker, retry, bulkhead, rate limiter, health check,
+//! autoscaler.
 
 use super::Checker;
 use crate::resilience::{
-    Backoff, BreakerConfig, BudgetConfig, BulkheadConfig, RateLimitConfig, RetryConfig, WindowKind,
+    AutoscaleConfig, Backoff, BreakerConfig, BudgetConfig, BulkheadConfig, HealthConfig, ProbeKind, RateLimitConfig,
+    RetryConfig, WindowKind,
 };
 use crate::scenario::raw::{
-    BackoffKind, RawBreaker, RawBulkhead, RawRateLimit, RawRetry, RetryOn, WindowSize, WindowType,
+    BackoffKind, ProbeName, RawAutoscale, RawBreaker, RawBulkhead, RawHealth, RawRateLimit, RawRetry, RetryOn,
+    WindowSize, WindowType,
 };
 use crate::sim::SimDuration;
 
@@ -182,5 +185,62 @@ pub(super) fn rate_limit(c: &mut Checker, p: &str, r: &RawRateLimit) -> RateLimi
     };
     at_least_one(c, format!("{p}.limit"), cfg.limit);
     c.positive(&format!("{p}.period"), cfg.period);
+    cfg
+}
+
+pub(super) fn health(c: &mut Checker, p: &str, h: &RawHealth) -> HealthConfig {
+    let d = HealthConfig::default();
+    let cfg = HealthConfig {
+        interval: h.interval.map(|x| x.0).unwrap_or(d.interval),
+        timeout: h.timeout.map(|x| x.0).unwrap_or(d.timeout),
+        failure_threshold: h.failure_threshold.unwrap_or(d.failure_threshold),
+        success_threshold: h.success_threshold.unwrap_or(d.success_threshold),
+        probe: match h.probe {
+            None | Some(ProbeName::Liveness) => ProbeKind::Liveness,
+            Some(ProbeName::Readiness) => ProbeKind::Readiness,
+        },
+        remediate: h.remediate.unwrap_or(d.remediate),
+    };
+    c.positive(&format!("{p}.interval"), cfg.interval);
+    c.positive(&format!("{p}.timeout"), cfg.timeout);
+    at_least_one(c, format!("{p}.failure_threshold"), cfg.failure_threshold);
+    at_least_one(c, format!("{p}.success_threshold"), cfg.success_threshold);
+    cfg
+}
+
+pub(super) fn autoscale(c: &mut Checker, p: &str, a: &RawAutoscale, workers: u32) -> AutoscaleConfig {
+    let cfg = AutoscaleConfig {
+        target_utilization: a.target_utilization,
+        min_workers: a.min_workers.unwrap_or(1),
+        max_workers: a.max_workers,
+        interval: a.interval.map(|x| x.0).unwrap_or(SimDuration::from_secs(15)),
+        tolerance: a.tolerance.unwrap_or(0.1),
+        scale_down_stabilization: a
+            .scale_down_stabilization
+            .map(|x| x.0)
+            .unwrap_or(SimDuration::from_secs(300)),
+        cooldown: a.cooldown.map(|x| x.0).unwrap_or(SimDuration::ZERO),
+        provisioning_delay: a.provisioning_delay.map(|x| x.0).unwrap_or(SimDuration::from_secs(30)),
+    };
+    if !(cfg.target_utilization > 0.0 && cfg.target_utilization <= 1.0) {
+        c.err(
+            format!("{p}.target_utilization"),
+            format!("{} must be in (0, 1]", cfg.target_utilization),
+        );
+    }
+    at_least_one(c, format!("{p}.min_workers"), cfg.min_workers);
+    if cfg.max_workers < cfg.min_workers {
+        c.err(format!("{p}.max_workers"), "must not be below min_workers");
+    } else if !(cfg.min_workers..=cfg.max_workers).contains(&workers) {
+        c.err(
+            format!("{p}.max_workers"),
+            format!(
+                "the service starts with {workers} workers, outside [min_workers, max_workers] = [{}, {}]",
+                cfg.min_workers, cfg.max_workers
+            ),
+        );
+    }
+    c.positive(&format!("{p}.interval"), cfg.interval);
+    c.fraction(&format!("{p}.tolerance"), cfg.tolerance);
     cfg
 }

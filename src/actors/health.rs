@@ -1,0 +1,216 @@
+//! The health checker: probes every service that has a `[services.health]` section, fails and recovers
+//! its check by the consecutive thresholds, asks the supervisor to restart a failed service (remediation),
+//! and tracks the overall status by the share of passing checks.
+
+use super::{Event, ServiceMsg, SimLab, SupervisorMsg, record};
+use crate::resilience::{Check, CheckChange, ProbeKind, Status, overall};
+use crate::scenario::{Scenario, ServiceId};
+use crate::sim::{Behavior, SimTime, TimerId};
+
+/// Messages to the health checker.
+#[derive(Debug)]
+pub enum HealthMsg {
+    /// Time to probe component `i`.
+    Probe(u32),
+    /// A probe was answered.
+    ProbeReply {
+        /// The probe: component index × 2^32 + sequence number.
+        token: u64,
+        /// Whether it passed.
+        ok: bool,
+    },
+    /// A probe was not answered in time.
+    ProbeTimeout {
+        /// Component index.
+        i: u32,
+        /// The probe.
+        seq: u64,
+    },
+}
+
+struct Component {
+    service: ServiceId,
+    name: String,
+    check: Check,
+    seq: u64,
+    timer: Option<TimerId>,
+}
+
+/// Health figures at the end of a run.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct HealthReport {
+    /// Overall status at the end (`null` without health checks).
+    pub status: Option<Status>,
+    /// Components checked.
+    pub components: usize,
+    /// Probes sent.
+    pub probes: u64,
+    /// Probes that failed.
+    pub failed_probes: u64,
+    /// Checks that failed.
+    pub checks_failed: u64,
+    /// Remediations asked for.
+    pub remediations: u64,
+    /// Simulated seconds spent in each overall status other than healthy.
+    pub degraded_s: f64,
+    /// Simulated seconds unhealthy.
+    pub unhealthy_s: f64,
+    /// Simulated seconds critical.
+    pub critical_s: f64,
+}
+
+/// The behaviour of the health checker.
+pub struct HealthChecker {
+    components: Vec<Component>,
+    status: Status,
+    since: SimTime,
+    report: HealthReport,
+}
+
+impl HealthChecker {
+    /// A checker of every service of `sc` with a health section.
+    pub fn new(sc: &Scenario) -> Self {
+        let components: Vec<Component> = sc
+            .services
+            .iter()
+            .filter_map(|s| {
+                s.health.clone().map(|h| Component {
+                    service: s.id,
+                    name: s.name.clone(),
+                    check: Check::new(h),
+                    seq: 0,
+                    timer: None,
+                })
+            })
+            .collect();
+        let report = HealthReport {
+            components: components.len(),
+            ..HealthReport::default()
+        };
+        HealthChecker {
+            components,
+            status: Status::Healthy,
+            since: SimTime::ZERO,
+            report,
+        }
+    }
+
+    /// Puts the first probe of every component on the calendar (probes do not keep a run alive).
+    pub fn schedule(&self, lab: &SimLab) {
+        for (i, c) in self.components.iter().enumerate() {
+            lab.schedule_daemon(
+                SimTime::ZERO + c.check.config().interval,
+                Event::Health(HealthMsg::Probe(i as u32)),
+            );
+        }
+    }
+
+    fn account(&mut self, now: SimTime) {
+        let secs = (now - self.since).as_secs_f64();
+        match self.status {
+            Status::Healthy => {}
+            Status::Degraded => self.report.degraded_s += secs,
+            Status::Unhealthy => self.report.unhealthy_s += secs,
+            Status::Critical => self.report.critical_s += secs,
+        }
+        self.since = now;
+    }
+
+    fn on_result(&mut self, i: usize, ok: bool, lab: &SimLab) {
+        let c = &mut self.components[i];
+        if !ok {
+            self.report.failed_probes += 1;
+        }
+        let change = c.check.on_probe(ok);
+        match change {
+            Some(CheckChange::Failed) => {
+                self.report.checks_failed += 1;
+                let cfg = c.check.config();
+                record(
+                    lab,
+                    "health_failed",
+                    &c.name,
+                    format!("{} consecutive probes failed", cfg.failure_threshold),
+                );
+                if cfg.remediate {
+                    self.report.remediations += 1;
+                    let reason = format!("health check failed ({} consecutive probes)", cfg.failure_threshold);
+                    lab.send(Event::Supervisor(SupervisorMsg::Remediate {
+                        service: c.service,
+                        reason: reason.into(),
+                    }));
+                }
+            }
+            Some(CheckChange::Recovered) => record(
+                lab,
+                "health_recovered",
+                &c.name,
+                format!("{} consecutive probes passed", c.check.config().success_threshold),
+            ),
+            None => {}
+        }
+        if change.is_some() {
+            let passing = self.components.iter().filter(|c| c.check.passing()).count();
+            let status = overall(passing, self.components.len());
+            if status != self.status {
+                self.account(lab.now());
+                self.status = status;
+                record(
+                    lab,
+                    "health_status",
+                    "system",
+                    format!("{status:?} ({passing}/{} checks passing)", self.components.len()).to_lowercase(),
+                );
+            }
+        }
+    }
+}
+
+impl Behavior for HealthChecker {
+    type Msg = HealthMsg;
+    type Event = Event;
+    type Report = HealthReport;
+
+    fn handle(&mut self, msg: HealthMsg, lab: &SimLab) {
+        let now = lab.now();
+        match msg {
+            HealthMsg::Probe(i) => {
+                let c = &mut self.components[i as usize];
+                c.seq += 1;
+                self.report.probes += 1;
+                let cfg = c.check.config().clone();
+                c.timer = Some(lab.timer(
+                    now + cfg.timeout,
+                    Event::Health(HealthMsg::ProbeTimeout { i, seq: c.seq }),
+                ));
+                let readiness = cfg.probe == ProbeKind::Readiness;
+                let token = u64::from(i) << 32 | c.seq;
+                lab.send(Event::Service(c.service, ServiceMsg::Probe { token, readiness }));
+                lab.schedule_daemon(now + cfg.interval, Event::Health(HealthMsg::Probe(i)));
+            }
+            HealthMsg::ProbeReply { token, ok } => {
+                let (i, seq) = ((token >> 32) as usize, token & 0xffff_ffff);
+                let c = &mut self.components[i];
+                if c.seq == seq {
+                    if let Some(t) = c.timer.take() {
+                        lab.cancel(t);
+                        self.on_result(i, ok, lab);
+                    }
+                }
+            }
+            HealthMsg::ProbeTimeout { i, seq } => {
+                let c = &mut self.components[i as usize];
+                if c.seq == seq && c.timer.take().is_some() {
+                    self.on_result(i as usize, false, lab);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, lab: &SimLab) -> HealthReport {
+        self.account(lab.now());
+        let mut r = std::mem::take(&mut self.report);
+        r.status = (!self.components.is_empty()).then_some(self.status);
+        r
+    }
+}

@@ -1,0 +1,438 @@
+//! Resilience mechanisms inside real runs: breaker, retry, budget, bulkhead, rate limiter, supervision,
+//! health checks, autoscaling.
+
+use super::common::{scenario, sim};
+use ag06_lab::run::simulate;
+use ag06_lab::sim::Ending;
+
+/// front -> back, constant arrivals, constant latencies, with `back_extra` appended to back's table and
+/// `tail` after everything.
+fn two(rate: f64, back_extra: &str, tail: &str) -> String {
+    format!(
+        r#"
+duration = "60s"
+drain = "10s"
+[load]
+entry = "front"
+arrivals = "constant"
+rate_per_s = {rate}
+[[services]]
+name = "front"
+workers = 200
+latency = {{ dist = "constant", value = "1ms" }}
+calls = ["back"]
+[[services]]
+name = "back"
+workers = 200
+latency = {{ dist = "constant", value = "10ms" }}
+{back_extra}
+{tail}
+"#
+    )
+}
+
+#[test]
+fn retries_turn_a_coin_flip_into_one_failure_in_eight() {
+    // back fails half its requests; three attempts fail together with probability 0.5^3 = 0.125, and a
+    // request needs 0.5 + 0.25 = 0.75 retries on average.
+    let text = two(
+        200.0,
+        "error_rate = 0.5\n[services.retry]\nmax_attempts = 3\nwait = \"5ms\"",
+        "",
+    )
+    .replace("duration = \"60s\"", "duration = \"200s\"");
+    let (_, out) = sim(&text);
+    let c = out.client.counts;
+    let n = c.requests as f64;
+    assert_eq!(n, 40_000.0);
+    let p_fail = c.failed as f64 / n;
+    // Binomial: sd = sqrt(0.125 * 0.875 / 40000) = 0.00165; 5 sd.
+    assert!((p_fail - 0.125).abs() < 5.0 * 0.00165, "{p_fail}");
+    let retries = out.calls_to[1].retries as f64 / n;
+    assert!((retries - 0.75).abs() < 0.02, "{retries}");
+    assert_eq!(out.calls_to[1].attempts, c.requests + out.calls_to[1].retries);
+}
+
+#[test]
+fn the_retry_budget_caps_a_retry_storm() {
+    // back fails everything; without a budget every request would be tried 5 times. With ratio 0.1 and
+    // no floor, retries stay within 10% of the requests of any 10 s window.
+    let text = two(
+        100.0,
+        "error_rate = 1.0\n[services.retry]\nmax_attempts = 5\nwait = \"1ms\"\nbudget = { ratio = 0.1, min_per_s = 0.0, ttl = \"10s\" }",
+        "",
+    );
+    let (_, out) = sim(&text);
+    let d = &out.calls_to[1];
+    let requests = out.client.counts.requests;
+    assert!(
+        d.retries as f64 <= 0.1 * requests as f64 + 1.0,
+        "{} retries for {requests} requests",
+        d.retries
+    );
+    assert!(
+        d.retries as f64 >= 0.09 * requests as f64,
+        "the budget is used: {}",
+        d.retries
+    );
+    assert!(d.retries_denied > 0);
+}
+
+#[test]
+fn the_breaker_stops_calls_while_open_and_recovers_after_the_fault() {
+    // back fails everything between 10 s and 30 s. The breaker (window 20 calls, at least 10, 50%) opens
+    // within a few calls, rejects while open, probes half-open every 2 s, and closes after the fault.
+    let text = two(
+        100.0,
+        r#"[services.breaker]
+window_size = 20
+minimum_calls = 10
+wait_in_open = "2s"
+half_open_calls = 5
+"#,
+        r#"[[chaos]]
+fault = "errors"
+target = "back"
+at = "10s"
+for = "20s"
+rate = 1.0
+"#,
+    );
+    let (_, out) = sim(&text);
+    let kinds: Vec<(f64, &str)> = out
+        .events
+        .iter()
+        .filter(|e| e.kind.starts_with("breaker"))
+        .map(|e| (e.t.as_secs_f64(), e.kind))
+        .collect();
+    assert_eq!(kinds.first().map(|k| k.1), Some("breaker_open"));
+    let first_open = kinds[0].0;
+    assert!((10.0..10.2).contains(&first_open), "opened at {first_open}");
+    assert_eq!(kinds.last().map(|k| k.1), Some("breaker_closed"));
+    assert!(kinds.last().unwrap().0 >= 30.0);
+    let d = &out.calls_to[1];
+    assert!(
+        d.breaker_opens >= 5,
+        "reopened after each failed trial: {}",
+        d.breaker_opens
+    );
+    assert!(d.rejected_by_breaker > 1000, "{}", d.rejected_by_breaker);
+    // While open, back only sees the trial calls: at most 5 per 2 s wait.
+    let back = &out.services[1];
+    let during: u64 = back
+        .rows
+        .iter()
+        .filter(|r| r.t_s >= 15.0 && r.t_s < 30.0)
+        .map(|r| r.counts.requests)
+        .sum();
+    assert!(
+        during <= 5 * 8,
+        "back received {during} calls in 15 s while its breaker was open"
+    );
+    // And no call reached back while the breaker was open: between consecutive open and half-open
+    // events, back's received requests come only from half-open trials.
+    assert_eq!(out.calls_to[1].attempts, back.counts.requests);
+}
+
+#[test]
+fn the_bulkhead_caps_concurrency_and_rejects_the_overflow() {
+    // Calls every 10 ms take 99 ms at back: about 10 would be in flight; the bulkhead allows 3. Each
+    // admitted call holds its slot 99 ms, so 3 of every 10 calls get through, deterministically.
+    let text = two(
+        100.0,
+        "latency = { dist = \"constant\", value = \"99ms\" }\n[services.bulkhead]\nmax_concurrent = 3",
+        "",
+    )
+    .replace("latency = { dist = \"constant\", value = \"10ms\" }\n", "");
+    let (_, out) = sim(&text);
+    let c = out.client.counts;
+    assert_eq!(c.requests, 6000);
+    assert_eq!(c.ok, 1800);
+    assert_eq!(out.calls_to[1].rejected_by_bulkhead, 4200);
+    // back never has more than 3 busy workers: its utilisation is at most 3 / 200.
+    assert!(out.services[1].utilization <= 3.0 / 200.0 + 1e-9);
+}
+
+#[test]
+fn the_rate_limiter_admits_its_limit_per_period() {
+    let text = two(25.0, "[services.rate_limit]\nlimit = 10\nperiod = \"1s\"", "");
+    let (_, out) = sim(&text);
+    // Arrivals every 40 ms at t = 0.04 .. 60.00 s; periods are aligned on 0: 10 admitted in each of the
+    // 60 full periods, plus the single arrival at exactly 60 s in the 61st.
+    assert_eq!(out.client.counts.requests, 1500);
+    assert_eq!(out.client.counts.ok, 601);
+    assert_eq!(out.rate_limited[1], 899);
+    assert_eq!(out.services[1].counts.rejected, 899);
+}
+
+fn three(strategy: &str, fault_target: &str, extra: &str) -> String {
+    format!(
+        r#"
+duration = "30s"
+drain = "5s"
+[load]
+entry = "a"
+arrivals = "constant"
+rate_per_s = 10.0
+[[services]]
+name = "a"
+workers = 10
+latency = {{ dist = "constant", value = "1ms" }}
+calls = ["b", "c"]
+[[services]]
+name = "b"
+workers = 10
+latency = {{ dist = "constant", value = "1ms" }}
+[[services]]
+name = "c"
+workers = 10
+latency = {{ dist = "constant", value = "1ms" }}
+{extra}
+[supervision.services]
+strategy = "{strategy}"
+intensity = 5
+period = "10s"
+[[chaos]]
+fault = "kill"
+target = "{fault_target}"
+at = "10050ms"
+for = "2s"
+"#
+    )
+}
+
+fn restarted(out: &ag06_lab::run::RunOutput) -> Vec<u64> {
+    out.children.iter().map(|c| c.restarts).collect()
+}
+
+#[test]
+fn each_strategy_restarts_exactly_the_right_siblings() {
+    let (_, out) = sim(&three("one-for-one", "b", ""));
+    assert_eq!(restarted(&out), vec![0, 1, 0]);
+    let (_, out) = sim(&three("one-for-all", "b", ""));
+    assert_eq!(restarted(&out), vec![1, 1, 1]);
+    let stops: Vec<&str> = out
+        .events
+        .iter()
+        .filter(|e| e.kind == "actor_stop")
+        .map(|e| e.target.as_str())
+        .collect();
+    assert_eq!(stops, vec!["a", "c"]);
+    let (_, out) = sim(&three("rest-for-one", "b", ""));
+    assert_eq!(restarted(&out), vec![0, 1, 1]);
+    let (_, out) = sim(&three("rest-for-one", "a", ""));
+    assert_eq!(restarted(&out), vec![1, 1, 1]);
+    // Down over [10.05 s, 12.05 s): the 20 arrivals in between fail end to end, whatever the strategy.
+    assert_eq!(out.client.counts.failed, 20);
+}
+
+#[test]
+fn restart_types_decide_who_comes_back() {
+    let temporary = three("one-for-one", "b", "").replace("name = \"b\"\n", "name = \"b\"\nrestart = \"temporary\"\n");
+    let (_, out) = sim(&temporary);
+    assert_eq!(restarted(&out), vec![0, 0, 0]);
+    assert!(
+        out.events
+            .iter()
+            .any(|e| e.kind == "actor_left_down" && e.target == "b")
+    );
+    // b never comes back: every request from 10.05 s on fails.
+    assert_eq!(out.client.counts.failed, 200);
+    // A transient service comes back after a crash but not after a normal stop.
+    let transient = three("one-for-one", "b", "").replace("name = \"b\"\n", "name = \"b\"\nrestart = \"transient\"\n");
+    let (_, out) = sim(&transient);
+    assert_eq!(restarted(&out), vec![0, 1, 0]);
+    let (_, out) = sim(&transient.replace("fault = \"kill\"", "fault = \"stop\""));
+    assert_eq!(restarted(&out), vec![0, 0, 0]);
+}
+
+#[test]
+fn a_panic_in_a_handler_is_a_crash_the_supervisor_handles() {
+    let text = three("one-for-one", "b", "")
+        .replace("fault = \"kill\"", "fault = \"panic\"")
+        .replace("for = \"2s\"\n", "");
+    let (_, out) = sim(&text);
+    assert_eq!(out.ending, Ending::Drained);
+    assert_eq!(restarted(&out), vec![0, 1, 0]);
+    let crash = out.events.iter().find(|e| e.kind == "actor_crash").unwrap();
+    assert!(crash.detail.contains("panic: injected panic"), "{}", crash.detail);
+    // The request that hit the bug (at 10.1 s) failed, and so did the 10 arrivals during the 1 s restart
+    // delay.
+    assert_eq!(out.client.counts.failed, 11);
+}
+
+#[test]
+fn exceeding_the_intensity_escalates_and_the_root_giving_up_ends_the_run() {
+    // Intensity 1 in 10 s. Kill b at 10.05 s: restarted. Kill c at 12 s: a second restart within 10 s, so
+    // the services supervisor escalates; the root (intensity 1 in 60 s) restarts the subtree, which starts
+    // with a clean history. Kill b at 16 s: restarted. Kill c at 17 s: escalation again, and the root,
+    // already at its intensity, gives up.
+    let kill = |target: &str, at: &str| {
+        format!("[[chaos]]\nfault = \"kill\"\ntarget = \"{target}\"\nat = \"{at}\"\nfor = \"100ms\"\n")
+    };
+    let text = format!(
+        "{}\n{}{}{}",
+        three("one-for-one", "b", "")
+            .replace("intensity = 5", "intensity = 1")
+            .replace("for = \"2s\"", "for = \"100ms\""),
+        kill("c", "12s"),
+        kill("b", "16s"),
+        kill("c", "17s"),
+    )
+    .replace(
+        "[supervision.services]",
+        "[supervision.root]\nintensity = 1\nperiod = \"60s\"\n[supervision.services]",
+    );
+    let sc = scenario(&text);
+    let out = simulate(&sc, 1, None).unwrap();
+    let escalations: Vec<&str> = out
+        .events
+        .iter()
+        .filter(|e| e.kind == "supervisor_escalate")
+        .map(|e| e.target.as_str())
+        .collect();
+    assert_eq!(escalations, vec!["services", "services", "root"]);
+    match &out.ending {
+        Ending::Aborted(why) => assert!(why.contains("root supervisor gave up"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let summary = ag06_lab::report::Summary::new(&sc, &out, "simulated", 0.0);
+    assert_eq!(summary.verdict, ag06_lab::report::Verdict::Fail);
+    assert!(out.events.iter().any(|e| e.kind == "supervisor_restart"));
+}
+
+#[test]
+fn a_readiness_check_fails_under_overload_and_remediation_restarts_the_service() {
+    // b is overloaded: 10 requests/s against a capacity of 2.5/s. Its readiness probe, served through the
+    // queue, is either refused (queue full) or waits behind at least 4 x 400 ms > the 1 s timeout, so it
+    // fails 3 times in a row; the health checker asks the supervisor to restart b, which fails everything
+    // in it. A liveness probe, answered by the actor itself, keeps passing.
+    let text = r#"
+duration = "60s"
+[load]
+entry = "a"
+arrivals = "constant"
+rate_per_s = 10.0
+[[services]]
+name = "a"
+workers = 100
+latency = { dist = "constant", value = "1ms" }
+calls = ["b"]
+[[services]]
+name = "b"
+workers = 1
+queue = 5
+latency = { dist = "constant", value = "400ms" }
+[services.health]
+interval = "5s"
+timeout = "1s"
+failure_threshold = 3
+probe = "readiness"
+[supervision.services]
+intensity = 100
+period = "60s"
+"#;
+    let (_, out) = sim(text);
+    let kinds: Vec<&str> = out.events.iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&"health_failed"), "{kinds:?}");
+    assert!(kinds.contains(&"remediation"));
+    assert!(out.children[1].restarts >= 1);
+    assert!(out.health.checks_failed >= 1);
+    assert_eq!(out.health.components, 1);
+    let (_, live) = sim(&text.replace("probe = \"readiness\"", "probe = \"liveness\""));
+    assert_eq!(live.health.checks_failed, 0);
+    assert_eq!(live.children[1].restarts, 0);
+}
+
+#[test]
+fn liveness_fails_while_a_service_is_down_and_recovers() {
+    let text = r#"
+duration = "60s"
+[load]
+entry = "a"
+rate_per_s = 10.0
+[[services]]
+name = "a"
+workers = 4
+latency = { dist = "constant", value = "1ms" }
+[services.health]
+interval = "2s"
+timeout = "500ms"
+failure_threshold = 2
+remediate = false
+[[chaos]]
+fault = "kill"
+target = "a"
+at = "10s"
+for = "10s"
+"#;
+    let (_, out) = sim(text);
+    let health: Vec<(f64, &str)> = out
+        .events
+        .iter()
+        .filter(|e| e.kind.starts_with("health"))
+        .map(|e| (e.t.as_secs_f64(), e.kind))
+        .collect();
+    // Down from 10 s to 20 s (the kill at 10 s comes before the probe at 10 s: it was scheduled first).
+    // The probes at 10 s and 12 s time out: failed at 12.5 s; the probe at 20 s (after the restart, also
+    // scheduled earlier) passes.
+    let want = vec![
+        (12.5, "health_failed"),
+        (12.5, "health_status"),
+        (20.0, "health_recovered"),
+        (20.0, "health_status"),
+    ];
+    assert_eq!(health, want);
+    assert_eq!(out.health.status, Some(ag06_lab::resilience::Status::Healthy));
+    // One component: failing means critical (0% passing), for 7.5 s.
+    assert!((out.health.critical_s - 7.5).abs() < 1e-9, "{}", out.health.critical_s);
+}
+
+#[test]
+fn the_autoscaler_follows_the_load_up_and_down() {
+    // 4 workers x 100 ms of work: capacity 40/s. The load ramps to 80/s and back to 10/s; the autoscaler
+    // (target 50%) must grow the pool to about 80 x 0.1 / 0.5 = 16 workers and shrink it afterwards.
+    let text = r#"
+duration = "30m"
+window = "30s"
+[load]
+entry = "a"
+rate_per_s = 10.0
+stages = [
+  { duration = "2m", target_per_s = 80.0 },
+  { duration = "10m", target_per_s = 80.0 },
+  { duration = "2m", target_per_s = 10.0 },
+]
+[[services]]
+name = "a"
+workers = 4
+queue = 100000
+latency = { dist = "exponential", mean = "100ms" }
+[services.autoscale]
+target_utilization = 0.5
+min_workers = 2
+max_workers = 40
+interval = "15s"
+scale_down_stabilization = "2m"
+provisioning_delay = "20s"
+"#;
+    let (_, out) = sim(text);
+    let rows = &out.services[0].rows;
+    let peak = rows
+        .iter()
+        .filter(|r| r.t_s >= 300.0 && r.t_s < 700.0)
+        .map(|r| r.workers)
+        .fold(0.0, f64::max);
+    assert!((14.0..=22.0).contains(&peak), "workers during the plateau: {peak}");
+    let last = rows.last().unwrap().workers;
+    assert!(last <= 4.0, "workers at the end: {last}");
+    assert!(out.scaling[0].scale_ups >= 1 && out.scaling[0].scale_downs >= 1);
+    // Utilisation settles near the target on the plateau.
+    let u: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.t_s >= 400.0 && r.t_s < 700.0)
+        .map(|r| r.utilization)
+        .collect();
+    let mean_u = u.iter().sum::<f64>() / u.len() as f64;
+    assert!((mean_u - 0.5).abs() < 0.1, "{mean_u}");
+}
