@@ -7,9 +7,7 @@ fn workload_w(c: &mut Criterion) {
     let sc = ag06_lab::scenario::Scenario::from_toml(&text, "workload-w", "workload-w").expect("W is valid");
     let mut g = c.benchmark_group("engine");
     g.sample_size(10);
-    g.bench_function("workload_w_60s", |b| {
-        b.iter(|| ag06_lab::run::simulate(&sc, 1, None).expect("W runs"))
-    });
+    g.bench_function("workload_w_60s", |b| b.iter(|| ag06_lab::run::simulate(&sc, 1, None).expect("W runs")));
     g.finish();
 }
 

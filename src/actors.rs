@@ -11,6 +11,7 @@
 //! Every actor is an actix actor ([`crate::sim::Node`]) around a behaviour defined in a submodule.
 
 pub mod autoscaler;
+pub mod bus;
 pub mod chaos;
 pub mod health;
 pub mod load;
@@ -24,11 +25,12 @@ use crate::scenario::ServiceId;
 use crate::sim::Lab;
 
 pub use autoscaler::{AutoscaleMsg, Autoscaler, ScaleStats};
+pub use bus::{BusReport, EventBus, GroupReport};
 pub use chaos::{ChaosInjector, ChaosMsg, FaultRecord};
 pub use health::{HealthChecker, HealthMsg, HealthReport};
 pub use load::{LoadGenerator, LoadMsg};
 pub use recorder::{EventRow, Recorder, RecorderMsg};
-pub use service::{ServiceActor, ServiceMsg};
+pub use service::{ServiceActor, ServiceMsg, ServiceReport};
 pub use supervisor::{RootMsg, RootSupervisor, ServiceSupervisor, SupervisorMsg};
 
 /// Every message of a simulated run, addressed to its actor.
@@ -63,6 +65,8 @@ pub enum Caller {
     Service(ServiceId),
     /// The health checker's readiness probe.
     Health,
+    /// An event-bus consumer processing a message (the service itself).
+    Consumer(ServiceId),
 }
 
 /// The answer to a call.
@@ -82,10 +86,8 @@ impl Caller {
         match self {
             Caller::Load => Event::Load(LoadMsg::Reply { token, result }),
             Caller::Service(id) => Event::Service(id, ServiceMsg::Reply { token, tag, result }),
-            Caller::Health => Event::Health(HealthMsg::ProbeReply {
-                token,
-                ok: result == CallResult::Ok,
-            }),
+            Caller::Health => Event::Health(HealthMsg::ProbeReply { token, ok: result == CallResult::Ok }),
+            Caller::Consumer(id) => Event::Service(id, ServiceMsg::Consumed { token, result }),
         }
     }
 }
@@ -115,10 +117,6 @@ mod tests {
     #[test]
     fn events_stay_small() {
         // Events live in the event queue and in actix envelopes: keep them to a few words.
-        assert!(
-            std::mem::size_of::<super::Event>() <= 40,
-            "{}",
-            std::mem::size_of::<super::Event>()
-        );
+        assert!(std::mem::size_of::<super::Event>() <= 40, "{}", std::mem::size_of::<super::Event>());
     }
 }

@@ -23,13 +23,7 @@ pub struct ArrivalClock {
 impl ArrivalClock {
     /// A clock over `profile`; `rng` is only drawn from for Poisson arrivals.
     pub fn new(profile: &RateProfile, kind: Arrivals, rng: SimRng) -> Self {
-        ArrivalClock {
-            segments: profile.segments.clone(),
-            seg: 0,
-            lam_in_seg: 0.0,
-            kind,
-            rng,
-        }
+        ArrivalClock { segments: profile.segments.clone(), seg: 0, lam_in_seg: 0.0, kind, rng }
     }
 
     /// The next arrival, or `None` when the profile is over.
@@ -73,26 +67,17 @@ mod tests {
     use crate::sim::stream;
 
     fn seg(a: f64, b: f64, r0: f64, r1: f64) -> Segment {
-        Segment {
-            start_s: a,
-            end_s: b,
-            from_per_s: r0,
-            to_per_s: r1,
-        }
+        Segment { start_s: a, end_s: b, from_per_s: r0, to_per_s: r1 }
     }
 
     fn all(p: &RateProfile, kind: Arrivals, seed: u64) -> Vec<f64> {
         let mut c = ArrivalClock::new(p, kind, stream(seed, "arrivals"));
-        std::iter::from_fn(|| c.next_arrival())
-            .map(|t| t.as_secs_f64())
-            .collect()
+        std::iter::from_fn(|| c.next_arrival()).map(|t| t.as_secs_f64()).collect()
     }
 
     #[test]
     fn constant_arrivals_are_evenly_spaced_to_the_nanosecond() {
-        let p = RateProfile {
-            segments: vec![seg(0.0, 10.0, 3.0, 3.0)],
-        };
+        let p = RateProfile { segments: vec![seg(0.0, 10.0, 3.0, 3.0)] };
         let ts = all(&p, Arrivals::Constant, 0);
         assert_eq!(ts.len(), 30);
         for (i, t) in ts.iter().enumerate() {
@@ -103,9 +88,7 @@ mod tests {
     #[test]
     fn constant_arrivals_on_a_ramp_follow_the_integrated_rate() {
         // Rate 0 -> 100/s over 10 s: Λ(t) = 5 t², so arrival n is at sqrt(n / 5).
-        let p = RateProfile {
-            segments: vec![seg(0.0, 10.0, 0.0, 100.0)],
-        };
+        let p = RateProfile { segments: vec![seg(0.0, 10.0, 0.0, 100.0)] };
         let ts = all(&p, Arrivals::Constant, 0);
         assert_eq!(ts.len(), 500);
         for (i, t) in ts.iter().enumerate() {
@@ -138,9 +121,7 @@ mod tests {
 
     #[test]
     fn poisson_gaps_are_exponential() {
-        let p = RateProfile {
-            segments: vec![seg(0.0, 2000.0, 100.0, 100.0)],
-        };
+        let p = RateProfile { segments: vec![seg(0.0, 2000.0, 100.0, 100.0)] };
         let ts = all(&p, Arrivals::Poisson, 4);
         let gaps: Vec<f64> = ts.windows(2).map(|w| w[1] - w[0]).collect();
         let n = gaps.len() as f64;

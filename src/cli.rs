@@ -94,10 +94,7 @@ pub fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 fn init_logging(verbose: u8) {
@@ -108,21 +105,13 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 fn dispatch(cmd: Command) -> Result<ExitCode> {
     match cmd {
-        Command::Run {
-            scenario,
-            seed,
-            out,
-            quiet,
-        } => run(&scenario, seed, out, quiet),
+        Command::Run { scenario, seed, out, quiet } => run(&scenario, seed, out, quiet),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Schema => {
             let schema = schemars::schema_for!(RawScenario);
@@ -130,11 +119,7 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
             write_stdout(&format!("{text}\n"))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench {
-            scenario,
-            repeat,
-            duration,
-        } => bench(scenario.as_deref(), repeat, duration),
+        Command::Bench { scenario, repeat, duration } => bench(scenario.as_deref(), repeat, duration),
     }
 }
 
@@ -262,10 +247,7 @@ fn human_summary(s: &Summary, dir: &Path) -> String {
         s.latency_ms.max,
     );
     for slo in &s.slos {
-        let achieved = slo
-            .achieved
-            .map(|a| format!("{:.5}", a))
-            .unwrap_or_else(|| "n/a (no requests)".into());
+        let achieved = slo.achieved.map(|a| format!("{:.5}", a)).unwrap_or_else(|| "n/a (no requests)".into());
         t.push_str(&format!(
             "  slo {:<24} {} objective {} achieved {}\n",
             slo.name,
@@ -279,9 +261,7 @@ fn human_summary(s: &Summary, dir: &Path) -> String {
 }
 
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
-    humantime::parse_duration(s)
-        .map(SimDuration::from)
-        .map_err(|e| format!("invalid duration \"{s}\": {e}"))
+    humantime::parse_duration(s).map(SimDuration::from).map_err(|e| format!("invalid duration \"{s}\": {e}"))
 }
 
 fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Result<ExitCode> {
@@ -317,9 +297,7 @@ fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Res
     let median = walls[walls.len() / 2];
     let requests = out.client.counts.requests as f64;
     let lat = out.client.latency.summary();
-    let rss = peak_rss_mb()
-        .map(|m| format!("{m:.1} MB"))
-        .unwrap_or_else(|| "n/a".into());
+    let rss = peak_rss_mb().map(|m| format!("{m:.1} MB")).unwrap_or_else(|| "n/a".into());
     write_stdout(&format!(
         "workload: {} ({} simulated s)\nwall (median of {}): {:.3} s\nsimulated requests/s: {:.0}\nmessages/s: {:.0}\nend-to-end latency ms: mean {:.3} p99 {:.3}\npeak RSS: {}\n",
         sc.name,

@@ -77,23 +77,15 @@ pub enum DistError {
 impl Dist {
     /// A constant.
     pub fn constant(value: SimDuration) -> Self {
-        Dist::Constant {
-            value: value.as_nanos() as f64,
-        }
+        Dist::Constant { value: value.as_nanos() as f64 }
     }
 
     /// Uniform on `[min, max]`.
     pub fn uniform(min: SimDuration, max: SimDuration) -> Result<Self, DistError> {
         if min > max {
-            return Err(DistError::UniformBounds {
-                min: min.to_string(),
-                max: max.to_string(),
-            });
+            return Err(DistError::UniformBounds { min: min.to_string(), max: max.to_string() });
         }
-        Ok(Dist::Uniform {
-            min: min.as_nanos() as f64,
-            max: max.as_nanos() as f64,
-        })
+        Ok(Dist::Uniform { min: min.as_nanos() as f64, max: max.as_nanos() as f64 })
     }
 
     /// Exponential with mean `mean`.
@@ -108,10 +100,7 @@ impl Dist {
 
     /// Lognormal with the given median and 99th percentile.
     pub fn lognormal(median: SimDuration, p99: SimDuration) -> Result<Self, DistError> {
-        let shape = || DistError::LogNormalShape {
-            median: median.to_string(),
-            p99: p99.to_string(),
-        };
+        let shape = || DistError::LogNormalShape { median: median.to_string(), p99: p99.to_string() };
         if median.is_zero() || p99 <= median {
             return Err(shape());
         }
@@ -125,11 +114,7 @@ impl Dist {
     pub fn normal(mean: SimDuration, stddev: SimDuration) -> Self {
         let (m, s) = (mean.as_nanos() as f64, stddev.as_nanos() as f64);
         let normal = Normal::new(m, s).expect("invariant: a duration is a finite, non-negative stddev");
-        Dist::Normal {
-            mean: m,
-            stddev: s,
-            normal,
-        }
+        Dist::Normal { mean: m, stddev: s, normal }
     }
 
     /// Draws one duration.
@@ -230,17 +215,11 @@ mod tests {
         let want_mean = d.mean_secs();
         let want_var = d.variance_secs2();
         let se = (want_var / n as f64).sqrt();
-        assert!(
-            (mean - want_mean).abs() <= 5.0 * se + 1e-9,
-            "{d:?}: mean {mean} vs {want_mean} (se {se})"
-        );
+        assert!((mean - want_mean).abs() <= 5.0 * se + 1e-9, "{d:?}: mean {mean} vs {want_mean} (se {se})");
         if want_var == 0.0 {
             assert!(var < 1e-18, "{d:?}: variance {var}");
         } else {
-            assert!(
-                (var / want_var - 1.0).abs() < 0.05,
-                "{d:?}: variance {var} vs {want_var}"
-            );
+            assert!((var / want_var - 1.0).abs() < 0.05, "{d:?}: variance {var} vs {want_var}");
         }
     }
 

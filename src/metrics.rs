@@ -294,13 +294,7 @@ impl ServiceMeter {
     /// Closes the current window, which covered `span_ns` (less than a window only at the end of the run).
     fn close_window(&mut self, span_ns: u64) {
         let start = self.window_end.as_nanos() - self.window.as_nanos();
-        self.rows.push(window_row(
-            start,
-            span_ns,
-            &self.win_counts,
-            &self.win_latency,
-            &self.win_areas,
-        ));
+        self.rows.push(window_row(start, span_ns, &self.win_counts, &self.win_latency, &self.win_areas));
         let a = self.win_areas;
         self.areas.busy += a.busy;
         self.areas.capacity += a.capacity;

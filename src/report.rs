@@ -34,10 +34,7 @@ pub enum OutputError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
-    move |source| OutputError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| OutputError::Io { path: path.to_path_buf(), source }
 }
 
 impl Bundle {
@@ -55,16 +52,11 @@ impl Bundle {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let base = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "report".into());
+        let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
         let created_parent = !parent.exists();
         fs::create_dir_all(&parent).map_err(io_err(&parent))?;
         let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
-        let result = self
-            .write_tmp(&tmp)
-            .and_then(|()| swap_into_place(&tmp, dir, &parent, &base));
+        let result = self.write_tmp(&tmp).and_then(|()| swap_into_place(&tmp, dir, &parent, &base));
         if result.is_err() {
             let _ = fs::remove_dir_all(&tmp);
             if created_parent {

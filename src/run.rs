@@ -10,12 +10,13 @@ use actix::{Actor, Addr};
 use crate::actors::recorder::EventRow;
 use crate::actors::service::DepStats;
 use crate::actors::{
-    Autoscaler, ChaosInjector, Event, FaultRecord, HealthChecker, HealthReport, LoadGenerator, LoadMsg, Recorder,
-    RootSupervisor, ScaleStats, ServiceActor, ServiceSupervisor, SimLab, supervisor::ChildStats,
+    Autoscaler, BusReport, ChaosInjector, Event, EventBus, FaultRecord, HealthChecker, HealthReport, LoadGenerator,
+    LoadMsg, Recorder, RootSupervisor, ScaleStats, ServiceActor, ServiceMsg, ServiceSupervisor, SimLab,
+    supervisor::ChildStats,
 };
 use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
-use crate::scenario::{Indicator, Scenario};
+use crate::scenario::{Indicator, Scenario, ServiceKind};
 use crate::sim::{Deliver, Ending, EngineStats, Finish, Lab, Limits, Node, SimTime, stream};
 
 /// Everything a simulated run produced.
@@ -35,6 +36,8 @@ pub struct RunOutput {
     pub calls_to: Vec<DepStats>,
     /// Requests refused by each service's ingress rate limiter, by id.
     pub rate_limited: Vec<u64>,
+    /// Event buses (name, figures), in scenario order.
+    pub buses: Vec<(String, BusReport)>,
     /// Crash and restart figures per service, by id.
     pub children: Vec<ChildStats>,
     /// Health check figures.
@@ -47,6 +50,13 @@ pub struct RunOutput {
     pub events: Vec<EventRow>,
     /// Engine work counters.
     pub engine: EngineStats,
+}
+
+/// The address of a service actor: a request/response service or an event bus.
+#[derive(Clone)]
+enum ServiceAddr {
+    Service(Addr<Node<ServiceActor>>),
+    Bus(Addr<Node<EventBus>>),
 }
 
 /// Why a run could not complete.
@@ -100,10 +110,7 @@ async fn watch(lab: &Rc<SimLab>) -> Result<Ending, SimError> {
             None => {
                 let now = lab.stats().messages;
                 if now == last {
-                    return Err(SimError::Stalled {
-                        simulated_s: lab.now().as_secs_f64(),
-                        in_flight: lab.in_flight(),
-                    });
+                    return Err(SimError::Stalled { simulated_s: lab.now().as_secs_f64(), in_flight: lab.in_flight() });
                 }
                 last = now;
             }
@@ -112,10 +119,7 @@ async fn watch(lab: &Rc<SimLab>) -> Result<Ending, SimError> {
 }
 
 async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Result<RunOutput, SimError> {
-    let limits = Limits {
-        work_until: SimTime::ZERO + sc.duration,
-        stop_at: SimTime::ZERO + sc.duration + sc.drain,
-    };
+    let limits = Limits { work_until: SimTime::ZERO + sc.duration, stop_at: SimTime::ZERO + sc.duration + sc.drain };
     let lab: Rc<SimLab> = Lab::new(limits);
     if let Some(p) = progress {
         lab.set_progress(p);
@@ -133,22 +137,30 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
             .collect()
     };
 
-    let services: Vec<Addr<Node<ServiceActor>>> = sc
+    let services: Vec<ServiceAddr> = sc
         .services
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let meter = ServiceMeter::new(sc.window, s.workers, thresholds(i));
-            Node::new(ServiceActor::new(sc, s.id, seed, meter), lab.clone()).start()
+            match s.kind {
+                ServiceKind::Service => {
+                    ServiceAddr::Service(Node::new(ServiceActor::new(sc, s.id, seed, meter), lab.clone()).start())
+                }
+                ServiceKind::EventBus { .. } => {
+                    ServiceAddr::Bus(Node::new(EventBus::new(sc, s.id, seed, meter), lab.clone()).start())
+                }
+            }
         })
         .collect();
+    for s in sc.services.iter().filter(|s| s.consumes.is_some()) {
+        lab.schedule(SimTime::ZERO, Event::Service(s.id, ServiceMsg::ConsumerStart));
+    }
     let entry = sc.load.entry;
     let clock = ArrivalClock::new(&sc.load.profile, sc.load.arrivals, stream(seed, "load/arrivals"));
     let load = Node::new(LoadGenerator::new(entry, sc.service(entry).timeout, clock), lab.clone()).start();
-    let injector = ChaosInjector::new(
-        sc.chaos.clone(),
-        sc.chaos.iter().map(|f| sc.service(f.target).name.clone()).collect(),
-    );
+    let injector =
+        ChaosInjector::new(sc.chaos.clone(), sc.chaos.iter().map(|f| sc.service(f.target).name.clone()).collect());
     injector.schedule(&lab);
     let chaos = Node::new(injector, lab.clone()).start();
     let supervisor = Node::new(ServiceSupervisor::new(sc, seed), lab.clone()).start();
@@ -173,7 +185,10 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
             autoscaler.clone(),
         );
         lab.set_router(move |ev| match ev {
-            Event::Service(id, m) => services[id.index()].do_send(Deliver(m)),
+            Event::Service(id, m) => match &services[id.index()] {
+                ServiceAddr::Service(a) => a.do_send(Deliver(m)),
+                ServiceAddr::Bus(a) => a.do_send(Deliver(m)),
+            },
             Event::Load(m) => load.do_send(Deliver(m)),
             Event::Chaos(m) => chaos.do_send(Deliver(m)),
             Event::Supervisor(m) => supervisor.do_send(Deliver(m)),
@@ -192,8 +207,24 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
     let mut service_metrics = Vec::with_capacity(services.len());
     let mut calls_to = vec![DepStats::default(); services.len()];
     let mut rate_limited = Vec::with_capacity(services.len());
-    for s in &services {
-        let report = s.send(Finish::default()).await.expect(GONE);
+    let mut buses = Vec::new();
+    for (s, addr) in sc.services.iter().zip(&services) {
+        let report = match addr {
+            ServiceAddr::Service(a) => a.send(Finish::default()).await.expect(GONE),
+            ServiceAddr::Bus(a) => {
+                let (report, mut bus) = a.send(Finish::default()).await.expect(GONE);
+                for g in &mut bus.groups {
+                    g.consumer = sc
+                        .services
+                        .iter()
+                        .find(|c| c.consumes.as_ref().is_some_and(|k| k.bus == s.id && k.group == g.group))
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default();
+                }
+                buses.push((s.name.clone(), bus));
+                report
+            }
+        };
         for (callee, st) in report.deps {
             calls_to[callee.index()].add(&st);
         }
@@ -214,6 +245,7 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
         services: service_metrics,
         calls_to,
         rate_limited,
+        buses,
         children,
         health,
         scaling,

@@ -61,8 +61,12 @@ pub struct Service {
     pub id: ServiceId,
     /// Unique name.
     pub name: String,
+    /// Service or event bus.
+    pub kind: ServiceKind,
     /// Workers (>= 1).
     pub workers: u32,
+    /// Consumer group membership.
+    pub consumes: Option<Consumes>,
     /// Maximum waiting requests.
     pub queue: u32,
     /// Own processing time.
@@ -85,10 +89,37 @@ pub struct Service {
     pub rate_limit: Option<RateLimitConfig>,
     /// Restart type under the services supervisor.
     pub restart: RestartType,
+    /// Callers fall back (carry on) when a call to this service fails.
+    pub optional: bool,
     /// Health check.
     pub health: Option<HealthConfig>,
     /// Autoscaler.
     pub autoscale: Option<AutoscaleConfig>,
+}
+
+/// What a service is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceKind {
+    /// A request/response service.
+    Service,
+    /// A partitioned log.
+    EventBus {
+        /// Partitions.
+        partitions: u32,
+    },
+}
+
+/// A service's membership of a consumer group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Consumes {
+    /// The bus.
+    pub bus: ServiceId,
+    /// Group name.
+    pub group: String,
+    /// Commit interval.
+    pub commit_interval: SimDuration,
+    /// At most once (advance on receipt) rather than at least once (advance after processing).
+    pub at_most_once: bool,
 }
 
 /// A validated load generator.
@@ -150,12 +181,7 @@ impl RateProfile {
         }
         let reached = segments.last().map(|s| (s.end_s, s.to_per_s));
         match reached {
-            Some((t, r)) if t < end => segments.push(Segment {
-                start_s: t,
-                end_s: end,
-                from_per_s: r,
-                to_per_s: r,
-            }),
+            Some((t, r)) if t < end => segments.push(Segment { start_s: t, end_s: end, from_per_s: r, to_per_s: r }),
             _ => {}
         }
         RateProfile { segments }
@@ -163,10 +189,7 @@ impl RateProfile {
 
     /// Expected number of arrivals over the whole profile.
     pub fn expected_arrivals(&self) -> f64 {
-        self.segments
-            .iter()
-            .map(|s| (s.from_per_s + s.to_per_s) / 2.0 * (s.end_s - s.start_s))
-            .sum()
+        self.segments.iter().map(|s| (s.from_per_s + s.to_per_s) / 2.0 * (s.end_s - s.start_s)).sum()
     }
 }
 
@@ -323,24 +346,16 @@ impl Scenario {
     /// Reads, parses and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into());
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: shown.clone(), source })?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
         Scenario::from_toml(&text, &shown, &stem)
     }
 
     /// Parses and validates scenario text; `path` is only used in messages, `stem` is the default name.
     pub fn from_toml(text: &str, path: &str, stem: &str) -> Result<Scenario, ScenarioError> {
         let raw: RawScenario = toml::from_str(text).map_err(|e| parse_error(text, path, &e))?;
-        validate::validate(raw, stem).map_err(|problems| ScenarioError::Invalid {
-            path: path.to_string(),
-            problems,
-        })
+        validate::validate(raw, stem).map_err(|problems| ScenarioError::Invalid { path: path.to_string(), problems })
     }
 
     /// The service with this id.
@@ -353,13 +368,7 @@ impl Scenario {
         let s: String = self
             .name
             .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
             .collect();
         match s.trim_matches('.') {
             "" => "scenario".to_string(),
@@ -379,16 +388,7 @@ fn parse_error(text: &str, path: &str, e: &toml::de::Error) -> ScenarioError {
     let column = text[line_start..start].chars().count() + 1;
     let width = text[start..end.min(line_end)].chars().count().max(1);
     let gutter = " ".repeat(line_no.to_string().len());
-    let snippet = format!(
-        "{gutter} |\n{line_no} | {line_text}\n{gutter} | {}{}",
-        " ".repeat(column - 1),
-        "^".repeat(width)
-    );
-    ScenarioError::Parse {
-        path: path.to_string(),
-        line: line_no,
-        column,
-        message,
-        snippet,
-    }
+    let snippet =
+        format!("{gutter} |\n{line_no} | {line_text}\n{gutter} | {}{}", " ".repeat(column - 1), "^".repeat(width));
+    ScenarioError::Parse { path: path.to_string(), line: line_no, column, message, snippet }
 }

@@ -74,12 +74,7 @@ pub struct SupervisorSpec {
 
 impl Default for SupervisorSpec {
     fn default() -> Self {
-        SupervisorSpec {
-            strategy: Strategy::OneForOne,
-            intensity: 1,
-            period: SimDuration::from_secs(5),
-            backoff: None,
-        }
+        SupervisorSpec { strategy: Strategy::OneForOne, intensity: 1, period: SimDuration::from_secs(5), backoff: None }
     }
 }
 
@@ -120,12 +115,7 @@ impl Supervisor {
     /// A supervisor whose children (in start order) have the given restart types, all running.
     pub fn new(spec: SupervisorSpec, types: Vec<RestartType>) -> Self {
         let running = vec![true; types.len()];
-        Supervisor {
-            spec,
-            types,
-            running,
-            restarts: VecDeque::new(),
-        }
+        Supervisor { spec, types, running, restarts: VecDeque::new() }
     }
 
     /// The configuration.
@@ -157,10 +147,7 @@ impl Supervisor {
             for c in &shutdown {
                 self.running[*c] = false;
             }
-            return Decision::Escalate {
-                shutdown,
-                restarts: self.restarts.len() as u32 + 1,
-            };
+            return Decision::Escalate { shutdown, restarts: self.restarts.len() as u32 + 1 };
         }
         self.restarts.push_back(now);
         let affected: Vec<usize> = match self.spec.strategy {
@@ -168,11 +155,7 @@ impl Supervisor {
             Strategy::OneForAll => (0..self.types.len()).collect(),
             Strategy::RestForOne => (i..self.types.len()).collect(),
         };
-        let shutdown: Vec<usize> = affected
-            .iter()
-            .copied()
-            .filter(|c| *c != i && self.running[*c])
-            .collect();
+        let shutdown: Vec<usize> = affected.iter().copied().filter(|c| *c != i && self.running[*c]).collect();
         for c in &shutdown {
             self.running[*c] = false;
         }
@@ -181,11 +164,7 @@ impl Supervisor {
             .into_iter()
             .filter(|c| *c == i || (self.types[*c] != RestartType::Temporary && shutdown.contains(c)))
             .collect();
-        Decision::Restart {
-            shutdown,
-            restart,
-            nth: self.restarts.len() as u32,
-        }
+        Decision::Restart { shutdown, restart, nth: self.restarts.len() as u32 }
     }
 
     /// Children `restarted` are running again.
@@ -199,9 +178,7 @@ impl Supervisor {
     /// history is forgotten. Returns the children to restart.
     pub fn restart_all(&mut self) -> Vec<usize> {
         self.restarts.clear();
-        (0..self.types.len())
-            .filter(|c| self.types[*c] != RestartType::Temporary)
-            .collect()
+        (0..self.types.len()).filter(|c| self.types[*c] != RestartType::Temporary).collect()
     }
 
     fn running_children(&self) -> Vec<usize> {
@@ -218,26 +195,14 @@ mod tests {
     }
 
     fn sup(strategy: Strategy, intensity: u32) -> Supervisor {
-        let spec = SupervisorSpec {
-            strategy,
-            intensity,
-            period: SimDuration::from_secs(10),
-            backoff: None,
-        };
+        let spec = SupervisorSpec { strategy, intensity, period: SimDuration::from_secs(10), backoff: None };
         Supervisor::new(spec, vec![RestartType::Permanent; 4])
     }
 
     #[test]
     fn one_for_one_restarts_only_the_crashed_child() {
         let mut s = sup(Strategy::OneForOne, 5);
-        assert_eq!(
-            s.on_exit(at(0), 2, true),
-            Decision::Restart {
-                shutdown: vec![],
-                restart: vec![2],
-                nth: 1
-            }
-        );
+        assert_eq!(s.on_exit(at(0), 2, true), Decision::Restart { shutdown: vec![], restart: vec![2], nth: 1 });
     }
 
     #[test]
@@ -245,11 +210,7 @@ mod tests {
         let mut s = sup(Strategy::OneForAll, 5);
         assert_eq!(
             s.on_exit(at(0), 2, true),
-            Decision::Restart {
-                shutdown: vec![0, 1, 3],
-                restart: vec![0, 1, 2, 3],
-                nth: 1
-            }
+            Decision::Restart { shutdown: vec![0, 1, 3], restart: vec![0, 1, 2, 3], nth: 1 }
         );
     }
 
@@ -258,55 +219,25 @@ mod tests {
         let mut s = sup(Strategy::RestForOne, 5);
         assert_eq!(
             s.on_exit(at(0), 1, true),
-            Decision::Restart {
-                shutdown: vec![2, 3],
-                restart: vec![1, 2, 3],
-                nth: 1
-            }
+            Decision::Restart { shutdown: vec![2, 3], restart: vec![1, 2, 3], nth: 1 }
         );
         // Children already down are not shut down again, but come back with the others.
         let mut s = sup(Strategy::RestForOne, 5);
         s.on_exit(at(0), 3, true);
-        assert_eq!(
-            s.on_exit(at(1), 1, true),
-            Decision::Restart {
-                shutdown: vec![2],
-                restart: vec![1, 2],
-                nth: 2
-            }
-        );
+        assert_eq!(s.on_exit(at(1), 1, true), Decision::Restart { shutdown: vec![2], restart: vec![1, 2], nth: 2 });
     }
 
     #[test]
     fn restart_types() {
-        let spec = SupervisorSpec {
-            strategy: Strategy::OneForAll,
-            intensity: 5,
-            ..SupervisorSpec::default()
-        };
+        let spec = SupervisorSpec { strategy: Strategy::OneForAll, intensity: 5, ..SupervisorSpec::default() };
         let types = vec![RestartType::Permanent, RestartType::Transient, RestartType::Temporary];
         let mut s = Supervisor::new(spec.clone(), types.clone());
-        assert_eq!(
-            s.on_exit(at(0), 2, true),
-            Decision::LeaveDown,
-            "temporary: never restarted"
-        );
+        assert_eq!(s.on_exit(at(0), 2, true), Decision::LeaveDown, "temporary: never restarted");
         let mut s = Supervisor::new(spec.clone(), types.clone());
-        assert_eq!(
-            s.on_exit(at(0), 1, false),
-            Decision::LeaveDown,
-            "transient: not after a normal exit"
-        );
+        assert_eq!(s.on_exit(at(0), 1, false), Decision::LeaveDown, "transient: not after a normal exit");
         let mut s = Supervisor::new(spec, types);
         // Transient after a crash: restarted; the temporary sibling is shut down and stays down.
-        assert_eq!(
-            s.on_exit(at(0), 1, true),
-            Decision::Restart {
-                shutdown: vec![0, 2],
-                restart: vec![0, 1],
-                nth: 1
-            }
-        );
+        assert_eq!(s.on_exit(at(0), 1, true), Decision::Restart { shutdown: vec![0, 2], restart: vec![0, 1], nth: 1 });
     }
 
     #[test]
@@ -317,13 +248,7 @@ mod tests {
         assert!(matches!(s.on_exit(at(3), 1, true), Decision::Restart { nth: 2, .. }));
         s.on_restarted(&[1]);
         // A third restart within 10 s: give up, shutting down everything still running.
-        assert_eq!(
-            s.on_exit(at(9), 0, true),
-            Decision::Escalate {
-                shutdown: vec![1, 2, 3],
-                restarts: 3
-            }
-        );
+        assert_eq!(s.on_exit(at(9), 0, true), Decision::Escalate { shutdown: vec![1, 2, 3], restarts: 3 });
         // Outside the period the count starts over.
         let mut s = sup(Strategy::OneForOne, 1);
         assert!(matches!(s.on_exit(at(0), 0, true), Decision::Restart { .. }));
@@ -334,15 +259,8 @@ mod tests {
     #[test]
     fn otp_defaults_and_backoff() {
         let d = SupervisorSpec::default();
-        assert_eq!(
-            (d.strategy, d.intensity, d.period),
-            (Strategy::OneForOne, 1, SimDuration::from_secs(5))
-        );
-        let b = RestartBackoff {
-            min: SimDuration::from_secs(1),
-            max: SimDuration::from_secs(5),
-            jitter: 0.0,
-        };
+        assert_eq!((d.strategy, d.intensity, d.period), (Strategy::OneForOne, 1, SimDuration::from_secs(5)));
+        let b = RestartBackoff { min: SimDuration::from_secs(1), max: SimDuration::from_secs(5), jitter: 0.0 };
         let d: Vec<u64> = (1..=5).map(|n| b.delay(n, 0.5).as_nanos() / 1_000_000_000).collect();
         assert_eq!(d, vec![1, 2, 4, 5, 5]);
     }

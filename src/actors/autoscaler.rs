@@ -62,26 +62,16 @@ impl Autoscaler {
             .services
             .iter()
             .filter_map(|s| {
-                s.autoscale.clone().map(|a| Component {
-                    service: s.id,
-                    name: s.name.clone(),
-                    hpa: Hpa::new(a),
-                })
+                s.autoscale.clone().map(|a| Component { service: s.id, name: s.name.clone(), hpa: Hpa::new(a) })
             })
             .collect();
-        Autoscaler {
-            components,
-            stats: vec![ScaleStats::default(); sc.services.len()],
-        }
+        Autoscaler { components, stats: vec![ScaleStats::default(); sc.services.len()] }
     }
 
     /// Puts the first evaluation of every component on the calendar.
     pub fn schedule(&self, lab: &SimLab) {
         for (i, c) in self.components.iter().enumerate() {
-            lab.schedule_daemon(
-                lab.now() + c.hpa.config().interval,
-                Event::Autoscale(AutoscaleMsg::Tick(i as u32)),
-            );
+            lab.schedule_daemon(lab.now() + c.hpa.config().interval, Event::Autoscale(AutoscaleMsg::Tick(i as u32)));
         }
     }
 }
@@ -99,11 +89,7 @@ impl Behavior for Autoscaler {
                 lab.send(Event::Service(c.service, ServiceMsg::LoadReport));
                 lab.schedule_daemon(now + c.hpa.config().interval, Event::Autoscale(AutoscaleMsg::Tick(i)));
             }
-            AutoscaleMsg::Load {
-                service,
-                utilization,
-                workers,
-            } => {
+            AutoscaleMsg::Load { service, utilization, workers } => {
                 let Some(i) = self.components.iter().position(|c| c.service == service) else {
                     return;
                 };
@@ -112,12 +98,7 @@ impl Behavior for Autoscaler {
                 match c.hpa.evaluate(now, workers, utilization) {
                     Scale::Hold => {}
                     Scale::Up { to } => {
-                        let msg = AutoscaleMsg::Provisioned {
-                            i: i as u32,
-                            to,
-                            from: workers,
-                            utilization,
-                        };
+                        let msg = AutoscaleMsg::Provisioned { i: i as u32, to, from: workers, utilization };
                         lab.schedule_daemon(now + c.hpa.config().provisioning_delay, Event::Autoscale(msg));
                         record(
                             lab,
@@ -138,12 +119,7 @@ impl Behavior for Autoscaler {
                     }
                 }
             }
-            AutoscaleMsg::Provisioned {
-                i,
-                to,
-                from,
-                utilization,
-            } => {
+            AutoscaleMsg::Provisioned { i, to, from, utilization } => {
                 let c = &mut self.components[i as usize];
                 c.hpa.provisioned();
                 self.stats[c.service.index()].scale_ups += 1;

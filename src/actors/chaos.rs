@@ -60,11 +60,7 @@ impl ChaosInjector {
                 recovered: None,
             })
             .collect();
-        ChaosInjector {
-            faults,
-            targets,
-            records,
-        }
+        ChaosInjector { faults, targets, records }
     }
 
     /// Puts every start and end on the lab's calendar. Fault events do not keep a finished run alive.
@@ -87,24 +83,15 @@ impl Behavior for ChaosInjector {
                 let f = &self.faults[i as usize];
                 let target = &self.targets[i as usize];
                 self.records[i as usize].start = Some(lab.now());
-                record(
-                    lab,
-                    "fault_start",
-                    target,
-                    format!("{} ({}) for {}", f.name, f.effect.describe(), f.duration),
-                );
+                record(lab, "fault_start", target, format!("{} ({}) for {}", f.name, f.effect.describe(), f.duration));
                 let msg = match f.effect {
-                    FaultEffect::Panic => ServiceMsg::ArmPanic {
-                        fault: f.name.clone().into(),
-                    },
-                    FaultEffect::Stop => ServiceMsg::Stop {
-                        reason: format!("stopped by fault {}", f.name).into(),
-                        down_for: f.duration,
-                    },
-                    FaultEffect::Kill => ServiceMsg::Kill {
-                        reason: format!("killed by fault {}", f.name).into(),
-                        down_for: f.duration,
-                    },
+                    FaultEffect::Panic => ServiceMsg::ArmPanic { fault: f.name.clone().into() },
+                    FaultEffect::Stop => {
+                        ServiceMsg::Stop { reason: format!("stopped by fault {}", f.name).into(), down_for: f.duration }
+                    }
+                    FaultEffect::Kill => {
+                        ServiceMsg::Kill { reason: format!("killed by fault {}", f.name).into(), down_for: f.duration }
+                    }
                     effect => ServiceMsg::FaultOn { fault: i, effect },
                 };
                 lab.send(Event::Service(f.target, msg));

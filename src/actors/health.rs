@@ -83,25 +83,14 @@ impl HealthChecker {
                 })
             })
             .collect();
-        let report = HealthReport {
-            components: components.len(),
-            ..HealthReport::default()
-        };
-        HealthChecker {
-            components,
-            status: Status::Healthy,
-            since: SimTime::ZERO,
-            report,
-        }
+        let report = HealthReport { components: components.len(), ..HealthReport::default() };
+        HealthChecker { components, status: Status::Healthy, since: SimTime::ZERO, report }
     }
 
     /// Puts the first probe of every component on the calendar (probes do not keep a run alive).
     pub fn schedule(&self, lab: &SimLab) {
         for (i, c) in self.components.iter().enumerate() {
-            lab.schedule_daemon(
-                SimTime::ZERO + c.check.config().interval,
-                Event::Health(HealthMsg::Probe(i as u32)),
-            );
+            lab.schedule_daemon(SimTime::ZERO + c.check.config().interval, Event::Health(HealthMsg::Probe(i as u32)));
         }
     }
 
@@ -126,19 +115,11 @@ impl HealthChecker {
             Some(CheckChange::Failed) => {
                 self.report.checks_failed += 1;
                 let cfg = c.check.config();
-                record(
-                    lab,
-                    "health_failed",
-                    &c.name,
-                    format!("{} consecutive probes failed", cfg.failure_threshold),
-                );
+                record(lab, "health_failed", &c.name, format!("{} consecutive probes failed", cfg.failure_threshold));
                 if cfg.remediate {
                     self.report.remediations += 1;
                     let reason = format!("health check failed ({} consecutive probes)", cfg.failure_threshold);
-                    lab.send(Event::Supervisor(SupervisorMsg::Remediate {
-                        service: c.service,
-                        reason: reason.into(),
-                    }));
+                    lab.send(Event::Supervisor(SupervisorMsg::Remediate { service: c.service, reason: reason.into() }));
                 }
             }
             Some(CheckChange::Recovered) => record(
@@ -179,10 +160,7 @@ impl Behavior for HealthChecker {
                 c.seq += 1;
                 self.report.probes += 1;
                 let cfg = c.check.config().clone();
-                c.timer = Some(lab.timer(
-                    now + cfg.timeout,
-                    Event::Health(HealthMsg::ProbeTimeout { i, seq: c.seq }),
-                ));
+                c.timer = Some(lab.timer(now + cfg.timeout, Event::Health(HealthMsg::ProbeTimeout { i, seq: c.seq })));
                 let readiness = cfg.probe == ProbeKind::Readiness;
                 let token = u64::from(i) << 32 | c.seq;
                 lab.send(Event::Service(c.service, ServiceMsg::Probe { token, readiness }));

@@ -51,14 +51,7 @@ impl LoadGenerator {
     /// A generator sending to `entry`, giving up after `timeout` (the entry's timeout).
     pub fn new(entry: ServiceId, timeout: Option<SimDuration>, mut clock: ArrivalClock) -> Self {
         let next = clock.next_arrival();
-        LoadGenerator {
-            entry,
-            timeout,
-            clock,
-            next,
-            outstanding: SlotMap::new(),
-            meter: ClientMeter::default(),
-        }
+        LoadGenerator { entry, timeout, clock, next, outstanding: SlotMap::new(), meter: ClientMeter::default() }
     }
 
     fn batch(&mut self, lab: &SimLab) {
@@ -66,10 +59,7 @@ impl LoadGenerator {
         for _ in 0..BATCH {
             let Some(at) = self.next else { break };
             let timer_at = self.timeout.map(|t| at + t);
-            let k = self.outstanding.insert(Outstanding {
-                scheduled: at,
-                timer: None,
-            });
+            let k = self.outstanding.insert(Outstanding { scheduled: at, timer: None });
             let t = token(k);
             if let Some(deadline) = timer_at {
                 self.outstanding[k].timer = Some(lab.timer(deadline, Event::Load(LoadMsg::Timeout { token: t })));

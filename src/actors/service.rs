@@ -6,6 +6,7 @@
 //! retry with budget: [`calls`]); the service's own ingress may be rate limited.
 
 mod calls;
+mod consumer;
 
 use std::collections::VecDeque;
 
@@ -126,6 +127,71 @@ pub enum ServiceMsg {
         /// The new number of workers.
         workers: u32,
     },
+    /// A consumer joins its group of an event bus.
+    Join {
+        /// Group index at the bus.
+        group: u32,
+    },
+    /// A consumer asks for the message at `offset` of `partition` (answered when it exists).
+    Poll {
+        /// Group index at the bus.
+        group: u32,
+        /// Partition.
+        partition: u32,
+        /// Offset wanted.
+        offset: u64,
+    },
+    /// A consumer commits its positions (next offset to process, per partition).
+    Commit {
+        /// Group index at the bus.
+        group: u32,
+        /// Positions per partition.
+        offsets: Box<[u64]>,
+    },
+    /// A consumer processed a message successfully (the lab's ledger, to count losses and redeliveries).
+    Processed {
+        /// Group index at the bus.
+        group: u32,
+        /// Partition.
+        partition: u32,
+        /// Offset.
+        offset: u64,
+    },
+    /// An append is durable (the bus, to itself).
+    Appended {
+        /// The produce request.
+        token: u64,
+    },
+    /// The bus assigns every partition to the consumer, from the group's committed positions.
+    Assigned {
+        /// Committed positions per partition.
+        committed: Box<[u64]>,
+    },
+    /// The message at `offset` of `partition` is available.
+    Records {
+        /// Partition.
+        partition: u32,
+        /// Offset.
+        offset: u64,
+    },
+    /// The consumer's processing of a message ended.
+    Consumed {
+        /// Partition × 2^40 + offset.
+        token: u64,
+        /// How it ended.
+        result: CallResult,
+    },
+    /// Poll `partition` again (after a failed processing).
+    RePoll {
+        /// Partition.
+        partition: u32,
+    },
+    /// Time to commit positions.
+    CommitDue,
+    /// The bus restarted: join again.
+    Rebalance,
+    /// Start consuming (at the start of the run).
+    ConsumerStart,
     /// Tell the chaos injector when the service next answers a request successfully (fault `fault` ended).
     WatchRecovery {
         /// Index of the fault.
@@ -184,6 +250,8 @@ pub struct ServiceActor {
     recovery_watch: Vec<u32>,
     /// An injected panic waiting for the next request.
     panic_armed: Option<Box<str>>,
+    /// Consumer group membership, if any.
+    consumer: Option<consumer::Consumer>,
     meter: ServiceMeter,
 }
 
@@ -223,6 +291,7 @@ impl ServiceActor {
             rate_limited: 0,
             recovery_watch: Vec::new(),
             panic_armed: None,
+            consumer: consumer_of(sc, id),
             meter,
         }
     }
@@ -266,38 +335,18 @@ impl ServiceActor {
         let now = lab.now();
         self.busy += 1;
         self.meter.levels(now, self.busy, self.waiting.len() as u32);
-        let k = self.active.insert(Active {
-            req,
-            next_call: 0,
-            awaiting: None,
-            deferred: None,
-        });
+        let k = self.active.insert(Active { req, next_call: 0, awaiting: None, deferred: None });
         if let Some(fault) = self.panic_armed.take() {
             panic!("injected panic (fault {fault})");
         }
         if self.active[k].req.from == Caller::Health {
-            lab.send(Event::Service(
-                self.id(),
-                ServiceMsg::WorkDone {
-                    token: token(k),
-                    failed: false,
-                },
-            ));
+            lab.send(Event::Service(self.id(), ServiceMsg::WorkDone { token: token(k), failed: false }));
             return;
         }
         let done = now + self.spec.latency.sample(&mut self.latency_rng) + self.extra_latency;
         let failed = self.fail_prob > 0.0 && self.error_rng.random::<f64>() < self.fail_prob;
         if failed || self.spec.calls.is_empty() {
-            lab.schedule(
-                done,
-                Event::Service(
-                    self.id(),
-                    ServiceMsg::WorkDone {
-                        token: token(k),
-                        failed,
-                    },
-                ),
-            );
+            lab.schedule(done, Event::Service(self.id(), ServiceMsg::WorkDone { token: token(k), failed }));
         } else {
             self.call(k, done, lab);
         }
@@ -348,6 +397,9 @@ impl ServiceActor {
         }
         let now = lab.now();
         self.up = false;
+        if let Some(c) = self.consumer.as_mut() {
+            c.forget();
+        }
         // `drain` keeps the slot versions, so tokens of these requests never match a later request.
         let active: Vec<Active> = self.active.drain().map(|(_, a)| a).collect();
         for a in active {
@@ -374,14 +426,21 @@ impl ServiceActor {
     fn exit(&mut self, reason: Box<str>, down_for: SimDuration, abnormal: bool, lab: &SimLab) {
         if self.go_down(lab) {
             let service = self.id();
-            lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed {
-                service,
-                reason,
-                down_for,
-                abnormal,
-            }));
+            lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed { service, reason, down_for, abnormal }));
         }
     }
+}
+
+/// The consumer state of service `id`: its group is the index of `id` among the consumers of the bus.
+fn consumer_of(sc: &Scenario, id: ServiceId) -> Option<consumer::Consumer> {
+    let cons = sc.service(id).consumes.as_ref()?;
+    let group = sc
+        .services
+        .iter()
+        .filter(|s| s.consumes.as_ref().is_some_and(|c| c.bus == cons.bus))
+        .position(|s| s.id == id)
+        .expect("invariant: a consumer is among the consumers of its bus");
+    Some(consumer::Consumer::new(cons.bus, group as u32, cons.commit_interval, cons.at_most_once))
 }
 
 /// The server-side outcome of a request answered at `now`: an answer at or after the caller's deadline
@@ -403,22 +462,13 @@ impl Behavior for ServiceActor {
     type Report = ServiceReport;
 
     fn handle(&mut self, msg: ServiceMsg, lab: &SimLab) {
+        if self.consumer.is_some() && self.on_consumer_msg(&msg, lab) {
+            return;
+        }
         match msg {
-            ServiceMsg::Call {
-                from,
-                token,
-                tag,
-                deadline,
-            } => self.on_call(
-                Request {
-                    from,
-                    token,
-                    tag,
-                    deadline,
-                    arrived: lab.now(),
-                },
-                lab,
-            ),
+            ServiceMsg::Call { from, token, tag, deadline } => {
+                self.on_call(Request { from, token, tag, deadline, arrived: lab.now() }, lab)
+            }
             ServiceMsg::WorkDone { token, failed } => {
                 let k = key(token);
                 if self.active.contains_key(k) {
@@ -444,7 +494,23 @@ impl Behavior for ServiceActor {
             ServiceMsg::Shutdown => {
                 self.go_down(lab);
             }
-            ServiceMsg::Restart => self.up = true,
+            ServiceMsg::Restart => {
+                self.up = true;
+                self.join(lab);
+            }
+            // Event-bus messages: a bus handles them, a consumer handled its own above.
+            ServiceMsg::Join { .. }
+            | ServiceMsg::Poll { .. }
+            | ServiceMsg::Commit { .. }
+            | ServiceMsg::Processed { .. }
+            | ServiceMsg::Appended { .. }
+            | ServiceMsg::Assigned { .. }
+            | ServiceMsg::Records { .. }
+            | ServiceMsg::Consumed { .. }
+            | ServiceMsg::RePoll { .. }
+            | ServiceMsg::CommitDue
+            | ServiceMsg::Rebalance
+            | ServiceMsg::ConsumerStart => {}
             ServiceMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
             ServiceMsg::Probe { token, readiness } => {
                 if !readiness {
@@ -456,13 +522,7 @@ impl Behavior for ServiceActor {
                     // Readiness: served like a request (no work of its own), so it waits in the queue.
                     let now = lab.now();
                     self.on_call(
-                        Request {
-                            from: Caller::Health,
-                            token,
-                            tag: 0,
-                            deadline: SimTime::MAX,
-                            arrived: now,
-                        },
+                        Request { from: Caller::Health, token, tag: 0, deadline: SimTime::MAX, arrived: now },
                         lab,
                     );
                 }
@@ -470,11 +530,7 @@ impl Behavior for ServiceActor {
             ServiceMsg::LoadReport => {
                 let utilization = self.meter.take_utilization(lab.now());
                 let (service, workers) = (self.id(), self.workers);
-                lab.send(Event::Autoscale(AutoscaleMsg::Load {
-                    service,
-                    utilization,
-                    workers,
-                }));
+                lab.send(Event::Autoscale(AutoscaleMsg::Load { service, utilization, workers }));
             }
             ServiceMsg::SetWorkers { workers } => {
                 let now = lab.now();

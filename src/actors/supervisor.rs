@@ -108,12 +108,9 @@ impl ServiceSupervisor {
         let kind = if abnormal { "actor_crash" } else { "actor_stop" };
         record(lab, kind, &self.names[i], reason.to_string());
         match self.state.on_exit(now, i, abnormal) {
-            Decision::LeaveDown => record(
-                lab,
-                "actor_left_down",
-                &self.names[i],
-                "not restarted (restart type)".to_string(),
-            ),
+            Decision::LeaveDown => {
+                record(lab, "actor_left_down", &self.names[i], "not restarted (restart type)".to_string())
+            }
             Decision::Restart { shutdown, restart, nth } => {
                 let why = format!(
                     "shut down by the supervisor ({:?} after {} exited)",
@@ -132,10 +129,7 @@ impl ServiceSupervisor {
                 let batch = self.next_batch;
                 self.next_batch += 1;
                 self.pending.insert(batch, restart);
-                lab.schedule(
-                    now + backoff.max(down_for),
-                    Event::Supervisor(SupervisorMsg::RestartDue { batch }),
-                );
+                lab.schedule(now + backoff.max(down_for), Event::Supervisor(SupervisorMsg::RestartDue { batch }));
             }
             Decision::Escalate { shutdown, restarts } => {
                 for c in shutdown {
@@ -165,12 +159,7 @@ impl ServiceSupervisor {
             let since = s.down_since.take().unwrap_or(now);
             s.restarts += 1;
             s.downtime = s.downtime + (now - since);
-            record(
-                lab,
-                "actor_restart",
-                &self.names[c],
-                format!("downtime {}", now - since),
-            );
+            record(lab, "actor_restart", &self.names[c], format!("downtime {}", now - since));
             lab.send(Event::Service(ServiceId(c as u32), ServiceMsg::Restart));
             done.push(c);
         }
@@ -185,12 +174,9 @@ impl Behavior for ServiceSupervisor {
 
     fn handle(&mut self, msg: SupervisorMsg, lab: &SimLab) {
         match msg {
-            SupervisorMsg::ChildCrashed {
-                service,
-                reason,
-                down_for,
-                abnormal,
-            } => self.on_exit(service.index(), &reason, down_for, abnormal, lab),
+            SupervisorMsg::ChildCrashed { service, reason, down_for, abnormal } => {
+                self.on_exit(service.index(), &reason, down_for, abnormal, lab)
+            }
             SupervisorMsg::RestartDue { batch } => {
                 if let Some(children) = self.pending.remove(&batch) {
                     self.restart(&children, lab);
@@ -199,21 +185,11 @@ impl Behavior for ServiceSupervisor {
             SupervisorMsg::Remediate { service, reason } => {
                 let i = service.index();
                 if self.state.is_running(i) {
-                    record(
-                        lab,
-                        "remediation",
-                        &self.names[i],
-                        format!("restart requested: {reason}"),
-                    );
+                    record(lab, "remediation", &self.names[i], format!("restart requested: {reason}"));
                     lab.send(Event::Service(service, ServiceMsg::Shutdown));
                     self.on_exit(i, &format!("remediation: {reason}"), SimDuration::ZERO, true, lab);
                 } else {
-                    record(
-                        lab,
-                        "remediation",
-                        &self.names[i],
-                        "already down, restart pending".to_string(),
-                    );
+                    record(lab, "remediation", &self.names[i], "already down, restart pending".to_string());
                 }
             }
             SupervisorMsg::RestartSubtree => {
@@ -277,12 +253,7 @@ impl Behavior for RootSupervisor {
                 }
             },
             RootMsg::SubtreeRestartDue => {
-                record(
-                    lab,
-                    "supervisor_restart",
-                    "services",
-                    "the root restarts the services subtree".to_string(),
-                );
+                record(lab, "supervisor_restart", "services", "the root restarts the services subtree".to_string());
                 self.state.on_restarted(&[0]);
                 lab.send(Event::Supervisor(SupervisorMsg::RestartSubtree));
             }

@@ -64,13 +64,8 @@ pub fn events(events: &[EventRow]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(EVENTS_HEADER).expect("invariant: writing to memory");
     for e in events {
-        w.write_record([
-            format!("{:.9}", e.t.as_secs_f64()),
-            e.kind.to_string(),
-            e.target.clone(),
-            e.detail.clone(),
-        ])
-        .expect("invariant: writing to memory");
+        w.write_record([format!("{:.9}", e.t.as_secs_f64()), e.kind.to_string(), e.target.clone(), e.detail.clone()])
+            .expect("invariant: writing to memory");
     }
     w.into_inner().expect("invariant: writing to memory")
 }

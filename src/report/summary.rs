@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use crate::actors::HealthReport;
+use crate::actors::{BusReport, HealthReport};
 use crate::metrics::{Counts, LatencySummary};
 use crate::run::RunOutput;
 use crate::scenario::{Indicator, Scenario};
@@ -54,6 +54,9 @@ pub struct Summary {
     pub faults: Vec<FaultSummary>,
     /// Health checks (`status` is null when no service has a health check).
     pub health: HealthReport,
+    /// Event buses by name: messages produced, and per consumer group consumed, redelivered, lost
+    /// (must be 0) and pending.
+    pub event_buses: Ordered<BusReport>,
     /// Engine work: distinct instants visited and messages delivered.
     pub engine: EngineSummary,
 }
@@ -105,6 +108,8 @@ pub struct ServiceSummary {
     pub retries: u64,
     /// Retries of calls to this service that the retry budget refused.
     pub retries_denied: u64,
+    /// Failed calls to this service its callers carried on without (it is optional).
+    pub fallbacks: u64,
     /// Requests refused by this service's rate limiter (included in `rejected`).
     pub rate_limited: u64,
     /// Autoscaler scale-ups that took effect.
@@ -194,12 +199,7 @@ impl Summary {
                 let (sli, threshold_ms, good) = match slo.indicator {
                     Indicator::Availability => ("availability", None, m.counts.ok),
                     Indicator::Latency { threshold } => {
-                        let good = m
-                            .within
-                            .iter()
-                            .find(|(t, _)| *t == threshold)
-                            .map(|(_, n)| *n)
-                            .unwrap_or(0);
+                        let good = m.within.iter().find(|(t, _)| *t == threshold).map(|(_, n)| *n).unwrap_or(0);
                         ("latency", Some(threshold.as_millis_f64()), good)
                     }
                 };
@@ -218,11 +218,7 @@ impl Summary {
             })
             .collect();
         let aborted = matches!(out.ending, Ending::Aborted(_));
-        let verdict = if !aborted && slos.iter().all(|s| s.met) {
-            Verdict::Pass
-        } else {
-            Verdict::Fail
-        };
+        let verdict = if !aborted && slos.iter().all(|s| s.met) { Verdict::Pass } else { Verdict::Fail };
         let services = sc
             .services
             .iter()
@@ -251,6 +247,7 @@ impl Summary {
                         rejected_by_bulkhead: calls.rejected_by_bulkhead,
                         retries: calls.retries,
                         retries_denied: calls.retries_denied,
+                        fallbacks: calls.fallbacks,
                         rate_limited: out.rate_limited[i],
                         scale_ups: out.scaling[i].scale_ups,
                         scale_downs: out.scaling[i].scale_downs,
@@ -272,10 +269,7 @@ impl Summary {
                 Ending::Horizon => "horizon".to_string(),
                 Ending::Aborted(why) => format!("aborted: {why}"),
             },
-            requests: Requests {
-                counts: out.client.counts,
-                unfinished: out.client.unfinished,
-            },
+            requests: Requests { counts: out.client.counts, unfinished: out.client.unfinished },
             latency_ms: out.client.latency.summary(),
             services: Ordered(services),
             slos,
@@ -296,10 +290,8 @@ impl Summary {
                 })
                 .collect(),
             health: out.health.clone(),
-            engine: EngineSummary {
-                instants: out.engine.instants,
-                messages: out.engine.messages,
-            },
+            event_buses: Ordered(out.buses.clone()),
+            engine: EngineSummary { instants: out.engine.instants, messages: out.engine.messages },
         }
     }
 

@@ -60,12 +60,7 @@ pub struct Autoscaler {
 impl Autoscaler {
     /// An autoscaler with `cfg`.
     pub fn new(cfg: AutoscaleConfig) -> Self {
-        Autoscaler {
-            cfg,
-            recommendations: VecDeque::new(),
-            last_change: None,
-            provisioning: false,
-        }
+        Autoscaler { cfg, recommendations: VecDeque::new(), last_change: None, provisioning: false }
     }
 
     /// The configuration.
@@ -88,11 +83,7 @@ impl Autoscaler {
     pub fn evaluate(&mut self, now: SimTime, workers: u32, utilization: f64) -> Scale {
         let want = self.desired(workers, utilization);
         self.recommendations.push_back((now, want));
-        while self
-            .recommendations
-            .front()
-            .is_some_and(|(t, _)| *t + self.cfg.scale_down_stabilization <= now)
-        {
+        while self.recommendations.front().is_some_and(|(t, _)| *t + self.cfg.scale_down_stabilization <= now) {
             self.recommendations.pop_front();
         }
         if self.provisioning || self.last_change.is_some_and(|t| now < t + self.cfg.cooldown) {

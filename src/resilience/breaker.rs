@@ -292,12 +292,7 @@ impl CircuitBreaker {
         self.epoch += 1;
         self.window.clear();
         self.sample = Sample::default();
-        Transition::Opened {
-            failure_rate,
-            slow_rate,
-            calls,
-            wait,
-        }
+        Transition::Opened { failure_rate, slow_rate, calls, wait }
     }
 
     fn enter_half_open(&mut self) -> Transition {
@@ -368,12 +363,7 @@ mod tests {
         }
         // The fifth call (a success) makes 4/5 = 80% >= 50%: open.
         match call(&mut b, 4, false) {
-            Some(Transition::Opened {
-                failure_rate,
-                calls,
-                wait,
-                ..
-            }) => {
+            Some(Transition::Opened { failure_rate, calls, wait, .. }) => {
                 assert_eq!(failure_rate, 80.0);
                 assert_eq!(calls, 5);
                 assert_eq!(wait, ms(1000));
@@ -472,11 +462,8 @@ mod tests {
             "{tr:?}"
         );
         // Exactly the threshold duration is not slow.
-        let mut b = CircuitBreaker::new(BreakerConfig {
-            slow_call_duration: ms(100),
-            slow_call_rate_threshold: 1.0,
-            ..cfg()
-        });
+        let mut b =
+            CircuitBreaker::new(BreakerConfig { slow_call_duration: ms(100), slow_call_rate_threshold: 1.0, ..cfg() });
         for t in 0..10 {
             let (p, _) = b.try_acquire(at(t));
             assert_eq!(b.on_result(at(t), p.unwrap(), false, ms(100)), None);
@@ -485,11 +472,7 @@ mod tests {
 
     #[test]
     fn time_window_forgets_old_outcomes() {
-        let mut b = CircuitBreaker::new(BreakerConfig {
-            window: WindowKind::Time(ms(100)),
-            minimum_calls: 4,
-            ..cfg()
-        });
+        let mut b = CircuitBreaker::new(BreakerConfig { window: WindowKind::Time(ms(100)), minimum_calls: 4, ..cfg() });
         // Three failures, then a long pause: they leave the window.
         for t in 0..3 {
             call(&mut b, t, true);
@@ -503,10 +486,7 @@ mod tests {
 
     #[test]
     fn automatic_half_open_and_stale_permits() {
-        let mut b = CircuitBreaker::new(BreakerConfig {
-            automatic_half_open: true,
-            ..cfg()
-        });
+        let mut b = CircuitBreaker::new(BreakerConfig { automatic_half_open: true, ..cfg() });
         let (early, _) = b.try_acquire(at(0));
         for t in 0..5 {
             call(&mut b, t, true);

@@ -16,10 +16,7 @@ pub struct BulkheadConfig {
 
 impl Default for BulkheadConfig {
     fn default() -> Self {
-        BulkheadConfig {
-            max_concurrent: 25,
-            max_wait: SimDuration::ZERO,
-        }
+        BulkheadConfig { max_concurrent: 25, max_wait: SimDuration::ZERO }
     }
 }
 
@@ -45,11 +42,7 @@ pub struct Bulkhead<T> {
 impl<T: PartialEq> Bulkhead<T> {
     /// An empty bulkhead.
     pub fn new(cfg: BulkheadConfig) -> Self {
-        Bulkhead {
-            cfg,
-            active: 0,
-            waiting: VecDeque::new(),
-        }
+        Bulkhead { cfg, active: 0, waiting: VecDeque::new() }
     }
 
     /// The configuration.
@@ -107,19 +100,13 @@ mod tests {
 
     #[test]
     fn admits_queues_and_rejects() {
-        let mut b = Bulkhead::new(BulkheadConfig {
-            max_concurrent: 2,
-            max_wait: SimDuration::ZERO,
-        });
+        let mut b = Bulkhead::new(BulkheadConfig { max_concurrent: 2, max_wait: SimDuration::ZERO });
         assert_eq!(b.enter(1), Entry::Admitted);
         assert_eq!(b.enter(2), Entry::Admitted);
         assert_eq!(b.enter(3), Entry::Rejected);
         assert_eq!(b.release(), None);
         assert_eq!(b.enter(4), Entry::Admitted);
-        let mut w = Bulkhead::new(BulkheadConfig {
-            max_concurrent: 1,
-            max_wait: SimDuration::from_millis(5),
-        });
+        let mut w = Bulkhead::new(BulkheadConfig { max_concurrent: 1, max_wait: SimDuration::from_millis(5) });
         assert_eq!(w.enter(1), Entry::Admitted);
         assert_eq!(w.enter(2), Entry::Queued);
         assert_eq!(w.enter(3), Entry::Queued);

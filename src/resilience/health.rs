@@ -64,12 +64,7 @@ pub struct Check {
 impl Check {
     /// A passing check.
     pub fn new(cfg: HealthConfig) -> Self {
-        Check {
-            cfg,
-            passing: true,
-            fails: 0,
-            oks: 0,
-        }
+        Check { cfg, passing: true, fails: 0, oks: 0 }
     }
 
     /// The configuration.
@@ -140,11 +135,7 @@ mod tests {
 
     #[test]
     fn thresholds_are_consecutive() {
-        let mut c = Check::new(HealthConfig {
-            failure_threshold: 3,
-            success_threshold: 2,
-            ..HealthConfig::default()
-        });
+        let mut c = Check::new(HealthConfig { failure_threshold: 3, success_threshold: 2, ..HealthConfig::default() });
         assert_eq!(c.on_probe(false), None);
         assert_eq!(c.on_probe(false), None);
         assert_eq!(c.on_probe(true), None, "a success resets the failure count");

@@ -14,10 +14,7 @@ pub struct RateLimitConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        RateLimitConfig {
-            limit: 50,
-            period: SimDuration::from_secs(1),
-        }
+        RateLimitConfig { limit: 50, period: SimDuration::from_secs(1) }
     }
 }
 
@@ -57,15 +54,10 @@ mod tests {
 
     #[test]
     fn limit_per_period() {
-        let mut r = RateLimiter::new(RateLimitConfig {
-            limit: 3,
-            period: SimDuration::from_millis(100),
-        });
+        let mut r = RateLimiter::new(RateLimitConfig { limit: 3, period: SimDuration::from_millis(100) });
         let at = |ms| SimTime::ZERO + SimDuration::from_millis(ms);
-        let got: Vec<bool> = [0, 10, 20, 30, 99, 100, 101, 150, 160, 250]
-            .iter()
-            .map(|t| r.try_acquire(at(*t)))
-            .collect();
+        let got: Vec<bool> =
+            [0, 10, 20, 30, 99, 100, 101, 150, 160, 250].iter().map(|t| r.try_acquire(at(*t))).collect();
         assert_eq!(got, vec![true, true, true, false, false, true, true, true, false, true]);
     }
 }

@@ -38,11 +38,7 @@ pub struct BudgetConfig {
 
 impl Default for BudgetConfig {
     fn default() -> Self {
-        BudgetConfig {
-            ratio: 0.2,
-            min_per_s: 10.0,
-            ttl: SimDuration::from_secs(10),
-        }
+        BudgetConfig { ratio: 0.2, min_per_s: 10.0, ttl: SimDuration::from_secs(10) }
     }
 }
 
@@ -81,11 +77,9 @@ impl RetryConfig {
     pub fn delay(&self, retry: u32, u: f64) -> SimDuration {
         let base = match &self.backoff {
             Backoff::Fixed(d) => d.as_secs_f64(),
-            Backoff::Exponential {
-                initial,
-                multiplier,
-                max,
-            } => (initial.as_secs_f64() * multiplier.powi(retry.saturating_sub(1) as i32)).min(max.as_secs_f64()),
+            Backoff::Exponential { initial, multiplier, max } => {
+                (initial.as_secs_f64() * multiplier.powi(retry.saturating_sub(1) as i32)).min(max.as_secs_f64())
+            }
         };
         SimDuration::from_secs_f64(base * (1.0 + self.jitter * (2.0 * u - 1.0)))
     }
@@ -102,11 +96,7 @@ pub struct RetryBudget {
 impl RetryBudget {
     /// An empty budget.
     pub fn new(cfg: BudgetConfig) -> Self {
-        RetryBudget {
-            cfg,
-            requests: VecDeque::new(),
-            retries: VecDeque::new(),
-        }
+        RetryBudget { cfg, requests: VecDeque::new(), retries: VecDeque::new() }
     }
 
     fn prune(&mut self, now: SimTime) {
@@ -163,19 +153,12 @@ mod tests {
         assert_eq!(fixed.delay(1, 0.5), ms(500));
         assert_eq!(fixed.delay(5, 0.5), ms(500));
         let exp = RetryConfig {
-            backoff: Backoff::Exponential {
-                initial: ms(100),
-                multiplier: 2.0,
-                max: ms(500),
-            },
+            backoff: Backoff::Exponential { initial: ms(100), multiplier: 2.0, max: ms(500) },
             ..RetryConfig::default()
         };
         let waits: Vec<_> = (1..=5).map(|n| exp.delay(n, 0.5).as_nanos() / 1_000_000).collect();
         assert_eq!(waits, vec![100, 200, 400, 500, 500]);
-        let jittered = RetryConfig {
-            jitter: 0.5,
-            ..RetryConfig::default()
-        };
+        let jittered = RetryConfig { jitter: 0.5, ..RetryConfig::default() };
         assert_eq!(jittered.delay(1, 0.0), ms(250));
         let top = jittered.delay(1, 0.999_999_999);
         assert!(top <= ms(750) && top > SimDuration::from_nanos(749_999_000), "{top:?}");
@@ -183,11 +166,7 @@ mod tests {
 
     #[test]
     fn budget_allows_ratio_plus_floor() {
-        let mut b = RetryBudget::new(BudgetConfig {
-            ratio: 0.1,
-            min_per_s: 0.5,
-            ttl: SimDuration::from_secs(10),
-        });
+        let mut b = RetryBudget::new(BudgetConfig { ratio: 0.1, min_per_s: 0.5, ttl: SimDuration::from_secs(10) });
         let t0 = SimTime::ZERO;
         for _ in 0..100 {
             b.on_request(t0);

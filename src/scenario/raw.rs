@@ -191,8 +191,17 @@ pub struct RawStage {
 pub struct RawService {
     /// Unique name.
     pub name: String,
-    /// Number of workers (concurrent requests in processing), at least 1.
-    pub workers: u32,
+    /// "service" (the default) or "event-bus" (a partitioned log; see `partitions`).
+    #[serde(default)]
+    pub kind: ServiceKindName,
+    /// Number of workers (concurrent requests in processing), at least 1. Required for a service; an
+    /// event bus appends without a worker limit.
+    pub workers: Option<u32>,
+    /// Partitions of an event bus (required for kind = "event-bus").
+    pub partitions: Option<u32>,
+    /// Makes this service a consumer (group member) of an event bus: every message of every partition is
+    /// processed as a request of this service, in order per partition.
+    pub consumes: Option<RawConsumes>,
     /// Maximum number of waiting requests; an arrival finding the queue full is rejected. Default 10000.
     pub queue: Option<u32>,
     /// The service's own processing time per request.
@@ -219,6 +228,9 @@ pub struct RawService {
     /// Restart type under its supervisor: "permanent", "transient" or "temporary". Default "permanent".
     #[serde(default)]
     pub restart: RestartName,
+    /// Callers carry on without this service when a call to it fails (after retries, or rejected by a
+    /// breaker or bulkhead): a fallback, the request goes on degraded instead of failing. Default false.
+    pub optional: Option<bool>,
     /// Health check of this service (probed by the health checker).
     pub health: Option<RawHealth>,
     /// Autoscaling of this service's workers (Kubernetes HPA semantics).
@@ -273,6 +285,43 @@ pub struct RawAutoscale {
     pub cooldown: Option<Dur>,
     /// Time for new workers to come up. Default "30s".
     pub provisioning_delay: Option<Dur>,
+}
+
+/// What a `[[services]]` entry is.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceKindName {
+    /// A request/response service with a queue and workers. The default.
+    #[default]
+    Service,
+    /// A partitioned, durable log (Kafka-like): a call produces a message, consumer groups read it.
+    EventBus,
+}
+
+/// Consumer group membership.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumes {
+    /// The event bus (a service with kind = "event-bus").
+    pub bus: String,
+    /// Consumer group name. Default: this service's name.
+    pub group: Option<String>,
+    /// How often the consumer commits its positions. Default "5s" (Kafka's auto.commit.interval.ms).
+    pub commit_interval: Option<Dur>,
+    /// "at-least-once" (a message's position advances once it was processed; failures are retried; a
+    /// crash replays from the last commit) or "at-most-once" (the position is committed as soon as the
+    /// message is received: a crash or a failure loses it). Default "at-least-once".
+    pub delivery: Option<DeliveryName>,
+}
+
+/// Delivery semantics of a consumer.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryName {
+    /// Advance after processing.
+    AtLeastOnce,
+    /// Advance on receipt.
+    AtMostOnce,
 }
 
 /// Kind of sliding window of a circuit breaker.

@@ -3,10 +3,13 @@
 use std::collections::BTreeMap;
 
 use super::raw::{
-    FaultKind, RawChaos, RawDist, RawLoad, RawScenario, RawService, RawSlo, RawSupervisor, RestartName, SliKind,
-    StrategyName,
+    DeliveryName, FaultKind, RawChaos, RawDist, RawLoad, RawScenario, RawService, RawSlo, RawSupervisor, RestartName,
+    ServiceKindName, SliKind, StrategyName,
 };
-use super::{Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId, Slo};
+use super::{
+    Consumes, Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId,
+    ServiceKind, Slo,
+};
 use crate::dist::Dist;
 use crate::sim::{SimDuration, SimTime};
 use crate::supervision::{RestartBackoff, RestartType, Strategy, SupervisorSpec};
@@ -28,10 +31,7 @@ pub(super) struct Checker {
 
 impl Checker {
     pub(super) fn err(&mut self, at: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
-            at: at.into(),
-            message: message.into(),
-        });
+        self.problems.push(Problem { at: at.into(), message: message.into() });
     }
 
     pub(super) fn fraction(&mut self, at: &str, v: f64) {
@@ -67,10 +67,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         if s.name.trim().is_empty() {
             c.err(format!("services[{i}].name"), "must not be empty");
         } else if ids.insert(s.name.as_str(), ServiceId(i as u32)).is_some() {
-            c.err(
-                format!("services[{i}].name"),
-                format!("duplicate service name \"{}\"", s.name),
-            );
+            c.err(format!("services[{i}].name"), format!("duplicate service name \"{}\"", s.name));
         }
     }
     let known = known_list(&raw.services);
@@ -94,10 +91,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
             .filter_map(|(j, callee)| {
                 let at = format!("{p}.calls[{j}]");
                 if callee == &s.name {
-                    c.err(
-                        at,
-                        format!("\"{}\" calls itself: a synchronous self-call would deadlock", s.name),
-                    );
+                    c.err(at, format!("\"{}\" calls itself: a synchronous self-call would deadlock", s.name));
                     return None;
                 }
                 lookup(&mut c, at, callee)
@@ -106,6 +100,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         services.push(service(&mut c, &p, i, s, calls));
     }
     check_cycles(&mut c, &raw.services, &services);
+    consumers(&mut c, &raw.services, &mut services, &lookup);
 
     let duration_raw = raw.duration.map(|d| d.0);
     let load = match &raw.load {
@@ -172,10 +167,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         window,
         drain,
         load: Load { profile, ..load },
-        services: services
-            .into_iter()
-            .map(|s| s.expect("invariant: valid services"))
-            .collect(),
+        services: services.into_iter().map(|s| s.expect("invariant: valid services")).collect(),
         slos,
         chaos,
         services_supervisor,
@@ -193,11 +185,7 @@ fn supervisor(c: &mut Checker, p: &str, s: Option<&RawSupervisor>) -> Supervisor
         if b.max.0 < b.min.0 {
             c.err(format!("{p}.backoff.max"), "must not be shorter than `min`");
         }
-        RestartBackoff {
-            min: b.min.0,
-            max: b.max.0,
-            jitter,
-        }
+        RestartBackoff { min: b.min.0, max: b.max.0, jitter }
     });
     let period = s.period.map(|x| x.0).unwrap_or(d.period);
     c.positive(&format!("{p}.period"), period);
@@ -213,6 +201,36 @@ fn supervisor(c: &mut Checker, p: &str, s: Option<&RawSupervisor>) -> Supervisor
     }
 }
 
+/// Resolves `consumes`: the bus must be an event bus, and group names unique per bus.
+fn consumers(c: &mut Checker, raw: &[RawService], services: &mut [Option<Service>], lookup: &Lookup<'_>) {
+    let mut groups: BTreeMap<(ServiceId, String), usize> = BTreeMap::new();
+    for (i, s) in raw.iter().enumerate() {
+        let Some(cons) = &s.consumes else { continue };
+        let p = format!("services[{i}].consumes");
+        let Some(bus) = lookup(c, format!("{p}.bus"), &cons.bus) else { continue };
+        if raw[bus.index()].kind != ServiceKindName::EventBus {
+            c.err(format!("{p}.bus"), format!("\"{}\" is not an event bus (kind = \"event-bus\")", cons.bus));
+            continue;
+        }
+        let group = cons.group.clone().unwrap_or_else(|| s.name.clone());
+        if let Some(j) = groups.insert((bus, group.clone()), i) {
+            c.err(
+                format!("{p}.group"),
+                format!(
+                    "group \"{group}\" of \"{}\" already has a consumer (services[{j}]): one consumer per group",
+                    cons.bus
+                ),
+            );
+        }
+        let commit_interval = cons.commit_interval.map(|d| d.0).unwrap_or(SimDuration::from_secs(5));
+        c.positive(&format!("{p}.commit_interval"), commit_interval);
+        if let Some(Some(svc)) = services.get_mut(i) {
+            let at_most_once = cons.delivery == Some(DeliveryName::AtMostOnce);
+            svc.consumes = Some(Consumes { bus, group, commit_interval, at_most_once });
+        }
+    }
+}
+
 fn known_list(services: &[RawService]) -> String {
     if services.is_empty() {
         return "none".to_string();
@@ -221,8 +239,51 @@ fn known_list(services: &[RawService]) -> String {
 }
 
 fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<ServiceId>) -> Option<Service> {
-    if s.workers == 0 {
-        c.err(format!("{p}.workers"), "must be at least 1");
+    let kind = match (s.kind, s.partitions) {
+        (ServiceKindName::Service, None) => ServiceKind::Service,
+        (ServiceKindName::Service, Some(_)) => {
+            c.err(format!("{p}.partitions"), "only an event bus has partitions (set kind = \"event-bus\")");
+            ServiceKind::Service
+        }
+        (ServiceKindName::EventBus, Some(n)) => {
+            if n == 0 {
+                c.err(format!("{p}.partitions"), "must be at least 1");
+            }
+            ServiceKind::EventBus { partitions: n }
+        }
+        (ServiceKindName::EventBus, None) => {
+            c.err(format!("{p}.partitions"), "missing: an event bus needs partitions, e.g. partitions = 8");
+            ServiceKind::EventBus { partitions: 1 }
+        }
+    };
+    let workers = match (kind, s.workers) {
+        (ServiceKind::Service, Some(0)) => {
+            c.err(format!("{p}.workers"), "must be at least 1");
+            1
+        }
+        (ServiceKind::Service, Some(w)) => w,
+        (ServiceKind::Service, None) => {
+            c.err(format!("{p}.workers"), "missing: how many requests the service processes at once, e.g. workers = 8");
+            1
+        }
+        (ServiceKind::EventBus { .. }, Some(_)) => {
+            c.err(format!("{p}.workers"), "an event bus appends without a worker limit: remove `workers`");
+            1
+        }
+        (ServiceKind::EventBus { .. }, None) => 1,
+    };
+    if let ServiceKind::EventBus { .. } = kind {
+        for (key, present) in [
+            ("calls", !s.calls.is_empty()),
+            ("consumes", s.consumes.is_some()),
+            ("autoscale", s.autoscale.is_some()),
+            ("rate_limit", s.rate_limit.is_some()),
+            ("error_rate", s.error_rate.is_some()),
+        ] {
+            if present {
+                c.err(format!("{p}.{key}"), "an event bus does not take this");
+            }
+        }
     }
     let error_rate = s.error_rate.unwrap_or(0.0);
     c.fraction(&format!("{p}.error_rate"), error_rate);
@@ -230,31 +291,18 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
         c.positive(&format!("{p}.timeout"), t.0);
     }
     let latency = dist(c, &format!("{p}.latency"), &s.latency);
-    let breaker = s
-        .breaker
-        .as_ref()
-        .map(|b| resilience::breaker(c, &format!("{p}.breaker"), b));
+    let breaker = s.breaker.as_ref().map(|b| resilience::breaker(c, &format!("{p}.breaker"), b));
     let retry = s.retry.as_ref().map(|r| resilience::retry(c, &format!("{p}.retry"), r));
-    let bulkhead = s
-        .bulkhead
-        .as_ref()
-        .map(|b| resilience::bulkhead(c, &format!("{p}.bulkhead"), b));
-    let rate_limit = s
-        .rate_limit
-        .as_ref()
-        .map(|r| resilience::rate_limit(c, &format!("{p}.rate_limit"), r));
-    let health = s
-        .health
-        .as_ref()
-        .map(|h| resilience::health(c, &format!("{p}.health"), h));
-    let autoscale = s
-        .autoscale
-        .as_ref()
-        .map(|a| resilience::autoscale(c, &format!("{p}.autoscale"), a, s.workers));
+    let bulkhead = s.bulkhead.as_ref().map(|b| resilience::bulkhead(c, &format!("{p}.bulkhead"), b));
+    let rate_limit = s.rate_limit.as_ref().map(|r| resilience::rate_limit(c, &format!("{p}.rate_limit"), r));
+    let health = s.health.as_ref().map(|h| resilience::health(c, &format!("{p}.health"), h));
+    let autoscale = s.autoscale.as_ref().map(|a| resilience::autoscale(c, &format!("{p}.autoscale"), a, workers));
     Some(Service {
         id: ServiceId(i as u32),
         name: s.name.clone(),
-        workers: s.workers,
+        kind,
+        workers,
+        consumes: None,
         queue: s.queue.unwrap_or(DEFAULT_QUEUE),
         latency: latency?,
         error_rate,
@@ -270,6 +318,7 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
             RestartName::Transient => RestartType::Transient,
             RestartName::Temporary => RestartType::Temporary,
         },
+        optional: s.optional.unwrap_or(false),
         health,
         autoscale,
     })
@@ -321,10 +370,8 @@ fn check_cycles(c: &mut Checker, raw: &[RawService], services: &[Option<Service>
                         stack.push((child, 0));
                     }
                     Mark::Active => {
-                        let from = stack
-                            .iter()
-                            .position(|(x, _)| *x == child)
-                            .expect("invariant: active node on stack");
+                        let from =
+                            stack.iter().position(|(x, _)| *x == child).expect("invariant: active node on stack");
                         let mut path: Vec<&str> = stack[from..].iter().map(|(x, _)| raw[*x].name.as_str()).collect();
                         path.push(raw[child].name.as_str());
                         c.err(
@@ -353,17 +400,11 @@ fn load(c: &mut Checker, l: &RawLoad, lookup: &Lookup<'_>) -> Option<(Load, SimD
     let rate_ok = if !l.rate_per_s.is_finite() || l.rate_per_s < 0.0 {
         c.err(
             "load.rate_per_s",
-            format!(
-                "{} is not a rate: expected a number of requests per second > 0",
-                l.rate_per_s
-            ),
+            format!("{} is not a rate: expected a number of requests per second > 0", l.rate_per_s),
         );
         false
     } else if l.rate_per_s == 0.0 && l.stages.is_empty() {
-        c.err(
-            "load.rate_per_s",
-            "must be greater than 0 (only a ramp with `stages` may start from 0)",
-        );
+        c.err("load.rate_per_s", "must be greater than 0 (only a ramp with `stages` may start from 0)");
         false
     } else {
         true
@@ -385,14 +426,7 @@ fn load(c: &mut Checker, l: &RawLoad, lookup: &Lookup<'_>) -> Option<(Load, SimD
         c.err("load.stages", "every rate is 0: no request would ever arrive");
     }
     let entry = entry?;
-    Some((
-        Load {
-            entry,
-            arrivals: l.arrivals,
-            profile: RateProfile { segments: Vec::new() },
-        },
-        total,
-    ))
+    Some((Load { entry, arrivals: l.arrivals, profile: RateProfile { segments: Vec::new() } }, total))
 }
 
 /// Builds the rate profile over `[0, duration)` from a checked load section.
@@ -409,22 +443,12 @@ fn profile(l: &RawLoad, duration: SimDuration) -> RateProfile {
         let seg_end = (t + len).min(end);
         // Cut a stage at `duration`: the rate at the cut is interpolated.
         let to = rate + (s.target_per_s - rate) * (seg_end - t) / len;
-        segments.push(Segment {
-            start_s: t,
-            end_s: seg_end,
-            from_per_s: rate,
-            to_per_s: to,
-        });
+        segments.push(Segment { start_s: t, end_s: seg_end, from_per_s: rate, to_per_s: to });
         t = seg_end;
         rate = s.target_per_s;
     }
     if t < end {
-        segments.push(Segment {
-            start_s: t,
-            end_s: end,
-            from_per_s: rate,
-            to_per_s: rate,
-        });
+        segments.push(Segment { start_s: t, end_s: end, from_per_s: rate, to_per_s: rate });
     }
     RateProfile { segments }
 }
@@ -434,10 +458,7 @@ fn slo(c: &mut Checker, p: &str, s: &RawSlo, lookup: &Lookup<'_>) -> Option<Slo>
     if !(s.objective > 0.0 && s.objective <= 1.0) {
         c.err(
             format!("{p}.objective"),
-            format!(
-                "{} is not an objective: expected a fraction in (0, 1], e.g. 0.999",
-                s.objective
-            ),
+            format!("{} is not an objective: expected a fraction in (0, 1], e.g. 0.999", s.objective),
         );
     }
     let indicator = match (s.sli, s.threshold) {
@@ -446,9 +467,9 @@ fn slo(c: &mut Checker, p: &str, s: &RawSlo, lookup: &Lookup<'_>) -> Option<Slo>
             c.err(format!("{p}.threshold"), "only latency objectives take a threshold");
             None
         }
-        (SliKind::Latency, Some(t)) => c
-            .positive(&format!("{p}.threshold"), t.0)
-            .then_some(Indicator::Latency { threshold: t.0 }),
+        (SliKind::Latency, Some(t)) => {
+            c.positive(&format!("{p}.threshold"), t.0).then_some(Indicator::Latency { threshold: t.0 })
+        }
         (SliKind::Latency, None) => {
             c.err(
                 format!("{p}.threshold"),
@@ -457,12 +478,7 @@ fn slo(c: &mut Checker, p: &str, s: &RawSlo, lookup: &Lookup<'_>) -> Option<Slo>
             None
         }
     };
-    Some(Slo {
-        name: s.name.clone(),
-        service: service?,
-        indicator: indicator?,
-        objective: s.objective,
-    })
+    Some(Slo { name: s.name.clone(), service: service?, indicator: indicator?, objective: s.objective })
 }
 
 fn fault(
@@ -487,10 +503,7 @@ fn fault(
     }
     let forbid = |c: &mut Checker, key: &str, present: bool| {
         if present {
-            c.err(
-                format!("{p}.{key}"),
-                format!("`{key}` does not apply to a {} fault", kind_name(f.fault)),
-            );
+            c.err(format!("{p}.{key}"), format!("`{key}` does not apply to a {} fault", kind_name(f.fault)));
         }
     };
     let need_for = |c: &mut Checker| -> Option<SimDuration> {
@@ -499,10 +512,7 @@ fn fault(
             None => {
                 c.err(
                     format!("{p}.for"),
-                    format!(
-                        "missing: how long the {} fault lasts, e.g. for = \"30s\"",
-                        kind_name(f.fault)
-                    ),
+                    format!("missing: how long the {} fault lasts, e.g. for = \"30s\"", kind_name(f.fault)),
                 );
                 None
             }
@@ -512,10 +522,7 @@ fn fault(
         FaultKind::Kill | FaultKind::Stop | FaultKind::Panic => {
             forbid(c, "add", f.add.is_some());
             forbid(c, "rate", f.rate.is_some());
-            let down = match (
-                f.for_,
-                target.and_then(|t| services.get(t.index()).and_then(|s| s.as_ref())),
-            ) {
+            let down = match (f.for_, target.and_then(|t| services.get(t.index()).and_then(|s| s.as_ref()))) {
                 (Some(d), _) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
                 (None, Some(s)) => Some(s.restart_delay),
                 (None, None) => None,
@@ -556,17 +563,8 @@ fn fault(
         }
     };
     let target = target?;
-    let name = f
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}:{}", kind_name(f.fault), f.target));
-    Some(Fault {
-        name,
-        target,
-        at,
-        duration: duration?,
-        effect: effect?,
-    })
+    let name = f.name.clone().unwrap_or_else(|| format!("{}:{}", kind_name(f.fault), f.target));
+    Some(Fault { name, target, at, duration: duration?, effect: effect? })
 }
 
 fn kind_name(k: FaultKind) -> &'static str {

@@ -89,11 +89,7 @@ impl<E> EventQueue<E> {
                 s
             }
             None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    daemon,
-                    event: Some(event),
-                });
+                self.slots.push(Slot { generation: 0, daemon, event: Some(event) });
                 u32::try_from(self.slots.len() - 1).expect("invariant: fewer than 4G pending events")
             }
         };
@@ -101,15 +97,8 @@ impl<E> EventQueue<E> {
         if !daemon {
             self.live_work += 1;
         }
-        self.heap.push(Key {
-            at,
-            seq: self.seq,
-            slot,
-        });
-        TimerId {
-            slot,
-            generation: self.slots[slot as usize].generation,
-        }
+        self.heap.push(Key { at, seq: self.seq, slot });
+        TimerId { slot, generation: self.slots[slot as usize].generation }
     }
 
     /// Cancels a timer if it has not fired yet. Returns whether it was pending.

@@ -24,19 +24,8 @@ fn every_bad_scenario_is_refused_cleanly() {
         ] {
             let o = run_bin(&args);
             let stderr = String::from_utf8_lossy(&o.stderr);
-            assert_eq!(
-                o.status.code(),
-                Some(2),
-                "{} {:?}: exit {:?}\n{stderr}",
-                f.display(),
-                args[0],
-                o.status
-            );
-            assert!(
-                stderr.contains(expect),
-                "{}: message lacks {expect:?}:\n{stderr}",
-                f.display()
-            );
+            assert_eq!(o.status.code(), Some(2), "{} {:?}: exit {:?}\n{stderr}", f.display(), args[0], o.status);
+            assert!(stderr.contains(expect), "{}: message lacks {expect:?}:\n{stderr}", f.display());
             assert!(
                 stderr.contains(f.file_name().unwrap().to_str().unwrap()),
                 "{}: message does not name the file",
@@ -70,21 +59,11 @@ fn unwritable_output_directory_exits_2_and_leaves_nothing() {
     std::fs::write(&file, "not a directory").unwrap();
     let scenario = root().join("tests/fixtures/small.toml");
     let target = file.join("report");
-    let o = run_bin(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        target.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = run_bin(&["run", scenario.to_str().unwrap(), "--out", target.to_str().unwrap(), "--quiet"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot write output directory"), "{stderr}");
-    assert_eq!(
-        std::fs::read_dir(tmp.path()).unwrap().count(),
-        1,
-        "only the file remains"
-    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "only the file remains");
 }
 
 #[test]
@@ -94,34 +73,15 @@ fn an_existing_directory_that_is_not_a_report_is_not_replaced() {
     std::fs::create_dir(&precious).unwrap();
     std::fs::write(precious.join("thesis.tex"), "years of work").unwrap();
     let scenario = root().join("tests/fixtures/small.toml");
-    let o = run_bin(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        precious.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = run_bin(&["run", scenario.to_str().unwrap(), "--out", precious.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not an ag06-lab report directory"));
-    assert_eq!(
-        std::fs::read_to_string(precious.join("thesis.tex")).unwrap(),
-        "years of work"
-    );
+    assert_eq!(std::fs::read_to_string(precious.join("thesis.tex")).unwrap(), "years of work");
     // A previous report, on the other hand, is replaced.
     let report = tmp.path().join("report");
     for _ in 0..2 {
-        let o = run_bin(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            report.to_str().unwrap(),
-            "--quiet",
-        ]);
+        let o = run_bin(&["run", scenario.to_str().unwrap(), "--out", report.to_str().unwrap(), "--quiet"]);
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    assert_eq!(
-        std::fs::read_dir(tmp.path()).unwrap().count(),
-        2,
-        "no temporary directories left"
-    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2, "no temporary directories left");
 }

@@ -85,10 +85,7 @@ rate = 0.3
             assert_eq!(r.counts.failed, 0, "window {}", r.t_s);
         }
     }
-    assert_eq!(
-        out.services[0].counts.failed, out.client.counts.failed,
-        "failures propagate to the caller"
-    );
+    assert_eq!(out.services[0].counts.failed, out.client.counts.failed, "failures propagate to the caller");
 }
 
 #[test]

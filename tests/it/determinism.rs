@@ -12,11 +12,8 @@ fn outputs(dir: &Path) -> Vec<(String, String)> {
         .map(|f| {
             let mut text = read(&dir.join(f));
             if *f == "summary.json" {
-                text = text
-                    .lines()
-                    .filter(|l| !l.trim_start().starts_with("\"wall_s\""))
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                text =
+                    text.lines().filter(|l| !l.trim_start().starts_with("\"wall_s\"")).collect::<Vec<_>>().join("\n");
             }
             (f.to_string(), text)
         })
@@ -25,21 +22,11 @@ fn outputs(dir: &Path) -> Vec<(String, String)> {
 
 fn run_to(bin: &Path, scenario: &Path, out: &Path, extra: &[&str]) {
     let o = Command::new(bin)
-        .args([
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ])
+        .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        matches!(o.status.code(), Some(0 | 1)),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]
@@ -67,15 +54,7 @@ fn seed_flag_overrides_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let sc = root().join("tests/fixtures/small.toml");
     let out = tmp.path().join("r");
-    let o = run_bin(&[
-        "run",
-        sc.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--seed",
-        "99",
-    ]);
+    let o = run_bin(&["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--seed", "99"]);
     assert!(o.status.code().is_some());
     assert!(read(&out.join("summary.json")).contains("\"seed\": 99,"));
 }
@@ -86,9 +65,8 @@ fn seed_flag_overrides_the_file() {
 fn debug_and_release_builds_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let cargo = env!("CARGO");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root().join("target"));
     let sc = root().join("tests/fixtures/small.toml");
     let mut results = Vec::new();
     for (profile, dir) in [("dev", "debug"), ("release", "release")] {

@@ -33,11 +33,7 @@ fn mm1_mean_and_p99_time_in_system() {
     let lat = out.client.latency.summary();
     let mean_want = 20.0;
     let p99_want = 100f64.ln() / 50.0 * 1e3;
-    assert!(
-        (lat.mean / mean_want - 1.0).abs() < 0.02,
-        "mean {} vs {mean_want}",
-        lat.mean
-    );
+    assert!((lat.mean / mean_want - 1.0).abs() < 0.02, "mean {} vs {mean_want}", lat.mean);
     assert!((lat.p99 / p99_want - 1.0).abs() < 0.03, "p99 {} vs {p99_want}", lat.p99);
     // Median of an exponential: ln(2)/(mu - lambda).
     let p50_want = 2f64.ln() / 50.0 * 1e3;
@@ -90,10 +86,7 @@ latency = {{ dist = "exponential", mean = "100ms" }}
     let mean_t = sum_t / n as f64;
     let want_t = wq_want + 1e3 / mu;
     assert!((pw - 0.5094).abs() < 1e-3, "Erlang C(4, 3) = {pw}");
-    assert!(
-        (mean_t / want_t - 1.0).abs() < 0.04,
-        "E[T] {mean_t} ms vs {want_t} ms (Wq {wq_want} ms)"
-    );
+    assert!((mean_t / want_t - 1.0).abs() < 0.04, "E[T] {mean_t} ms vs {want_t} ms (Wq {wq_want} ms)");
 }
 
 #[test]
@@ -176,10 +169,7 @@ timeout = "40ms"
     let (_, out) = sim(text);
     assert_eq!(out.client.counts.failed, 50);
     let slow = &out.services[1];
-    assert_eq!(
-        slow.counts.timed_out, 50,
-        "the callee answered after its caller's deadline"
-    );
+    assert_eq!(slow.counts.timed_out, 50, "the callee answered after its caller's deadline");
     assert_eq!(slow.counts.ok, 0);
     // slow: 50 requests x 100 ms busy over 4 workers.
     let want = 50.0 * 0.1 / (4.0 * out.end.as_secs_f64());
@@ -229,9 +219,5 @@ latency = { dist = "constant", value = "1ms" }
     // In the 5 s windows of the ramp, counts grow linearly: window [50, 55) expects 200 * 52.5/100 * 5.
     let row = out.services[0].rows.iter().find(|r| r.t_s == 50.0).unwrap();
     let want = 525.0;
-    assert!(
-        (row.counts.requests as f64 - want).abs() < 5.0 * want.sqrt(),
-        "{}",
-        row.counts.requests
-    );
+    assert!((row.counts.requests as f64 - want).abs() < 5.0 * want.sqrt(), "{}", row.counts.requests);
 }

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per behaviour.
 
 mod bad_input;
+mod bus;
 mod chaos;
 mod common;
 mod determinism;

@@ -35,10 +35,7 @@ fn summary_has_the_contract_keys_and_consistent_counts() {
     assert_eq!(s["mode"], "simulated");
     assert_eq!(s["scenario"], "small");
     let r = &s["requests"];
-    let sum = ["ok", "failed", "timed_out", "rejected"]
-        .iter()
-        .map(|k| r[k].as_u64().unwrap())
-        .sum::<u64>();
+    let sum = ["ok", "failed", "timed_out", "rejected"].iter().map(|k| r[k].as_u64().unwrap()).sum::<u64>();
     assert_eq!(r["total"].as_u64().unwrap(), sum);
     for k in ["mean", "p50", "p90", "p99", "p999", "max"] {
         assert!(s["latency_ms"][k].as_f64().unwrap() > 0.0, "latency_ms.{k}");
@@ -52,15 +49,7 @@ fn summary_has_the_contract_keys_and_consistent_counts() {
     let text = read(&out.join("summary.json"));
     assert!(text.find("\"front\": {").unwrap() < text.find("\"back\": {").unwrap());
     for (name, v) in services {
-        for k in [
-            "requests",
-            "ok",
-            "failed",
-            "timed_out",
-            "rejected",
-            "latency_ms",
-            "utilization",
-        ] {
+        for k in ["requests", "ok", "failed", "timed_out", "rejected", "latency_ms", "utilization"] {
             assert!(v.get(k).is_some(), "services.{name} lacks `{k}`");
         }
         let u = v["utilization"].as_f64().unwrap();
@@ -88,10 +77,7 @@ fn timeseries_rows_add_up_to_the_summary() {
     run_small(&out);
     let s: Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
     let mut rdr = csv::Reader::from_path(out.join("timeseries.csv")).unwrap();
-    assert_eq!(
-        rdr.headers().unwrap().iter().collect::<Vec<_>>(),
-        ag06_lab::report::csv::TIMESERIES_HEADER.to_vec()
-    );
+    assert_eq!(rdr.headers().unwrap().iter().collect::<Vec<_>>(), ag06_lab::report::csv::TIMESERIES_HEADER.to_vec());
     assert_eq!(
         ag06_lab::report::csv::TIMESERIES_HEADER.join(","),
         "t_s,service,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms,utilization,queue_depth,workers"
@@ -151,20 +137,11 @@ fn schema_command_prints_a_json_schema_of_the_format() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["$schema"].as_str().unwrap().contains("json-schema.org"));
     let props = v["properties"].as_object().unwrap();
-    for k in [
-        "name", "seed", "duration", "window", "drain", "load", "services", "slo", "chaos",
-    ] {
+    for k in ["name", "seed", "duration", "window", "drain", "load", "services", "slo", "chaos"] {
         assert!(props.contains_key(k), "schema lacks `{k}`");
     }
     let text = String::from_utf8_lossy(&o.stdout);
-    for k in [
-        "rate_per_s",
-        "target_per_s",
-        "error_rate",
-        "restart_delay",
-        "lognormal",
-        "threshold",
-    ] {
+    for k in ["rate_per_s", "target_per_s", "error_rate", "restart_delay", "lognormal", "threshold"] {
         assert!(text.contains(k), "schema lacks `{k}`");
     }
 }

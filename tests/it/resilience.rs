@@ -35,12 +35,8 @@ latency = {{ dist = "constant", value = "10ms" }}
 fn retries_turn_a_coin_flip_into_one_failure_in_eight() {
     // back fails half its requests; three attempts fail together with probability 0.5^3 = 0.125, and a
     // request needs 0.5 + 0.25 = 0.75 retries on average.
-    let text = two(
-        200.0,
-        "error_rate = 0.5\n[services.retry]\nmax_attempts = 3\nwait = \"5ms\"",
-        "",
-    )
-    .replace("duration = \"60s\"", "duration = \"200s\"");
+    let text = two(200.0, "error_rate = 0.5\n[services.retry]\nmax_attempts = 3\nwait = \"5ms\"", "")
+        .replace("duration = \"60s\"", "duration = \"200s\"");
     let (_, out) = sim(&text);
     let c = out.client.counts;
     let n = c.requests as f64;
@@ -65,16 +61,8 @@ fn the_retry_budget_caps_a_retry_storm() {
     let (_, out) = sim(&text);
     let d = &out.calls_to[1];
     let requests = out.client.counts.requests;
-    assert!(
-        d.retries as f64 <= 0.1 * requests as f64 + 1.0,
-        "{} retries for {requests} requests",
-        d.retries
-    );
-    assert!(
-        d.retries as f64 >= 0.09 * requests as f64,
-        "the budget is used: {}",
-        d.retries
-    );
+    assert!(d.retries as f64 <= 0.1 * requests as f64 + 1.0, "{} retries for {requests} requests", d.retries);
+    assert!(d.retries as f64 >= 0.09 * requests as f64, "the budget is used: {}", d.retries);
     assert!(d.retries_denied > 0);
 }
 
@@ -99,36 +87,20 @@ rate = 1.0
 "#,
     );
     let (_, out) = sim(&text);
-    let kinds: Vec<(f64, &str)> = out
-        .events
-        .iter()
-        .filter(|e| e.kind.starts_with("breaker"))
-        .map(|e| (e.t.as_secs_f64(), e.kind))
-        .collect();
+    let kinds: Vec<(f64, &str)> =
+        out.events.iter().filter(|e| e.kind.starts_with("breaker")).map(|e| (e.t.as_secs_f64(), e.kind)).collect();
     assert_eq!(kinds.first().map(|k| k.1), Some("breaker_open"));
     let first_open = kinds[0].0;
     assert!((10.0..10.2).contains(&first_open), "opened at {first_open}");
     assert_eq!(kinds.last().map(|k| k.1), Some("breaker_closed"));
     assert!(kinds.last().unwrap().0 >= 30.0);
     let d = &out.calls_to[1];
-    assert!(
-        d.breaker_opens >= 5,
-        "reopened after each failed trial: {}",
-        d.breaker_opens
-    );
+    assert!(d.breaker_opens >= 5, "reopened after each failed trial: {}", d.breaker_opens);
     assert!(d.rejected_by_breaker > 1000, "{}", d.rejected_by_breaker);
     // While open, back only sees the trial calls: at most 5 per 2 s wait.
     let back = &out.services[1];
-    let during: u64 = back
-        .rows
-        .iter()
-        .filter(|r| r.t_s >= 15.0 && r.t_s < 30.0)
-        .map(|r| r.counts.requests)
-        .sum();
-    assert!(
-        during <= 5 * 8,
-        "back received {during} calls in 15 s while its breaker was open"
-    );
+    let during: u64 = back.rows.iter().filter(|r| r.t_s >= 15.0 && r.t_s < 30.0).map(|r| r.counts.requests).sum();
+    assert!(during <= 5 * 8, "back received {during} calls in 15 s while its breaker was open");
     // And no call reached back while the breaker was open: between consecutive open and half-open
     // events, back's received requests come only from half-open trials.
     assert_eq!(out.calls_to[1].attempts, back.counts.requests);
@@ -138,12 +110,9 @@ rate = 1.0
 fn the_bulkhead_caps_concurrency_and_rejects_the_overflow() {
     // Calls every 10 ms take 99 ms at back: about 10 would be in flight; the bulkhead allows 3. Each
     // admitted call holds its slot 99 ms, so 3 of every 10 calls get through, deterministically.
-    let text = two(
-        100.0,
-        "latency = { dist = \"constant\", value = \"99ms\" }\n[services.bulkhead]\nmax_concurrent = 3",
-        "",
-    )
-    .replace("latency = { dist = \"constant\", value = \"10ms\" }\n", "");
+    let text =
+        two(100.0, "latency = { dist = \"constant\", value = \"99ms\" }\n[services.bulkhead]\nmax_concurrent = 3", "")
+            .replace("latency = { dist = \"constant\", value = \"10ms\" }\n", "");
     let (_, out) = sim(&text);
     let c = out.client.counts;
     assert_eq!(c.requests, 6000);
@@ -211,12 +180,7 @@ fn each_strategy_restarts_exactly_the_right_siblings() {
     assert_eq!(restarted(&out), vec![0, 1, 0]);
     let (_, out) = sim(&three("one-for-all", "b", ""));
     assert_eq!(restarted(&out), vec![1, 1, 1]);
-    let stops: Vec<&str> = out
-        .events
-        .iter()
-        .filter(|e| e.kind == "actor_stop")
-        .map(|e| e.target.as_str())
-        .collect();
+    let stops: Vec<&str> = out.events.iter().filter(|e| e.kind == "actor_stop").map(|e| e.target.as_str()).collect();
     assert_eq!(stops, vec!["a", "c"]);
     let (_, out) = sim(&three("rest-for-one", "b", ""));
     assert_eq!(restarted(&out), vec![0, 1, 1]);
@@ -231,11 +195,7 @@ fn restart_types_decide_who_comes_back() {
     let temporary = three("one-for-one", "b", "").replace("name = \"b\"\n", "name = \"b\"\nrestart = \"temporary\"\n");
     let (_, out) = sim(&temporary);
     assert_eq!(restarted(&out), vec![0, 0, 0]);
-    assert!(
-        out.events
-            .iter()
-            .any(|e| e.kind == "actor_left_down" && e.target == "b")
-    );
+    assert!(out.events.iter().any(|e| e.kind == "actor_left_down" && e.target == "b"));
     // b never comes back: every request from 10.05 s on fails.
     assert_eq!(out.client.counts.failed, 200);
     // A transient service comes back after a crash but not after a normal stop.
@@ -248,9 +208,8 @@ fn restart_types_decide_who_comes_back() {
 
 #[test]
 fn a_panic_in_a_handler_is_a_crash_the_supervisor_handles() {
-    let text = three("one-for-one", "b", "")
-        .replace("fault = \"kill\"", "fault = \"panic\"")
-        .replace("for = \"2s\"\n", "");
+    let text =
+        three("one-for-one", "b", "").replace("fault = \"kill\"", "fault = \"panic\"").replace("for = \"2s\"\n", "");
     let (_, out) = sim(&text);
     assert_eq!(out.ending, Ending::Drained);
     assert_eq!(restarted(&out), vec![0, 1, 0]);
@@ -279,18 +238,11 @@ fn exceeding_the_intensity_escalates_and_the_root_giving_up_ends_the_run() {
         kill("b", "16s"),
         kill("c", "17s"),
     )
-    .replace(
-        "[supervision.services]",
-        "[supervision.root]\nintensity = 1\nperiod = \"60s\"\n[supervision.services]",
-    );
+    .replace("[supervision.services]", "[supervision.root]\nintensity = 1\nperiod = \"60s\"\n[supervision.services]");
     let sc = scenario(&text);
     let out = simulate(&sc, 1, None).unwrap();
-    let escalations: Vec<&str> = out
-        .events
-        .iter()
-        .filter(|e| e.kind == "supervisor_escalate")
-        .map(|e| e.target.as_str())
-        .collect();
+    let escalations: Vec<&str> =
+        out.events.iter().filter(|e| e.kind == "supervisor_escalate").map(|e| e.target.as_str()).collect();
     assert_eq!(escalations, vec!["services", "services", "root"]);
     match &out.ending {
         Ending::Aborted(why) => assert!(why.contains("root supervisor gave up"), "{why}"),
@@ -367,21 +319,13 @@ at = "10s"
 for = "10s"
 "#;
     let (_, out) = sim(text);
-    let health: Vec<(f64, &str)> = out
-        .events
-        .iter()
-        .filter(|e| e.kind.starts_with("health"))
-        .map(|e| (e.t.as_secs_f64(), e.kind))
-        .collect();
+    let health: Vec<(f64, &str)> =
+        out.events.iter().filter(|e| e.kind.starts_with("health")).map(|e| (e.t.as_secs_f64(), e.kind)).collect();
     // Down from 10 s to 20 s (the kill at 10 s comes before the probe at 10 s: it was scheduled first).
     // The probes at 10 s and 12 s time out: failed at 12.5 s; the probe at 20 s (after the restart, also
     // scheduled earlier) passes.
-    let want = vec![
-        (12.5, "health_failed"),
-        (12.5, "health_status"),
-        (20.0, "health_recovered"),
-        (20.0, "health_status"),
-    ];
+    let want =
+        vec![(12.5, "health_failed"), (12.5, "health_status"), (20.0, "health_recovered"), (20.0, "health_status")];
     assert_eq!(health, want);
     assert_eq!(out.health.status, Some(ag06_lab::resilience::Status::Healthy));
     // One component: failing means critical (0% passing), for 7.5 s.
@@ -418,21 +362,13 @@ provisioning_delay = "20s"
 "#;
     let (_, out) = sim(text);
     let rows = &out.services[0].rows;
-    let peak = rows
-        .iter()
-        .filter(|r| r.t_s >= 300.0 && r.t_s < 700.0)
-        .map(|r| r.workers)
-        .fold(0.0, f64::max);
+    let peak = rows.iter().filter(|r| r.t_s >= 300.0 && r.t_s < 700.0).map(|r| r.workers).fold(0.0, f64::max);
     assert!((14.0..=22.0).contains(&peak), "workers during the plateau: {peak}");
     let last = rows.last().unwrap().workers;
     assert!(last <= 4.0, "workers at the end: {last}");
     assert!(out.scaling[0].scale_ups >= 1 && out.scaling[0].scale_downs >= 1);
     // Utilisation settles near the target on the plateau.
-    let u: Vec<f64> = rows
-        .iter()
-        .filter(|r| r.t_s >= 400.0 && r.t_s < 700.0)
-        .map(|r| r.utilization)
-        .collect();
+    let u: Vec<f64> = rows.iter().filter(|r| r.t_s >= 400.0 && r.t_s < 700.0).map(|r| r.utilization).collect();
     let mean_u = u.iter().sum::<f64>() / u.len() as f64;
     assert!((mean_u - 0.5).abs() < 0.1, "{mean_u}");
 }

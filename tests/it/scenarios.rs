@@ -45,11 +45,8 @@ fn karaoke_night_runs_and_writes_its_reports() {
 fn the_default_output_directory_is_reports_slash_the_scenario_name() {
     let tmp = tempfile::tempdir().unwrap();
     let sc = root().join("tests/fixtures/small.toml");
-    let o = super::common::bin()
-        .current_dir(tmp.path())
-        .args(["run", sc.to_str().unwrap(), "--quiet"])
-        .output()
-        .unwrap();
+    let o =
+        super::common::bin().current_dir(tmp.path()).args(["run", sc.to_str().unwrap(), "--quiet"]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(tmp.path().join("reports/small/summary.json").is_file());
 }

@@ -32,6 +32,8 @@ pub struct DepStats {
     pub rejected_by_bulkhead: u64,
     /// Times the breaker opened.
     pub breaker_opens: u64,
+    /// Failed calls the caller carried on without (the callee is optional).
+    pub fallbacks: u64,
 }
 
 impl DepStats {
@@ -43,6 +45,7 @@ impl DepStats {
         self.rejected_by_breaker += other.rejected_by_breaker;
         self.rejected_by_bulkhead += other.rejected_by_bulkhead;
         self.breaker_opens += other.breaker_opens;
+        self.fallbacks += other.fallbacks;
     }
 }
 
@@ -100,18 +103,13 @@ impl Dependency {
     /// Fresh resilience state (after a crash of the caller: it was in memory).
     pub(super) fn reset(&mut self) {
         self.breaker = self.spec.breaker.clone().map(CircuitBreaker::new);
-        self.budget = self
-            .spec
-            .retry
-            .as_ref()
-            .and_then(|r| r.budget.clone())
-            .map(RetryBudget::new);
+        self.budget = self.spec.retry.as_ref().and_then(|r| r.budget.clone()).map(RetryBudget::new);
         self.bulkhead = self.spec.bulkhead.clone().map(Bulkhead::new);
     }
 
     /// No mechanism at all: the call can be sent straight away.
     fn plain(&self) -> bool {
-        self.breaker.is_none() && self.retry.is_none() && self.bulkhead.is_none()
+        self.breaker.is_none() && self.retry.is_none() && self.bulkhead.is_none() && !self.spec.optional
     }
 }
 
@@ -152,42 +150,20 @@ impl ServiceActor {
             let (deadline, timer) = match dep.timeout {
                 Some(timeout) => {
                     let deadline = at + timeout;
-                    (
-                        deadline,
-                        Some(lab.timer(deadline, Event::Service(id, ServiceMsg::CallTimeout { token: t, tag }))),
-                    )
+                    (deadline, Some(lab.timer(deadline, Event::Service(id, ServiceMsg::CallTimeout { token: t, tag }))))
                 }
                 None => (SimTime::MAX, None),
             };
-            a.awaiting = Some(Awaiting {
-                tag,
-                phase: Phase::InFlight,
-                timer,
-                permit: None,
-                sent_at: at,
-            });
-            let call = Event::Service(
-                dep.callee,
-                ServiceMsg::Call {
-                    from: Caller::Service(id),
-                    token: t,
-                    tag,
-                    deadline,
-                },
-            );
+            a.awaiting = Some(Awaiting { tag, phase: Phase::InFlight, timer, permit: None, sent_at: at });
+            let call =
+                Event::Service(dep.callee, ServiceMsg::Call { from: Caller::Service(id), token: t, tag, deadline });
             if at > lab.now() {
                 a.deferred = Some(lab.timer(at, call));
             } else {
                 lab.send(call);
             }
         } else {
-            a.awaiting = Some(Awaiting {
-                tag,
-                phase: Phase::Scheduled,
-                timer: None,
-                permit: None,
-                sent_at: at,
-            });
+            a.awaiting = Some(Awaiting { tag, phase: Phase::Scheduled, timer: None, permit: None, sent_at: at });
             if at > lab.now() {
                 a.deferred = Some(lab.timer(at, Event::Service(id, ServiceMsg::CallDue { token: t, tag })));
             } else {
@@ -198,11 +174,7 @@ impl ServiceActor {
 
     /// The call of `k` in the given phase with the given tag, if it is still that one.
     fn awaiting_mut(&mut self, k: DefaultKey, tag: u32, phase: Phase) -> Option<&mut Awaiting> {
-        self.active
-            .get_mut(k)?
-            .awaiting
-            .as_mut()
-            .filter(|w| w.tag == tag && w.phase == phase)
+        self.active.get_mut(k)?.awaiting.as_mut().filter(|w| w.tag == tag && w.phase == phase)
     }
 
     /// Makes the current attempt of `k`'s call now: breaker, then bulkhead, then send.
@@ -210,10 +182,7 @@ impl ServiceActor {
         let now = lab.now();
         let id = self.id();
         let t = token(k);
-        let aw = self.active[k]
-            .awaiting
-            .as_mut()
-            .expect("invariant: attempt of a call in progress");
+        let aw = self.active[k].awaiting.as_mut().expect("invariant: attempt of a call in progress");
         let (i, attempt) = split(aw.tag);
         let tag = aw.tag;
         let d = self.call_dep[i];
@@ -247,10 +216,8 @@ impl ServiceActor {
                 Entry::Queued => {
                     let wait = bh.config().max_wait;
                     aw.phase = Phase::WaitingSlot;
-                    aw.timer = Some(lab.timer(
-                        now + wait,
-                        Event::Service(id, ServiceMsg::BulkheadTimeout { token: t, tag }),
-                    ));
+                    aw.timer =
+                        Some(lab.timer(now + wait, Event::Service(id, ServiceMsg::BulkheadTimeout { token: t, tag })));
                     return;
                 }
                 Entry::Rejected => {
@@ -269,10 +236,7 @@ impl ServiceActor {
         let now = lab.now();
         let id = self.id();
         let t = token(k);
-        let aw = self.active[k]
-            .awaiting
-            .as_mut()
-            .expect("invariant: send of a call in progress");
+        let aw = self.active[k].awaiting.as_mut().expect("invariant: send of a call in progress");
         let (i, _) = split(aw.tag);
         let tag = aw.tag;
         let dep = &mut self.deps[self.call_dep[i]];
@@ -280,18 +244,9 @@ impl ServiceActor {
         let deadline = dep.timeout.map(|to| now + to).unwrap_or(SimTime::MAX);
         aw.phase = Phase::InFlight;
         aw.sent_at = now;
-        aw.timer = dep
-            .timeout
-            .map(|_| lab.timer(deadline, Event::Service(id, ServiceMsg::CallTimeout { token: t, tag })));
-        lab.send(Event::Service(
-            dep.callee,
-            ServiceMsg::Call {
-                from: Caller::Service(id),
-                token: t,
-                tag,
-                deadline,
-            },
-        ));
+        aw.timer =
+            dep.timeout.map(|_| lab.timer(deadline, Event::Service(id, ServiceMsg::CallTimeout { token: t, tag })));
+        lab.send(Event::Service(dep.callee, ServiceMsg::Call { from: Caller::Service(id), token: t, tag, deadline }));
     }
 
     pub(super) fn on_reply(&mut self, k: DefaultKey, tag: u32, result: CallResult, lab: &SimLab) {
@@ -356,11 +311,7 @@ impl ServiceActor {
     }
 
     pub(super) fn on_breaker_timer(&mut self, d: usize, lab: &SimLab) {
-        let tr = self
-            .deps
-            .get_mut(d)
-            .and_then(|dep| dep.breaker.as_mut())
-            .and_then(|br| br.on_timer(lab.now()));
+        let tr = self.deps.get_mut(d).and_then(|dep| dep.breaker.as_mut()).and_then(|br| br.on_timer(lab.now()));
         if let Some(tr) = tr {
             self.log_transition(d, tr, lab);
         }
@@ -371,10 +322,7 @@ impl ServiceActor {
     fn call_failed(&mut self, k: DefaultKey, why: Failure, lab: &SimLab) {
         let now = lab.now();
         let id = self.id();
-        let aw = self.active[k]
-            .awaiting
-            .as_mut()
-            .expect("invariant: a failing call is in progress");
+        let aw = self.active[k].awaiting.as_mut().expect("invariant: a failing call is in progress");
         let (i, attempt) = split(aw.tag);
         let dep = &mut self.deps[self.call_dep[i]];
         let wants_retry = dep.retry.as_ref().is_some_and(|r| {
@@ -397,7 +345,14 @@ impl ServiceActor {
                 None => true,
             };
         if !allowed {
-            self.finish(k, CallResult::Failed, lab);
+            if dep.spec.optional {
+                // Fallback: carry on with the next call as if this one had answered.
+                dep.stats.fallbacks += 1;
+                self.active[k].awaiting = None;
+                self.call(k, now, lab);
+            } else {
+                self.finish(k, CallResult::Failed, lab);
+            }
             return;
         }
         dep.stats.retries += 1;
@@ -407,10 +362,7 @@ impl ServiceActor {
         aw.tag = tag;
         aw.phase = Phase::Scheduled;
         aw.permit = None;
-        aw.timer = Some(lab.timer(
-            now + delay,
-            Event::Service(id, ServiceMsg::CallDue { token: token(k), tag }),
-        ));
+        aw.timer = Some(lab.timer(now + delay, Event::Service(id, ServiceMsg::CallDue { token: token(k), tag })));
     }
 
     fn record_breaker(&mut self, d: usize, permit: Option<Permit>, failed: bool, took: SimDuration, lab: &SimLab) {
@@ -450,12 +402,7 @@ impl ServiceActor {
         let caller = self.spec.name.clone();
         let dep = &mut self.deps[d];
         match tr {
-            Transition::Opened {
-                failure_rate,
-                slow_rate,
-                calls,
-                wait,
-            } => {
+            Transition::Opened { failure_rate, slow_rate, calls, wait } => {
                 dep.stats.breaker_opens += 1;
                 record(
                     lab,

@@ -70,10 +70,7 @@ pub(super) fn breaker(c: &mut Checker, p: &str, b: &RawBreaker) -> BreakerConfig
     percent(c, format!("{p}.slow_call_rate_threshold"), cfg.slow_call_rate_threshold);
     c.positive(&format!("{p}.wait_in_open"), cfg.wait_in_open);
     if !(cfg.wait_multiplier >= 1.0 && cfg.wait_multiplier.is_finite()) {
-        c.err(
-            format!("{p}.wait_multiplier"),
-            format!("{} must be a number >= 1", cfg.wait_multiplier),
-        );
+        c.err(format!("{p}.wait_multiplier"), format!("{} must be a number >= 1", cfg.wait_multiplier));
     }
     if let Some(max) = cfg.max_wait_in_open {
         if max < cfg.wait_in_open {
@@ -89,26 +86,18 @@ pub(super) fn retry(c: &mut Checker, p: &str, r: &RawRetry) -> RetryConfig {
     at_least_one(c, format!("{p}.max_attempts"), max_attempts);
     let backoff = match r.backoff {
         BackoffKind::Fixed => {
-            for (k, present) in [
-                ("initial", r.initial.is_some()),
-                ("multiplier", r.multiplier.is_some()),
-                ("max", r.max.is_some()),
-            ] {
+            for (k, present) in
+                [("initial", r.initial.is_some()), ("multiplier", r.multiplier.is_some()), ("max", r.max.is_some())]
+            {
                 if present {
-                    c.err(
-                        format!("{p}.{k}"),
-                        "only an exponential backoff takes this (set backoff = \"exponential\")",
-                    );
+                    c.err(format!("{p}.{k}"), "only an exponential backoff takes this (set backoff = \"exponential\")");
                 }
             }
             Backoff::Fixed(r.wait.map(|w| w.0).unwrap_or(SimDuration::from_millis(500)))
         }
         BackoffKind::Exponential => {
             if r.wait.is_some() {
-                c.err(
-                    format!("{p}.wait"),
-                    "an exponential backoff starts at `initial`, not `wait`",
-                );
+                c.err(format!("{p}.wait"), "an exponential backoff starts at `initial`, not `wait`");
             }
             let multiplier = r.multiplier.unwrap_or(1.5);
             if !(multiplier >= 1.0 && multiplier.is_finite()) {
@@ -119,21 +108,14 @@ pub(super) fn retry(c: &mut Checker, p: &str, r: &RawRetry) -> RetryConfig {
             if max < initial {
                 c.err(format!("{p}.max"), "must not be shorter than `initial`");
             }
-            Backoff::Exponential {
-                initial,
-                multiplier,
-                max,
-            }
+            Backoff::Exponential { initial, multiplier, max }
         }
     };
     let jitter = r.jitter.unwrap_or(0.0);
     c.fraction(&format!("{p}.jitter"), jitter);
     let on = r.on.clone().unwrap_or_else(|| vec![RetryOn::Errors, RetryOn::Timeouts]);
     if on.is_empty() {
-        c.err(
-            format!("{p}.on"),
-            "retries nothing: list \"errors\" and/or \"timeouts\" (or remove the retry section)",
-        );
+        c.err(format!("{p}.on"), "retries nothing: list \"errors\" and/or \"timeouts\" (or remove the retry section)");
     }
     let budget = r.budget.as_ref().map(|b| {
         let bd = BudgetConfig::default();
@@ -143,16 +125,10 @@ pub(super) fn retry(c: &mut Checker, p: &str, r: &RawRetry) -> RetryConfig {
             ttl: b.ttl.map(|x| x.0).unwrap_or(bd.ttl),
         };
         if !(cfg.ratio >= 0.0 && cfg.ratio.is_finite()) {
-            c.err(
-                format!("{p}.budget.ratio"),
-                format!("{} must be a number >= 0", cfg.ratio),
-            );
+            c.err(format!("{p}.budget.ratio"), format!("{} must be a number >= 0", cfg.ratio));
         }
         if !(cfg.min_per_s >= 0.0 && cfg.min_per_s.is_finite()) {
-            c.err(
-                format!("{p}.budget.min_per_s"),
-                format!("{} must be a number >= 0", cfg.min_per_s),
-            );
+            c.err(format!("{p}.budget.min_per_s"), format!("{} must be a number >= 0", cfg.min_per_s));
         }
         c.positive(&format!("{p}.budget.ttl"), cfg.ttl);
         cfg
@@ -179,10 +155,7 @@ pub(super) fn bulkhead(c: &mut Checker, p: &str, b: &RawBulkhead) -> BulkheadCon
 
 pub(super) fn rate_limit(c: &mut Checker, p: &str, r: &RawRateLimit) -> RateLimitConfig {
     let d = RateLimitConfig::default();
-    let cfg = RateLimitConfig {
-        limit: r.limit.unwrap_or(d.limit),
-        period: r.period.map(|x| x.0).unwrap_or(d.period),
-    };
+    let cfg = RateLimitConfig { limit: r.limit.unwrap_or(d.limit), period: r.period.map(|x| x.0).unwrap_or(d.period) };
     at_least_one(c, format!("{p}.limit"), cfg.limit);
     c.positive(&format!("{p}.period"), cfg.period);
     cfg
@@ -215,18 +188,12 @@ pub(super) fn autoscale(c: &mut Checker, p: &str, a: &RawAutoscale, workers: u32
         max_workers: a.max_workers,
         interval: a.interval.map(|x| x.0).unwrap_or(SimDuration::from_secs(15)),
         tolerance: a.tolerance.unwrap_or(0.1),
-        scale_down_stabilization: a
-            .scale_down_stabilization
-            .map(|x| x.0)
-            .unwrap_or(SimDuration::from_secs(300)),
+        scale_down_stabilization: a.scale_down_stabilization.map(|x| x.0).unwrap_or(SimDuration::from_secs(300)),
         cooldown: a.cooldown.map(|x| x.0).unwrap_or(SimDuration::ZERO),
         provisioning_delay: a.provisioning_delay.map(|x| x.0).unwrap_or(SimDuration::from_secs(30)),
     };
     if !(cfg.target_utilization > 0.0 && cfg.target_utilization <= 1.0) {
-        c.err(
-            format!("{p}.target_utilization"),
-            format!("{} must be in (0, 1]", cfg.target_utilization),
-        );
+        c.err(format!("{p}.target_utilization"), format!("{} must be in (0, 1]", cfg.target_utilization));
     }
     at_least_one(c, format!("{p}.min_workers"), cfg.min_workers);
     if cfg.max_workers < cfg.min_workers {

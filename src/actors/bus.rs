@@ -1,0 +1,350 @@
+//! The event bus: a partitioned, durable log (Kafka-like). A call to it produces one message: the
+//! message's key (the producer and its request) picks the partition by a stable hash, the append takes
+//! the bus's `latency`, and the producer gets its acknowledgement once the message is durable. Each
+//! consumer group has one consumer service (see `service::consumer`) and committed positions kept by
+//! the bus. The log and the committed positions survive a crash of the bus; appends in flight do not.
+//!
+//! The bus also keeps the lab's ledger of successful processing per group and offset, from which the
+//! summary counts consumed, redelivered and lost messages.
+
+use rand::RngExt;
+use slotmap::{DefaultKey, SlotMap};
+
+use super::{CallResult, Caller, ChaosMsg, Event, ServiceMsg, ServiceReport, SimLab, SupervisorMsg, key};
+use crate::metrics::{Outcome, ServiceMeter};
+use crate::scenario::{FaultEffect, Scenario, Service, ServiceId, ServiceKind};
+use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
+
+struct Append {
+    from: Caller,
+    token: u64,
+    tag: u32,
+    deadline: SimTime,
+    arrived: SimTime,
+    partition: u32,
+    fails: bool,
+}
+
+struct Group {
+    name: String,
+    consumer: ServiceId,
+    committed: Vec<u64>,
+    /// Per partition and offset: successful processings.
+    processed: Vec<Vec<u32>>,
+    /// Per partition: the offset a consumer waits for.
+    waiting: Vec<Option<u64>>,
+}
+
+/// Figures of one consumer group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GroupReport {
+    /// Group name.
+    pub group: String,
+    /// The consumer service.
+    pub consumer: String,
+    /// Messages processed successfully at least once.
+    pub consumed: u64,
+    /// Extra successful processings of messages already processed (after a consumer crash).
+    pub redelivered: u64,
+    /// Messages below the committed position that were never processed: must be 0.
+    pub lost: u64,
+    /// Messages not processed yet when the run ended.
+    pub pending: u64,
+}
+
+/// Figures of one event bus.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BusReport {
+    /// Messages appended.
+    pub produced: u64,
+    /// Messages per partition.
+    pub partitions: Vec<u64>,
+    /// Per consumer group.
+    pub groups: Vec<GroupReport>,
+}
+
+/// The behaviour of an event bus.
+pub struct EventBus {
+    spec: Service,
+    rng: SimRng,
+    up: bool,
+    logs: Vec<u64>,
+    groups: Vec<Group>,
+    appends: SlotMap<DefaultKey, Append>,
+    extra_latency: SimDuration,
+    faults: Vec<(u32, FaultEffect)>,
+    fail_prob: f64,
+    panic_armed: Option<Box<str>>,
+    recovery_watch: Vec<u32>,
+    meter: ServiceMeter,
+}
+
+/// FNV-1a of the message key: stable across runs and platforms.
+fn partition_of(from: Caller, token: u64, partitions: u32) -> u32 {
+    let producer = match from {
+        Caller::Service(id) | Caller::Consumer(id) => u64::from(id.0),
+        Caller::Load => u64::MAX,
+        Caller::Health => u64::MAX - 1,
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in producer.to_le_bytes().into_iter().chain(token.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % u64::from(partitions)) as u32
+}
+
+impl EventBus {
+    /// Bus `id` of `sc`.
+    pub fn new(sc: &Scenario, id: ServiceId, seed: u64, meter: ServiceMeter) -> Self {
+        let spec = sc.service(id).clone();
+        let ServiceKind::EventBus { partitions } = spec.kind else {
+            panic!("invariant: {} is an event bus", spec.name)
+        };
+        let n = partitions as usize;
+        let groups = sc
+            .services
+            .iter()
+            .filter_map(|s| s.consumes.as_ref().filter(|c| c.bus == id).map(|c| (s.id, c.group.clone())))
+            .map(|(consumer, name)| Group {
+                name,
+                consumer,
+                committed: vec![0; n],
+                processed: vec![Vec::new(); n],
+                waiting: vec![None; n],
+            })
+            .collect();
+        EventBus {
+            rng: crate::sim::stream(seed, &format!("bus/{}", spec.name)),
+            spec,
+            up: true,
+            logs: vec![0; n],
+            groups,
+            appends: SlotMap::new(),
+            extra_latency: SimDuration::ZERO,
+            faults: Vec::new(),
+            fail_prob: 0.0,
+            panic_armed: None,
+            recovery_watch: Vec::new(),
+            meter,
+        }
+    }
+
+    fn record(&mut self, now: SimTime, a: &Append, result: CallResult) {
+        let outcome = if now >= a.deadline {
+            Outcome::TimedOut
+        } else {
+            match result {
+                CallResult::Ok => Outcome::Ok(now - a.arrived),
+                CallResult::Failed => Outcome::Failed,
+                CallResult::Rejected => Outcome::Rejected,
+            }
+        };
+        self.meter.record(now, outcome);
+    }
+
+    fn go_down(&mut self, lab: &SimLab) -> bool {
+        if !self.up {
+            return false;
+        }
+        let now = lab.now();
+        self.up = false;
+        let appends: Vec<Append> = self.appends.drain().map(|(_, a)| a).collect();
+        for a in appends {
+            self.record(now, &a, CallResult::Failed);
+            lab.send(a.from.reply(a.token, a.tag, CallResult::Failed));
+        }
+        for g in &mut self.groups {
+            g.waiting.iter_mut().for_each(|w| *w = None);
+        }
+        self.meter.levels(now, 0, 0);
+        true
+    }
+
+    fn exit(&mut self, reason: Box<str>, down_for: SimDuration, abnormal: bool, lab: &SimLab) {
+        if self.go_down(lab) {
+            let service = self.spec.id;
+            lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed { service, reason, down_for, abnormal }));
+        }
+    }
+
+    fn recompute_faults(&mut self) {
+        let mut extra = SimDuration::ZERO;
+        let mut ok = 1.0;
+        for (_, e) in &self.faults {
+            match e {
+                FaultEffect::Latency { add } => extra = extra + *add,
+                FaultEffect::Errors { rate } => ok *= 1.0 - rate,
+                FaultEffect::Kill | FaultEffect::Stop | FaultEffect::Panic => {}
+            }
+        }
+        self.extra_latency = extra;
+        self.fail_prob = 1.0 - ok;
+    }
+}
+
+impl Behavior for EventBus {
+    type Msg = ServiceMsg;
+    type Event = Event;
+    type Report = (ServiceReport, BusReport);
+
+    fn handle(&mut self, msg: ServiceMsg, lab: &SimLab) {
+        let now = lab.now();
+        let id = self.spec.id;
+        match msg {
+            ServiceMsg::Call { from, token, tag, deadline } => {
+                let partition = partition_of(from, token, self.logs.len() as u32);
+                let fails = self.fail_prob > 0.0 && self.rng.random::<f64>() < self.fail_prob;
+                let a = Append { from, token, tag, deadline, arrived: now, partition, fails };
+                if !self.up {
+                    self.record(now, &a, CallResult::Failed);
+                    lab.send(from.reply(token, tag, CallResult::Failed));
+                    return;
+                }
+                let k = self.appends.insert(a);
+                if let Some(fault) = self.panic_armed.take() {
+                    panic!("injected panic (fault {fault})");
+                }
+                self.meter.levels(now, self.appends.len() as u32, 0);
+                let done = now + self.spec.latency.sample(&mut self.rng) + self.extra_latency;
+                lab.schedule(done, Event::Service(id, ServiceMsg::Appended { token: super::token(k) }));
+            }
+            ServiceMsg::Appended { token } => {
+                let Some(a) = self.appends.remove(key(token)) else { return };
+                self.meter.levels(now, self.appends.len() as u32, 0);
+                if a.fails {
+                    self.record(now, &a, CallResult::Failed);
+                    lab.send(a.from.reply(a.token, a.tag, CallResult::Failed));
+                    return;
+                }
+                let p = a.partition as usize;
+                self.logs[p] += 1;
+                self.record(now, &a, CallResult::Ok);
+                lab.send(a.from.reply(a.token, a.tag, CallResult::Ok));
+                for fault in self.recovery_watch.drain(..) {
+                    lab.send(Event::Chaos(ChaosMsg::Recovered { fault }));
+                }
+                for g in &mut self.groups {
+                    if g.waiting[p].is_some_and(|off| off < self.logs[p]) {
+                        let offset = g.waiting[p].take().expect("invariant: checked above");
+                        lab.send(Event::Service(g.consumer, ServiceMsg::Records { partition: p as u32, offset }));
+                    }
+                }
+            }
+            ServiceMsg::Join { group } => {
+                if self.up {
+                    let g = &mut self.groups[group as usize];
+                    g.waiting.iter_mut().for_each(|w| *w = None);
+                    let committed = g.committed.clone().into_boxed_slice();
+                    lab.send(Event::Service(g.consumer, ServiceMsg::Assigned { committed }));
+                }
+            }
+            ServiceMsg::Poll { group, partition, offset } => {
+                if self.up {
+                    let g = &mut self.groups[group as usize];
+                    if offset < self.logs[partition as usize] {
+                        lab.send(Event::Service(g.consumer, ServiceMsg::Records { partition, offset }));
+                    } else {
+                        g.waiting[partition as usize] = Some(offset);
+                    }
+                }
+            }
+            ServiceMsg::Commit { group, offsets } => {
+                if self.up {
+                    self.groups[group as usize].committed = offsets.to_vec();
+                }
+            }
+            ServiceMsg::Processed { group, partition, offset } => {
+                let counts = &mut self.groups[group as usize].processed[partition as usize];
+                let i = offset as usize;
+                if counts.len() <= i {
+                    counts.resize(i + 1, 0);
+                }
+                counts[i] += 1;
+            }
+            ServiceMsg::FaultOn { fault, effect } => {
+                self.faults.push((fault, effect));
+                self.recompute_faults();
+            }
+            ServiceMsg::FaultOff { fault } => {
+                self.faults.retain(|(f, _)| *f != fault);
+                self.recompute_faults();
+            }
+            ServiceMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
+            ServiceMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
+            ServiceMsg::ArmPanic { fault } => self.panic_armed = Some(fault),
+            ServiceMsg::Shutdown => {
+                self.go_down(lab);
+            }
+            ServiceMsg::Restart => {
+                self.up = true;
+                for g in &self.groups {
+                    lab.send(Event::Service(g.consumer, ServiceMsg::Rebalance));
+                }
+            }
+            ServiceMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
+            ServiceMsg::Probe { token, .. } => {
+                if self.up {
+                    lab.send(Caller::Health.reply(token, 0, CallResult::Ok));
+                }
+            }
+            // Not applicable to a bus (validation keeps them away) or consumer-side messages.
+            ServiceMsg::Reply { .. }
+            | ServiceMsg::WorkDone { .. }
+            | ServiceMsg::CallTimeout { .. }
+            | ServiceMsg::CallDue { .. }
+            | ServiceMsg::BulkheadTimeout { .. }
+            | ServiceMsg::BreakerTimer { .. }
+            | ServiceMsg::LoadReport
+            | ServiceMsg::SetWorkers { .. }
+            | ServiceMsg::Assigned { .. }
+            | ServiceMsg::Records { .. }
+            | ServiceMsg::Consumed { .. }
+            | ServiceMsg::RePoll { .. }
+            | ServiceMsg::CommitDue
+            | ServiceMsg::Rebalance
+            | ServiceMsg::ConsumerStart => {}
+        }
+    }
+
+    fn on_panic(&mut self, what: String, lab: &SimLab) {
+        self.exit(format!("panic: {what}").into(), SimDuration::ZERO, true, lab);
+    }
+
+    fn finish(&mut self, lab: &SimLab) -> (ServiceReport, BusReport) {
+        let now = lab.now();
+        for _ in 0..self.appends.len() {
+            self.meter.record(now, Outcome::TimedOut);
+        }
+        let produced: u64 = self.logs.iter().sum();
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| {
+                let (mut consumed, mut redelivered, mut lost) = (0, 0, 0);
+                for (p, len) in self.logs.iter().enumerate() {
+                    let counts = &g.processed[p];
+                    for off in 0..*len {
+                        let n = counts.get(off as usize).copied().unwrap_or(0);
+                        if n > 0 {
+                            consumed += 1;
+                            redelivered += u64::from(n - 1);
+                        } else if off < g.committed[p] {
+                            lost += 1;
+                        }
+                    }
+                }
+                GroupReport {
+                    group: g.name.clone(),
+                    consumer: String::new(),
+                    consumed,
+                    redelivered,
+                    lost,
+                    pending: produced - consumed - lost,
+                }
+            })
+            .collect();
+        let report = ServiceReport { metrics: self.meter.finish(now), deps: Vec::new(), rate_limited: 0 };
+        (report, BusReport { produced, partitions: self.logs.clone(), groups })
+    }
+}
