@@ -50,3 +50,29 @@ fn the_default_output_directory_is_reports_slash_the_scenario_name() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(tmp.path().join("reports/small/summary.json").is_file());
 }
+
+#[test]
+fn protections_contain_the_cascading_failure() {
+    use ag06_lab::run::simulate;
+    use ag06_lab::scenario::Scenario;
+    let run = |f: &str| {
+        let sc = Scenario::load(&root().join("scenarios").join(f)).unwrap();
+        let out = simulate(&sc, sc.seed, None).unwrap();
+        let s = ag06_lab::report::Summary::new(&sc, &out, "simulated", 0.0);
+        (out, s)
+    };
+    let (bare, bare_s) = run("cascading-failure.toml");
+    let (prot, prot_s) = run("cascading-failure-protected.toml");
+    // Same load, same fault.
+    assert_eq!(bare.client.counts.requests, prot.client.counts.requests);
+    // Unprotected: the slowdown backs up into the gateway; protected: the breaker and the bulkhead turn
+    // it into fast fallbacks, and nothing queues.
+    assert!(bare_s.latency_ms.p99 > 10_000.0, "unprotected p99 {}", bare_s.latency_ms.p99);
+    assert!(prot_s.latency_ms.p99 < 500.0, "protected p99 {}", prot_s.latency_ms.p99);
+    assert!(bare.client.counts.rejected > 0);
+    assert_eq!(prot.client.counts.ok, prot.client.counts.requests);
+    let storage = &prot_s.services.0[2].1;
+    assert!(storage.breaker_opens > 0 && storage.rejected_by_breaker > 0 && storage.fallbacks > 0);
+    assert_eq!(bare_s.verdict, ag06_lab::report::Verdict::Fail);
+    assert_eq!(prot_s.verdict, ag06_lab::report::Verdict::Pass);
+}
