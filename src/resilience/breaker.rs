@@ -484,6 +484,49 @@ mod tests {
         assert_eq!(call(&mut b, 203, true), None);
     }
 
+    proptest::proptest! {
+        /// Whatever happens, no permit is handed out while the breaker is open, and never more than
+        /// `half_open_calls` while half-open.
+        #[test]
+        fn no_call_passes_an_open_breaker(ops in proptest::collection::vec((0u64..50, proptest::bool::ANY, 0u8..3), 1..400)) {
+            let mut b = CircuitBreaker::new(BreakerConfig { automatic_half_open: false, ..cfg() });
+            let mut t = 0u64;
+            let mut outstanding: Vec<Permit> = Vec::new();
+            let mut half_open_permits = 0u32;
+            for (dt, failed, op) in ops {
+                t += dt;
+                let now = at(t);
+                match op {
+                    0 | 1 => {
+                        let before = b.state();
+                        let (p, tr) = b.try_acquire(now);
+                        if tr == Some(Transition::HalfOpened) {
+                            half_open_permits = 0;
+                        }
+                        if let BreakerState::Open { until } = before {
+                            if now < until {
+                                proptest::prop_assert!(p.is_none(), "a permit while open");
+                            }
+                        }
+                        if let Some(p) = p {
+                            if b.state() == BreakerState::HalfOpen {
+                                half_open_permits += 1;
+                                proptest::prop_assert!(half_open_permits <= b.config().half_open_calls);
+                            }
+                            outstanding.push(p);
+                        }
+                    }
+                    _ => {
+                        if !outstanding.is_empty() {
+                            let p = outstanding.remove(0);
+                            b.on_result(now, p, failed, ms(1));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn automatic_half_open_and_stale_permits() {
         let mut b = CircuitBreaker::new(BreakerConfig { automatic_half_open: true, ..cfg() });
