@@ -21,6 +21,7 @@ pub mod actors;
 pub mod arrivals;
 pub mod cli;
 pub mod dist;
+pub mod dsp;
 pub mod metrics;
 pub mod report;
 pub mod resilience;

@@ -1,0 +1,214 @@
+//! Audio DSP: pure, block-size-independent processors over `f32` sample blocks (state carried across
+//! blocks; anything computed at a control rate is aligned on absolute sample indices, so processing a
+//! signal in blocks of 64 or of 1024 frames gives bit-identical output).
+
+pub mod biquad;
+pub mod chain;
+pub mod dynamics;
+pub mod meter;
+pub mod mixer;
+pub mod reverb;
+pub mod source;
+
+/// Decibels to a linear gain.
+#[inline]
+pub fn db_to_lin(db: f64) -> f64 {
+    10f64.powf(db / 20.0)
+}
+
+/// A linear level to decibels (-inf for 0).
+#[inline]
+pub fn lin_to_db(x: f64) -> f64 {
+    20.0 * x.log10()
+}
+
+/// A time constant to a one-pole smoothing coefficient at `rate_hz` (0 for an instant response).
+#[inline]
+pub fn one_pole(time_s: f64, rate_hz: f64) -> f64 {
+    if time_s <= 0.0 { 0.0 } else { (-1.0 / (time_s * rate_hz)).exp() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::biquad::Biquad;
+    use super::chain::{ChainConfig, VocalChain};
+    use super::dynamics::{Compressor, Limiter};
+    use super::meter::ChannelMeter;
+    use super::mixer::{Mixer, MixerConfig, Strip, ToPc};
+    use super::source::Source;
+    use super::{db_to_lin, lin_to_db};
+    use proptest::prelude::*;
+
+    const RATE: f64 = 48_000.0;
+
+    fn sine(freq_hz: f64, level_dbfs: f64, frames: usize) -> Vec<f32> {
+        let mut s = Source::Sine { freq_hz, amp: db_to_lin(level_dbfs) };
+        let mut buf = vec![0.0; frames];
+        s.fill(0, RATE, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn a_sine_at_minus_6_dbfs_measures_minus_6_peak_and_minus_9_01_rms() {
+        // 997 Hz (not a divisor of the rate, so the samples sweep the whole period), one second.
+        let mut m = ChannelMeter::default();
+        for block in sine(997.0, -6.0, 48_000).chunks(256) {
+            m.add(block);
+        }
+        let peak = m.peak_dbfs().unwrap();
+        let rms = m.rms_dbfs().unwrap();
+        assert!((peak + 6.0).abs() <= 0.05, "peak {peak}");
+        assert!((rms + 9.0103).abs() <= 0.05, "rms {rms}");
+        // Full scale: RMS -3.01 dBFS.
+        let mut m = ChannelMeter::default();
+        m.add(&sine(997.0, 0.0, 48_000));
+        assert!((m.rms_dbfs().unwrap() + 3.0103).abs() < 0.05);
+    }
+
+    /// Steady-state gain of `f` for a sine at `freq_hz` (RMS out / RMS in over the last half second).
+    fn measured_gain(mut f: impl FnMut(u64, f64) -> f64, freq_hz: f64, level_dbfs: f64) -> f64 {
+        let x = sine(freq_hz, level_dbfs, 96_000);
+        let y: Vec<f64> = x.iter().enumerate().map(|(n, s)| f(n as u64, f64::from(*s))).collect();
+        let rms = |v: &mut dyn Iterator<Item = f64>| {
+            let (s, n) = v.fold((0.0, 0.0), |(s, n), x| (s + x * x, n + 1.0));
+            (s / n).sqrt()
+        };
+        let out = rms(&mut y[48_000..].iter().copied());
+        let inp = rms(&mut x[48_000..].iter().map(|v| f64::from(*v)));
+        out / inp
+    }
+
+    #[test]
+    fn hpf_minus_3_db_point_is_at_80_hz() {
+        let gain_db = |f: f64| {
+            let mut h = Biquad::highpass(RATE, 80.0, std::f64::consts::FRAC_1_SQRT_2);
+            lin_to_db(measured_gain(|_, x| h.tick(x), f, -6.0))
+        };
+        // The measured response at 80 Hz is -3.01 dB, and bisection on the measured gain finds the
+        // -3.01 dB point within 2% of 80 Hz.
+        assert!((gain_db(80.0) + 3.0103).abs() < 0.05, "{}", gain_db(80.0));
+        let (mut lo, mut hi) = (40.0, 160.0);
+        for _ in 0..20 {
+            let mid = (lo + hi) / 2.0;
+            if gain_db(mid) < -3.0103 { lo = mid } else { hi = mid }
+        }
+        assert!(((lo + hi) / 2.0 / 80.0 - 1.0).abs() < 0.02, "corner at {}", (lo + hi) / 2.0);
+        // Far above the corner it passes, far below it cuts by 12 dB per octave.
+        assert!(gain_db(2000.0).abs() < 0.05);
+        assert!((gain_db(20.0) - gain_db(40.0) + 12.0).abs() < 0.5);
+    }
+
+    #[test]
+    fn compressor_follows_its_static_curve() {
+        // Threshold -22 dB, ratio 3.5, make-up +5 dB (the seed chain). Levels are RMS: a sine at P dBFS
+        // peak is at P - 3.01 dB RMS.
+        for peak_dbfs in [-40.0, -30.0, -20.0, -12.0, -6.0, -1.0] {
+            let mut c = Compressor::new(RATE, -22.0, 3.5, 0.008, 0.140, 5.0);
+            let in_rms = peak_dbfs - 3.0103;
+            let want = c.static_curve(in_rms) - in_rms;
+            let got = lin_to_db(measured_gain(|n, x| c.tick(n, x), 1000.0, peak_dbfs));
+            assert!((got - want).abs() < 0.1, "{peak_dbfs} dBFS: gain {got} dB, static curve {want} dB");
+        }
+        let c = Compressor::new(RATE, -22.0, 3.5, 0.008, 0.140, 5.0);
+        // 12 dB over the threshold comes out 12/3.5 dB over it, plus make-up.
+        assert!((c.static_curve(-10.0) - (-22.0 + 12.0 / 3.5 + 5.0)).abs() < 1e-12);
+    }
+
+    proptest! {
+        /// Whatever goes in (up to +40 dBFS), nothing comes out above the ceiling.
+        #[test]
+        fn limiter_never_exceeds_its_ceiling(xs in proptest::collection::vec(-100.0f64..100.0, 1..2000), ceiling in -20.0f64..0.0) {
+            let mut l = Limiter::new(RATE, ceiling, 0.05);
+            let c = db_to_lin(ceiling);
+            for x in xs {
+                let y = l.tick(x);
+                prop_assert!(y.abs() <= c, "{y} > {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_whole_chain_never_exceeds_minus_1_dbfs() {
+        let mut chain = VocalChain::new(&ChainConfig::default(), RATE);
+        let x = sine(440.0, 0.0, 48_000);
+        let mut noise = Source::Noise { amp: 1.0, rng: Box::new(crate::sim::stream(1, "t")) };
+        let mut n = vec![0.0; 48_000];
+        noise.fill(0, RATE, &mut n);
+        let ceiling = db_to_lin(-1.0);
+        for (i, (a, b)) in x.iter().zip(&n).enumerate() {
+            let y = chain.tick(i as u64, f64::from(*a + *b) * 4.0);
+            assert!(y.abs() <= ceiling);
+        }
+    }
+
+    fn mixer() -> Mixer {
+        let strip = |pan: f64| Strip { gain_db: 0.0, pad: false, phantom: false, mute: false, pan };
+        let cfg = MixerConfig {
+            strips: vec![strip(0.0), strip(-0.5), strip(-1.0), strip(1.0), strip(-1.0), strip(1.0)],
+            to_pc: ToPc::Loopback,
+            chain: ChainConfig::default(),
+            ducking_db: Some(-5.0),
+        };
+        Mixer::new(cfg, RATE)
+    }
+
+    /// Runs 2 s of a voice-like signal through the mixer in blocks of `block` frames.
+    fn run_mixer(block: usize) -> Vec<f32> {
+        let mut m = mixer();
+        let total = 96_000;
+        let mut voice = Source::Noise { amp: 0.3, rng: Box::new(crate::sim::stream(9, "voice")) };
+        let mut tone = Source::Sine { freq_hz: 220.0, amp: 0.2 };
+        let mut music = Source::Sine { freq_hz: 330.0, amp: 0.25 };
+        let mut out = Vec::with_capacity(total * 2);
+        let mut n0 = 0u64;
+        while (n0 as usize) < total {
+            let frames = block.min(total - n0 as usize);
+            let mut inputs: Vec<Vec<f32>> = (0..6).map(|_| vec![0.0; frames]).collect();
+            voice.fill(n0, RATE, &mut inputs[0]);
+            // The voice pauses every other half second: the gate and the ducking move.
+            for (i, s) in inputs[0].iter_mut().enumerate() {
+                if ((n0 + i as u64) / 24_000) % 2 == 1 {
+                    *s = 0.0;
+                }
+            }
+            tone.fill(n0, RATE, &mut inputs[1]);
+            let mut pb = vec![0.0; frames];
+            music.fill(n0, RATE, &mut pb);
+            let (mut l, mut r) = (vec![0.0; frames], vec![0.0; frames]);
+            m.process(n0, &mut inputs, [&pb, &pb], [&mut l, &mut r]);
+            out.extend(l.iter().zip(&r).flat_map(|(a, b)| [*a, *b]));
+            n0 += frames as u64;
+        }
+        out
+    }
+
+    #[test]
+    fn block_size_does_not_change_a_single_bit() {
+        let a = run_mixer(64);
+        let b = run_mixer(1024);
+        let c = run_mixer(256);
+        assert_eq!(a.len(), b.len());
+        assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "64 vs 1024 frames differ");
+        assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()), "64 vs 256 frames differ");
+        assert!(a.iter().any(|x| *x != 0.0));
+    }
+
+    #[test]
+    fn gate_closes_on_silence_and_opens_on_voice() {
+        let mut chain = VocalChain::new(&ChainConfig { reverb: None, ..ChainConfig::default() }, RATE);
+        let loud = sine(300.0, -12.0, 4_800);
+        for (i, s) in loud.iter().enumerate() {
+            chain.tick(i as u64, f64::from(*s));
+        }
+        assert!(chain.voice_present());
+        let quiet = sine(300.0, -70.0, 48_000);
+        let mut last = 0.0;
+        for (i, s) in quiet.iter().enumerate() {
+            last = chain.tick(4_800 + i as u64, f64::from(*s));
+        }
+        assert!(!chain.voice_present());
+        // The gate's gain falls with its 180 ms release: after a second it is well below -20 dB (the
+        // input is at 3.2e-4 peak; the make-up gain adds 5 dB).
+        assert!(last.abs() < 3.2e-4 * 0.1, "{last}");
+    }
+}

@@ -1,0 +1,177 @@
+//! The live vocal chain of the seed system, on CH1: HPF → gate → 3-band EQ → compressor → reverb →
+//! limiter. Every stage is configurable and can be bypassed (`None`). Defaults are the seed's settings.
+
+use super::biquad::Biquad;
+use super::dynamics::{Compressor, Gate, Limiter};
+use super::reverb::Reverb;
+
+/// Gate settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GateParams {
+    /// Threshold [dBFS]. Default -45.
+    pub threshold_db: f64,
+    /// Opening time [s]. Default 3 ms.
+    pub attack_s: f64,
+    /// Closing time [s]. Default 180 ms.
+    pub release_s: f64,
+}
+
+/// One peaking EQ band.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EqBand {
+    /// Centre frequency [Hz].
+    pub freq_hz: f64,
+    /// Gain [dB].
+    pub gain_db: f64,
+    /// Quality. Default 1.
+    pub q: f64,
+}
+
+/// Compressor settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompParams {
+    /// Threshold [dBFS, RMS]. Default -22.
+    pub threshold_db: f64,
+    /// Ratio. Default 3.5.
+    pub ratio: f64,
+    /// Attack [s]. Default 8 ms.
+    pub attack_s: f64,
+    /// Release [s]. Default 140 ms.
+    pub release_s: f64,
+    /// Make-up gain [dB]. Default +5.
+    pub makeup_db: f64,
+}
+
+/// Reverb settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReverbParams {
+    /// Wet mix 0..1. Default 0.28.
+    pub mix: f64,
+    /// Room size 0..1. Default 0.5.
+    pub room_size: f64,
+    /// Damping 0..1. Default 0.5.
+    pub damping: f64,
+}
+
+/// Limiter settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LimiterParams {
+    /// Ceiling [dBFS]. Default -1.
+    pub ceiling_dbfs: f64,
+    /// Release [s]. Default 50 ms.
+    pub release_s: f64,
+}
+
+/// The chain's configuration; `None` (or no EQ band) bypasses a stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainConfig {
+    /// High-pass corner [Hz]. Default 80.
+    pub hpf_hz: Option<f64>,
+    /// Noise gate.
+    pub gate: Option<GateParams>,
+    /// EQ bands. Default 250 Hz -1.5 dB, 2.6 kHz +2 dB, 8 kHz +3 dB.
+    pub eq: Vec<EqBand>,
+    /// Compressor.
+    pub compressor: Option<CompParams>,
+    /// Reverb.
+    pub reverb: Option<ReverbParams>,
+    /// Limiter.
+    pub limiter: Option<LimiterParams>,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        ChainConfig {
+            hpf_hz: Some(80.0),
+            gate: Some(GateParams { threshold_db: -45.0, attack_s: 0.003, release_s: 0.180 }),
+            eq: vec![
+                EqBand { freq_hz: 250.0, gain_db: -1.5, q: 1.0 },
+                EqBand { freq_hz: 2600.0, gain_db: 2.0, q: 1.0 },
+                EqBand { freq_hz: 8000.0, gain_db: 3.0, q: 1.0 },
+            ],
+            compressor: Some(CompParams {
+                threshold_db: -22.0,
+                ratio: 3.5,
+                attack_s: 0.008,
+                release_s: 0.140,
+                makeup_db: 5.0,
+            }),
+            reverb: Some(ReverbParams { mix: 0.28, room_size: 0.5, damping: 0.5 }),
+            limiter: Some(LimiterParams { ceiling_dbfs: -1.0, release_s: 0.050 }),
+        }
+    }
+}
+
+impl ChainConfig {
+    /// Every stage bypassed.
+    pub fn bypassed() -> Self {
+        ChainConfig { hpf_hz: None, gate: None, eq: Vec::new(), compressor: None, reverb: None, limiter: None }
+    }
+}
+
+/// The chain's processors, with their state.
+#[derive(Clone, Debug)]
+pub struct VocalChain {
+    hpf: Option<Biquad>,
+    gate: Option<Gate>,
+    eq: Vec<Biquad>,
+    comp: Option<Compressor>,
+    reverb: Option<Reverb>,
+    limiter: Option<Limiter>,
+}
+
+impl VocalChain {
+    /// The chain for `cfg` at `rate_hz`.
+    pub fn new(cfg: &ChainConfig, rate_hz: f64) -> Self {
+        VocalChain {
+            hpf: cfg.hpf_hz.map(|f| Biquad::highpass(rate_hz, f, std::f64::consts::FRAC_1_SQRT_2)),
+            gate: cfg.gate.as_ref().map(|g| Gate::new(rate_hz, g.threshold_db, g.attack_s, g.release_s)),
+            eq: cfg.eq.iter().map(|b| Biquad::peaking(rate_hz, b.freq_hz, b.q, b.gain_db)).collect(),
+            comp: cfg
+                .compressor
+                .as_ref()
+                .map(|c| Compressor::new(rate_hz, c.threshold_db, c.ratio, c.attack_s, c.release_s, c.makeup_db)),
+            reverb: cfg.reverb.as_ref().map(|r| Reverb::new(rate_hz, r.room_size, r.damping, r.mix)),
+            limiter: cfg.limiter.as_ref().map(|l| Limiter::new(rate_hz, l.ceiling_dbfs, l.release_s)),
+        }
+    }
+
+    /// Whether a voice is present (the gate is open, or there is no gate).
+    pub fn voice_present(&self) -> bool {
+        self.gate.as_ref().is_none_or(Gate::is_open)
+    }
+
+    /// Processes sample number `n` (absolute index).
+    #[inline]
+    pub fn tick(&mut self, n: u64, x: f64) -> f64 {
+        let mut y = x;
+        if let Some(h) = &mut self.hpf {
+            y = h.tick(y);
+        }
+        if let Some(g) = &mut self.gate {
+            y = g.tick(y);
+        }
+        for b in &mut self.eq {
+            y = b.tick(y);
+        }
+        if let Some(c) = &mut self.comp {
+            y = c.tick(n, y);
+        }
+        if let Some(r) = &mut self.reverb {
+            y = r.tick(y);
+        }
+        if let Some(l) = &mut self.limiter {
+            y = l.tick(y);
+        }
+        y
+    }
+
+    /// Processes a block starting at absolute sample index `n0`, in place; `voice[i]` tells whether a
+    /// voice was present at sample i (for ducking).
+    pub fn process(&mut self, n0: u64, buf: &mut [f32], voice: &mut [bool]) {
+        for (i, s) in buf.iter_mut().enumerate() {
+            *s = self.tick(n0 + i as u64, f64::from(*s)) as f32;
+            voice[i] = self.voice_present();
+        }
+    }
+}

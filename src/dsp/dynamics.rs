@@ -1,0 +1,163 @@
+//! Dynamics: noise gate, compressor, limiter, ducker. Sample by sample; the compressor's gain computer
+//! runs every [`CONTROL_EVERY`] samples, on absolute sample indices.
+
+use super::{db_to_lin, lin_to_db, one_pole};
+
+/// Samples between two evaluations of a gain computer (aligned on absolute sample indices).
+pub const CONTROL_EVERY: u64 = 16;
+
+/// Noise gate: open while the signal's envelope is above the threshold.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    threshold: f64,
+    env_att: f64,
+    env_rel: f64,
+    gain_att: f64,
+    gain_rel: f64,
+    env: f64,
+    gain: f64,
+}
+
+impl Gate {
+    /// A gate at `threshold_db` with `attack_s` (opening) and `release_s` (closing) times.
+    pub fn new(rate_hz: f64, threshold_db: f64, attack_s: f64, release_s: f64) -> Self {
+        Gate {
+            threshold: db_to_lin(threshold_db),
+            // The detector follows peaks at once and falls in 20 ms; attack and release shape the gain.
+            env_att: 0.0,
+            env_rel: one_pole(0.020, rate_hz),
+            gain_att: one_pole(attack_s, rate_hz),
+            gain_rel: one_pole(release_s, rate_hz),
+            env: 0.0,
+            gain: 0.0,
+        }
+    }
+
+    /// Whether the gate is (mostly) open.
+    pub fn is_open(&self) -> bool {
+        self.gain > 0.5
+    }
+
+    /// Processes one sample.
+    #[inline]
+    pub fn tick(&mut self, x: f64) -> f64 {
+        let a = x.abs();
+        let c = if a > self.env { self.env_att } else { self.env_rel };
+        self.env = c * self.env + (1.0 - c) * a;
+        let (target, c) = if self.env >= self.threshold { (1.0, self.gain_att) } else { (0.0, self.gain_rel) };
+        self.gain = c * self.gain + (1.0 - c) * target;
+        x * self.gain
+    }
+}
+
+/// Feed-forward compressor: an RMS detector (time constant `rms_s`), a static curve with threshold,
+/// ratio and make-up gain, and attack/release smoothing of the gain reduction.
+#[derive(Clone, Debug)]
+pub struct Compressor {
+    threshold_db: f64,
+    slope: f64,
+    makeup_db: f64,
+    ms_coef: f64,
+    att: f64,
+    rel: f64,
+    ms: f64,
+    reduction_db: f64,
+    target_db: f64,
+    gain: f64,
+}
+
+impl Compressor {
+    /// A compressor. `ratio` >= 1; times in seconds.
+    pub fn new(rate_hz: f64, threshold_db: f64, ratio: f64, attack_s: f64, release_s: f64, makeup_db: f64) -> Self {
+        let control_rate = rate_hz / CONTROL_EVERY as f64;
+        Compressor {
+            threshold_db,
+            slope: 1.0 - 1.0 / ratio,
+            makeup_db,
+            ms_coef: one_pole(0.010, rate_hz),
+            att: one_pole(attack_s, control_rate),
+            rel: one_pole(release_s, control_rate),
+            ms: 0.0,
+            reduction_db: 0.0,
+            target_db: 0.0,
+            gain: db_to_lin(makeup_db),
+        }
+    }
+
+    /// The static curve: output level for a steady input level (both in dB, RMS).
+    pub fn static_curve(&self, in_db: f64) -> f64 {
+        in_db + self.makeup_db - (in_db - self.threshold_db).max(0.0) * self.slope
+    }
+
+    /// Processes sample number `n` (absolute index) `x`.
+    #[inline]
+    pub fn tick(&mut self, n: u64, x: f64) -> f64 {
+        self.ms = self.ms_coef * self.ms + (1.0 - self.ms_coef) * x * x;
+        if n % CONTROL_EVERY == 0 {
+            let level_db = 10.0 * self.ms.max(1e-20).log10();
+            self.target_db = (level_db - self.threshold_db).max(0.0) * self.slope;
+            let c = if self.target_db > self.reduction_db { self.att } else { self.rel };
+            self.reduction_db = c * self.reduction_db + (1.0 - c) * self.target_db;
+            self.gain = db_to_lin(self.makeup_db - self.reduction_db);
+        }
+        x * self.gain
+    }
+}
+
+/// Peak limiter: never lets a sample exceed the ceiling (instant attack), recovers with `release_s`.
+#[derive(Clone, Debug)]
+pub struct Limiter {
+    ceiling: f64,
+    rel: f64,
+    gain: f64,
+}
+
+impl Limiter {
+    /// A limiter at `ceiling_dbfs`.
+    pub fn new(rate_hz: f64, ceiling_dbfs: f64, release_s: f64) -> Self {
+        Limiter { ceiling: db_to_lin(ceiling_dbfs), rel: one_pole(release_s, rate_hz), gain: 1.0 }
+    }
+
+    /// The ceiling as a linear level.
+    pub fn ceiling(&self) -> f64 {
+        self.ceiling
+    }
+
+    /// Processes one sample.
+    #[inline]
+    pub fn tick(&mut self, x: f64) -> f64 {
+        let a = x.abs();
+        let recovered = self.rel * self.gain + (1.0 - self.rel);
+        self.gain = if a * recovered > self.ceiling { self.ceiling / a } else { recovered };
+        (x * self.gain).clamp(-self.ceiling, self.ceiling)
+    }
+}
+
+/// Ducking: lowers a signal by `depth_db` while a key (the voice) is present, smoothly.
+#[derive(Clone, Debug)]
+pub struct Ducker {
+    depth: f64,
+    att: f64,
+    rel: f64,
+    gain: f64,
+}
+
+impl Ducker {
+    /// A ducker of `depth_db` (negative), 10 ms down, 250 ms up.
+    pub fn new(rate_hz: f64, depth_db: f64) -> Self {
+        Ducker { depth: db_to_lin(depth_db), att: one_pole(0.010, rate_hz), rel: one_pole(0.250, rate_hz), gain: 1.0 }
+    }
+
+    /// The gain for this sample, given whether the key is present.
+    #[inline]
+    pub fn gain(&mut self, key_present: bool) -> f64 {
+        let (target, c) = if key_present { (self.depth, self.att) } else { (1.0, self.rel) };
+        self.gain = c * self.gain + (1.0 - c) * target;
+        self.gain
+    }
+}
+
+/// The level in dB of a linear amplitude (helper for tests and reports).
+pub fn level_db(x: f64) -> f64 {
+    lin_to_db(x)
+}
