@@ -10,6 +10,7 @@
 //! ```
 //! Every actor is an actix actor ([`crate::sim::Node`]) around a behaviour defined in a submodule.
 
+pub mod audio;
 pub mod autoscaler;
 pub mod bus;
 pub mod chaos;
@@ -51,6 +52,14 @@ pub enum Event {
     Health(HealthMsg),
     /// To the autoscaler.
     Autoscale(AutoscaleMsg),
+    /// To the audio device.
+    Device(audio::DeviceMsg),
+    /// To the mixer.
+    Mixer(audio::MixerMsg),
+    /// To the audio monitor.
+    Monitor(audio::MonitorMsg),
+    /// To the device's supervisor.
+    DeviceSup(audio::DeviceSupMsg),
 }
 
 /// The lab of a simulated run.

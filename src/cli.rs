@@ -43,6 +43,9 @@ pub enum Command {
         /// No progress bar and no summary on stdout.
         #[arg(long, short)]
         quiet: bool,
+        /// Write what the computer captured (the device's TO PC output) to this WAV file.
+        #[arg(long, value_name = "FILE.wav")]
+        record: Option<PathBuf>,
     },
     /// Check scenario files without running them.
     Validate {
@@ -111,7 +114,7 @@ fn init_logging(verbose: u8) {
 
 fn dispatch(cmd: Command) -> Result<ExitCode> {
     match cmd {
-        Command::Run { scenario, seed, out, quiet } => run(&scenario, seed, out, quiet),
+        Command::Run { scenario, seed, out, quiet, record } => run(&scenario, seed, out, quiet, record),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Schema => {
             let schema = schemars::schema_for!(RawScenario);
@@ -150,8 +153,22 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
     Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-/// Runs a scenario and writes its reports. Returns the summary and where it was written.
-pub fn run_scenario(sc: &Scenario, seed: u64, out_dir: &Path, progress: bool) -> Result<Summary> {
+/// Runs a scenario and writes its reports (and the recording, if asked). Returns the summary.
+pub fn run_scenario(
+    sc: &Scenario,
+    seed: u64,
+    out_dir: &Path,
+    progress: bool,
+    record: Option<&Path>,
+) -> Result<Summary> {
+    if record.is_some() && sc.device.is_none() {
+        anyhow::bail!("--record needs a [device] section in the scenario: there is no audio to record");
+    }
+    let partial = record.map(|r| {
+        let mut p = r.as_os_str().to_owned();
+        p.push(".partial");
+        PathBuf::from(p)
+    });
     let started = Instant::now();
     tracing::info!(scenario = %sc.name, seed, services = sc.services.len(), faults = sc.chaos.len(), "simulating");
     let bar = progress.then(|| progress_bar(sc));
@@ -164,7 +181,22 @@ pub fn run_scenario(sc: &Scenario, seed: u64, out_dir: &Path, progress: bool) ->
             bar.set_position((t.as_secs_f64() * 1000.0) as u64);
         })
     });
-    let output = simulate(sc, seed, callback)?;
+    let output = match crate::run::simulate_with(sc, seed, callback, partial.clone()) {
+        Ok(o) => o,
+        Err(e) => {
+            if let Some(p) = &partial {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e.into());
+        }
+    };
+    if let (Some(partial), Some(record)) = (&partial, record) {
+        if let Some(err) = output.audio.as_ref().and_then(|a| a.record_error.clone()) {
+            let _ = std::fs::remove_file(partial);
+            anyhow::bail!("failed to record `{}`: {err}", record.display());
+        }
+        std::fs::rename(partial, record).with_context(|| format!("failed to write `{}`", record.display()))?;
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -198,21 +230,23 @@ fn progress_bar(sc: &Scenario) -> ProgressBar {
 
 /// Renders every output file of a run.
 pub fn bundle(sc: &Scenario, output: &RunOutput, summary: &Summary) -> Bundle {
-    Bundle {
-        files: vec![
-            ("summary.json", summary.to_json()),
-            ("timeseries.csv", crate::report::csv::timeseries(sc, output)),
-            ("events.csv", crate::report::csv::events(&output.events)),
-        ],
+    let mut files = vec![
+        ("summary.json", summary.to_json()),
+        ("timeseries.csv", crate::report::csv::timeseries(sc, output)),
+        ("events.csv", crate::report::csv::events(&output.events)),
+    ];
+    if let Some(a) = &output.audio {
+        files.push(("audio.csv", crate::report::csv::audio(a)));
     }
+    Bundle { files }
 }
 
-fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> Result<ExitCode> {
+fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, record: Option<PathBuf>) -> Result<ExitCode> {
     let sc = Scenario::load(path)?;
     let seed = seed.unwrap_or(sc.seed);
     let out_dir = out.unwrap_or_else(|| Path::new("reports").join(sc.dir_name()));
     let show_progress = !quiet && std::io::stderr().is_terminal();
-    let summary = run_scenario(&sc, seed, &out_dir, show_progress)?;
+    let summary = run_scenario(&sc, seed, &out_dir, show_progress, record.as_deref())?;
     if !quiet {
         write_stdout(&human_summary(&summary, &out_dir))?;
     }
@@ -246,14 +280,32 @@ fn human_summary(s: &Summary, dir: &Path) -> String {
         s.latency_ms.p99,
         s.latency_ms.max,
     );
-    for slo in &s.slos {
-        let achieved = slo.achieved.map(|a| format!("{:.5}", a)).unwrap_or_else(|| "n/a (no requests)".into());
+    if let Some(a) = &s.audio {
         t.push_str(&format!(
-            "  slo {:<24} {} objective {} achieved {}\n",
+            "  audio: {} periods, {} xruns, {} missing, {} dropouts (longest {:.1} ms), {} clipped samples, output {} LUFS\n",
+            a.periods,
+            a.xruns,
+            a.missing,
+            a.dropouts,
+            a.max_dropout_ms,
+            a.clipped_samples,
+            a.output_lufs.map(|l| format!("{l:.1}")).unwrap_or_else(|| "n/a".into())
+        ));
+    }
+    for slo in &s.slos {
+        let (goal, achieved) = match slo.sli {
+            "xruns-per-hour" => (format!("at most {}/h", slo.objective), slo.achieved.map(|a| format!("{a:.1}/h"))),
+            "max-dropout" => {
+                (format!("at most {} ms", slo.threshold_ms.unwrap_or(0.0)), slo.achieved.map(|a| format!("{a:.1} ms")))
+            }
+            _ => (format!("objective {}", slo.objective), slo.achieved.map(|a| format!("{a:.5}"))),
+        };
+        t.push_str(&format!(
+            "  slo {:<24} {} {} achieved {}\n",
             slo.name,
             if slo.met { "met   " } else { "MISSED" },
-            slo.objective,
-            achieved
+            goal,
+            achieved.unwrap_or_else(|| "n/a (no requests)".into())
         ));
     }
     t.push_str(&format!("  reports in {}\n", dir.display()));

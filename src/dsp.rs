@@ -42,7 +42,7 @@ mod tests {
     const RATE: f64 = 48_000.0;
 
     fn sine(freq_hz: f64, level_dbfs: f64, frames: usize) -> Vec<f32> {
-        let mut s = Source::Sine { freq_hz, amp: db_to_lin(level_dbfs) };
+        let mut s = Source::sine(freq_hz, db_to_lin(level_dbfs));
         let mut buf = vec![0.0; frames];
         s.fill(0, RATE, &mut buf);
         buf
@@ -157,8 +157,8 @@ mod tests {
         let mut m = mixer();
         let total = 96_000;
         let mut voice = Source::Noise { amp: 0.3, rng: Box::new(crate::sim::stream(9, "voice")) };
-        let mut tone = Source::Sine { freq_hz: 220.0, amp: 0.2 };
-        let mut music = Source::Sine { freq_hz: 330.0, amp: 0.25 };
+        let mut tone = Source::sine(220.0, 0.2);
+        let mut music = Source::sine(330.0, 0.25);
         let mut out = Vec::with_capacity(total * 2);
         let mut n0 = 0u64;
         while (n0 as usize) < total {
@@ -191,6 +191,45 @@ mod tests {
         assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "64 vs 1024 frames differ");
         assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()), "64 vs 256 frames differ");
         assert!(a.iter().any(|x| *x != 0.0));
+    }
+
+    #[test]
+    fn block_processing_equals_sample_by_sample_processing() {
+        let mut a = VocalChain::new(&ChainConfig::default(), RATE);
+        let mut b = VocalChain::new(&ChainConfig::default(), RATE);
+        let mut noise = Source::Noise { amp: 0.5, rng: Box::new(crate::sim::stream(4, "n")) };
+        let mut x = vec![0.0f32; 20_000];
+        noise.fill(0, RATE, &mut x);
+        let one_by_one: Vec<f32> = x.iter().enumerate().map(|(n, s)| a.tick(n as u64, f64::from(*s)) as f32).collect();
+        let mut block = x.clone();
+        let mut voice = vec![false; block.len()];
+        b.process(0, &mut block, &mut voice);
+        assert!(one_by_one.iter().zip(&block).all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+
+    #[test]
+    fn the_sine_oscillator_matches_sin_and_any_block_size() {
+        let mut a = Source::sine(997.0, 0.5);
+        let mut whole = vec![0.0f32; 100_000];
+        a.fill(0, RATE, &mut whole);
+        for (n, s) in whole.iter().enumerate() {
+            let exact = 0.5 * (std::f64::consts::TAU * 997.0 * n as f64 / RATE).sin();
+            assert!((f64::from(*s) - exact).abs() < 1e-6, "sample {n}");
+        }
+        let mut b = Source::sine(997.0, 0.5);
+        let mut pieces = Vec::new();
+        let mut n0 = 0;
+        for len in [1usize, 63, 1000, 4096, 7].iter().cycle() {
+            if n0 >= whole.len() {
+                break;
+            }
+            let len = (*len).min(whole.len() - n0);
+            let mut buf = vec![0.0f32; len];
+            b.fill(n0 as u64, RATE, &mut buf);
+            pieces.extend(buf);
+            n0 += len;
+        }
+        assert!(whole.iter().zip(&pieces).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 
     #[test]

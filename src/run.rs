@@ -1,12 +1,14 @@
 //! Builds the actor graph of a scenario and runs it in virtual time.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
 use actix::{Actor, Addr};
 
+use crate::actors::audio::{AudioMonitor, AudioReport, DeviceActor, DeviceSupervisor, MixerActor};
 use crate::actors::recorder::EventRow;
 use crate::actors::service::DepStats;
 use crate::actors::{
@@ -16,8 +18,8 @@ use crate::actors::{
 };
 use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
-use crate::scenario::{Indicator, Scenario, ServiceKind};
-use crate::sim::{Deliver, Ending, EngineStats, Finish, Lab, Limits, Node, SimTime, stream};
+use crate::scenario::{Indicator, Scenario, ServiceId, ServiceKind, Target};
+use crate::sim::{Deliver, Ending, EngineStats, Finish, Lab, Limits, Node, SimDuration, SimTime, stream};
 
 /// Everything a simulated run produced.
 #[derive(Debug)]
@@ -46,10 +48,23 @@ pub struct RunOutput {
     pub scaling: Vec<ScaleStats>,
     /// Faults, in scenario order.
     pub faults: Vec<FaultRecord>,
+    /// The audio path's figures, if there is a device.
+    pub audio: Option<AudioReport>,
+    /// Reopens of the device's stream and the time it was gone.
+    pub device_restarts: (u64, SimDuration),
     /// The event log.
     pub events: Vec<EventRow>,
     /// Engine work counters.
     pub engine: EngineStats,
+}
+
+/// The audio path's actors.
+#[derive(Clone)]
+struct AudioAddrs {
+    device: Addr<Node<DeviceActor>>,
+    mixer: Addr<Node<MixerActor>>,
+    monitor: Addr<Node<AudioMonitor>>,
+    sup: Addr<Node<DeviceSupervisor>>,
 }
 
 /// The address of a service actor: a request/response service or an event bus.
@@ -83,8 +98,19 @@ pub type Progress = Box<dyn FnMut(SimTime)>;
 
 /// Runs `scenario` with `seed` in virtual time.
 pub fn simulate(scenario: &Scenario, seed: u64, progress: Option<Progress>) -> Result<RunOutput, SimError> {
+    simulate_with(scenario, seed, progress, None)
+}
+
+/// Runs `scenario` with `seed` in virtual time, recording what the computer captured to the WAV file
+/// `record` (when there is a device).
+pub fn simulate_with(
+    scenario: &Scenario,
+    seed: u64,
+    progress: Option<Progress>,
+    record: Option<PathBuf>,
+) -> Result<RunOutput, SimError> {
     let scenario = scenario.clone();
-    actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress).await })
+    actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress, record).await })
 }
 
 /// Waits for the end of the run, checking in real time that messages keep being handled. The check
@@ -118,7 +144,12 @@ async fn watch(lab: &Rc<SimLab>) -> Result<Ending, SimError> {
     }
 }
 
-async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Result<RunOutput, SimError> {
+async fn run_graph(
+    sc: &Scenario,
+    seed: u64,
+    progress: Option<Progress>,
+    record: Option<PathBuf>,
+) -> Result<RunOutput, SimError> {
     let limits = Limits { work_until: SimTime::ZERO + sc.duration, stop_at: SimTime::ZERO + sc.duration + sc.drain };
     let lab: Rc<SimLab> = Lab::new(limits);
     if let Some(p) = progress {
@@ -129,10 +160,10 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
     let thresholds = |i: usize| -> Vec<_> {
         sc.slos
             .iter()
-            .filter(|s| s.service.index() == i)
+            .filter(|s| s.target == Target::Service(ServiceId(i as u32)))
             .filter_map(|s| match s.indicator {
                 Indicator::Latency { threshold } => Some(threshold),
-                Indicator::Availability => None,
+                _ => None,
             })
             .collect()
     };
@@ -160,11 +191,12 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
     let clock = ArrivalClock::new(&sc.load.profile, sc.load.arrivals, stream(seed, "load/arrivals"));
     let load = Node::new(LoadGenerator::new(entry, sc.service(entry).timeout, clock), lab.clone()).start();
     let injector =
-        ChaosInjector::new(sc.chaos.clone(), sc.chaos.iter().map(|f| sc.service(f.target).name.clone()).collect());
+        ChaosInjector::new(sc.chaos.clone(), sc.chaos.iter().map(|f| sc.target_name(f.target).to_string()).collect());
     injector.schedule(&lab);
     let chaos = Node::new(injector, lab.clone()).start();
     let supervisor = Node::new(ServiceSupervisor::new(sc, seed), lab.clone()).start();
-    let root = Node::new(RootSupervisor::new(sc.root_supervisor.clone(), seed), lab.clone()).start();
+    let root =
+        Node::new(RootSupervisor::new(sc.root_supervisor.clone(), seed, sc.device.is_some()), lab.clone()).start();
     let recorder = Node::new(Recorder::default(), lab.clone()).start();
     let checker = HealthChecker::new(sc);
     checker.schedule(&lab);
@@ -172,9 +204,19 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
     let scaler = Autoscaler::new(sc);
     scaler.schedule(&lab);
     let autoscaler = Node::new(scaler, lab.clone()).start();
+    let audio = sc.device.as_ref().map(|d| {
+        let device = DeviceActor::new(sc, seed);
+        device.schedule(&lab);
+        AudioAddrs {
+            device: Node::new(device, lab.clone()).start(),
+            mixer: Node::new(MixerActor::new(d), lab.clone()).start(),
+            monitor: Node::new(AudioMonitor::new(d, sc.window, record.clone()), lab.clone()).start(),
+            sup: Node::new(DeviceSupervisor::new(sc, seed), lab.clone()).start(),
+        }
+    });
 
     {
-        let (services, load, chaos, supervisor, root, recorder, health, autoscaler) = (
+        let (services, load, chaos, supervisor, root, recorder, health, autoscaler, audio) = (
             services.clone(),
             load.clone(),
             chaos.clone(),
@@ -183,7 +225,9 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
             recorder.clone(),
             health.clone(),
             autoscaler.clone(),
+            audio.clone(),
         );
+        const NO_DEVICE: &str = "invariant: device messages exist only with a [device]";
         lab.set_router(move |ev| match ev {
             Event::Service(id, m) => match &services[id.index()] {
                 ServiceAddr::Service(a) => a.do_send(Deliver(m)),
@@ -196,6 +240,10 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
             Event::Recorder(m) => recorder.do_send(Deliver(m)),
             Event::Health(m) => health.do_send(Deliver(m)),
             Event::Autoscale(m) => autoscaler.do_send(Deliver(m)),
+            Event::Device(m) => audio.as_ref().expect(NO_DEVICE).device.do_send(Deliver(m)),
+            Event::Mixer(m) => audio.as_ref().expect(NO_DEVICE).mixer.do_send(Deliver(m)),
+            Event::Monitor(m) => audio.as_ref().expect(NO_DEVICE).monitor.do_send(Deliver(m)),
+            Event::DeviceSup(m) => audio.as_ref().expect(NO_DEVICE).sup.do_send(Deliver(m)),
         });
     }
     lab.schedule(SimTime::ZERO, Event::Load(LoadMsg::Tick));
@@ -236,6 +284,13 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
     let children = supervisor.send(Finish::default()).await.expect(GONE);
     let health = health.send(Finish::default()).await.expect(GONE);
     let scaling = autoscaler.send(Finish::default()).await.expect(GONE);
+    let (audio, device_restarts) = match &audio {
+        Some(a) => (
+            Some(a.monitor.send(Finish::default()).await.expect(GONE)),
+            a.sup.send(Finish::default()).await.expect(GONE),
+        ),
+        None => (None, (0, SimDuration::ZERO)),
+    };
     let events = recorder.send(Finish::default()).await.expect(GONE);
     Ok(RunOutput {
         seed,
@@ -250,6 +305,8 @@ async fn run_graph(sc: &Scenario, seed: u64, progress: Option<Progress>) -> Resu
         health,
         scaling,
         faults,
+        audio,
+        device_restarts,
         events,
         engine: lab.stats(),
     })

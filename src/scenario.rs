@@ -3,6 +3,7 @@
 //! Errors name the file and either the line and column (syntax, unknown keys, wrong types) or the TOML
 //! path of the offending value (semantic problems), with a hint where one helps.
 
+pub mod device;
 pub mod raw;
 pub mod validate;
 
@@ -52,6 +53,10 @@ pub struct Scenario {
     pub services_supervisor: SupervisorSpec,
     /// The root supervisor.
     pub root_supervisor: SupervisorSpec,
+    /// The audio path, if any.
+    pub device: Option<device::Device>,
+    /// Supervision of the device subtree.
+    pub device_supervisor: SupervisorSpec,
 }
 
 /// A validated service.
@@ -198,11 +203,11 @@ impl RateProfile {
 pub struct Slo {
     /// Name.
     pub name: String,
-    /// Service it is about.
-    pub service: ServiceId,
+    /// What it is about.
+    pub target: Target,
     /// Indicator.
     pub indicator: Indicator,
-    /// Fraction to achieve (0..1).
+    /// Fraction to achieve (0..1); for xruns-per-hour the maximum rate; unused for max-dropout.
     pub objective: f64,
 }
 
@@ -216,6 +221,24 @@ pub enum Indicator {
         /// The threshold.
         threshold: SimDuration,
     },
+    /// Audio periods delivered on time / periods.
+    AudioAvailability,
+    /// Xruns per simulated hour, at most the objective.
+    XrunsPerHour,
+    /// The longest dropout, at most the threshold.
+    MaxDropout {
+        /// The threshold.
+        threshold: SimDuration,
+    },
+}
+
+/// What a fault or an objective is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A service.
+    Service(ServiceId),
+    /// The audio device (`"device"` in scenario files).
+    Device,
 }
 
 /// A validated fault.
@@ -223,8 +246,8 @@ pub enum Indicator {
 pub struct Fault {
     /// Label for reports.
     pub name: String,
-    /// The target service.
-    pub target: ServiceId,
+    /// The target.
+    pub target: Target,
     /// Start.
     pub at: SimTime,
     /// How long it lasts (for kill: how long the target stays down).
@@ -242,6 +265,35 @@ pub enum FaultEffect {
     Stop,
     /// Make the service's next request handler panic.
     Panic,
+    /// Unplug the device.
+    DeviceDisconnect,
+    /// Random xruns.
+    XrunStorm {
+        /// Probability per period.
+        rate: f64,
+    },
+    /// Longer block processing.
+    CpuStall {
+        /// Added processing time per block.
+        add: SimDuration,
+    },
+    /// Host and device at different rates.
+    SampleRateMismatch {
+        /// The host's rate [Hz].
+        host_rate_hz: u32,
+    },
+    /// Device clock error.
+    ClockDrift {
+        /// Parts per million (positive: fast).
+        ppm: f64,
+    },
+    /// The computer captures zeros.
+    Silence,
+    /// Extra input gain.
+    Clipping {
+        /// Gain [dB].
+        gain_db: f64,
+    },
     /// Add latency to processing.
     Latency {
         /// Added time per request.
@@ -261,6 +313,13 @@ impl FaultEffect {
             FaultEffect::Kill => "kill",
             FaultEffect::Stop => "stop",
             FaultEffect::Panic => "panic",
+            FaultEffect::DeviceDisconnect => "device-disconnect",
+            FaultEffect::XrunStorm { .. } => "xrun-storm",
+            FaultEffect::CpuStall { .. } => "cpu-stall",
+            FaultEffect::SampleRateMismatch { .. } => "sample-rate-mismatch",
+            FaultEffect::ClockDrift { .. } => "clock-drift",
+            FaultEffect::Silence => "silence",
+            FaultEffect::Clipping { .. } => "clipping",
             FaultEffect::Latency { .. } => "latency",
             FaultEffect::Errors { .. } => "errors",
         }
@@ -272,6 +331,13 @@ impl FaultEffect {
             FaultEffect::Kill => "kill".to_string(),
             FaultEffect::Stop => "stop".to_string(),
             FaultEffect::Panic => "panic".to_string(),
+            FaultEffect::DeviceDisconnect => "device disconnected".to_string(),
+            FaultEffect::XrunStorm { rate } => format!("xrun storm, rate {rate}"),
+            FaultEffect::CpuStall { add } => format!("cpu stall +{add} per block"),
+            FaultEffect::SampleRateMismatch { host_rate_hz } => format!("host at {host_rate_hz} Hz"),
+            FaultEffect::ClockDrift { ppm } => format!("clock drift {ppm} ppm"),
+            FaultEffect::Silence => "captured silence".to_string(),
+            FaultEffect::Clipping { gain_db } => format!("input gain +{gain_db} dB"),
             FaultEffect::Latency { add } => format!("latency +{add}"),
             FaultEffect::Errors { rate } => format!("errors rate {rate}"),
         }
@@ -352,10 +418,21 @@ impl Scenario {
         Scenario::from_toml(&text, &shown, &stem)
     }
 
-    /// Parses and validates scenario text; `path` is only used in messages, `stem` is the default name.
+    /// Parses and validates scenario text; `path` names it in messages and is the base of relative paths
+    /// (WAV files); `stem` is the default name.
     pub fn from_toml(text: &str, path: &str, stem: &str) -> Result<Scenario, ScenarioError> {
         let raw: RawScenario = toml::from_str(text).map_err(|e| parse_error(text, path, &e))?;
-        validate::validate(raw, stem).map_err(|problems| ScenarioError::Invalid { path: path.to_string(), problems })
+        let base = Path::new(path).parent().unwrap_or(Path::new("."));
+        validate::validate(raw, stem, base)
+            .map_err(|problems| ScenarioError::Invalid { path: path.to_string(), problems })
+    }
+
+    /// The name of a target ("device" for the device).
+    pub fn target_name(&self, t: Target) -> &str {
+        match t {
+            Target::Service(id) => &self.service(id).name,
+            Target::Device => "device",
+        }
     }
 
     /// The service with this id.

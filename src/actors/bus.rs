@@ -175,7 +175,7 @@ impl EventBus {
             match e {
                 FaultEffect::Latency { add } => extra = extra + *add,
                 FaultEffect::Errors { rate } => ok *= 1.0 - rate,
-                FaultEffect::Kill | FaultEffect::Stop | FaultEffect::Panic => {}
+                _ => {}
             }
         }
         self.extra_latency = extra;

@@ -1,7 +1,8 @@
 //! The chaos injector: starts and ends each fault of the scenario at its instant.
 
+use super::audio::DeviceMsg;
 use super::{Event, ServiceMsg, SimLab, record};
-use crate::scenario::{Fault, FaultEffect};
+use crate::scenario::{Fault, FaultEffect, Target};
 use crate::sim::{Behavior, SimTime};
 
 /// Messages to the chaos injector.
@@ -94,16 +95,36 @@ impl Behavior for ChaosInjector {
                     }
                     effect => ServiceMsg::FaultOn { fault: i, effect },
                 };
-                lab.send(Event::Service(f.target, msg));
+                match f.target {
+                    Target::Service(id) => lab.send(Event::Service(id, msg)),
+                    Target::Device => lab.send(Event::Device(match f.effect {
+                        FaultEffect::DeviceDisconnect => DeviceMsg::Disconnect { down_for: f.duration },
+                        effect => DeviceMsg::FaultOn { fault: i, effect },
+                    })),
+                }
             }
             ChaosMsg::End(i) => {
                 let f = &self.faults[i as usize];
                 self.records[i as usize].end = Some(lab.now());
                 record(lab, "fault_end", &self.targets[i as usize], f.name.clone());
-                if !matches!(f.effect, FaultEffect::Kill | FaultEffect::Stop | FaultEffect::Panic) {
-                    lab.send(Event::Service(f.target, ServiceMsg::FaultOff { fault: i }));
+                let windowed = !matches!(
+                    f.effect,
+                    FaultEffect::Kill | FaultEffect::Stop | FaultEffect::Panic | FaultEffect::DeviceDisconnect
+                );
+                match f.target {
+                    Target::Service(id) => {
+                        if windowed {
+                            lab.send(Event::Service(id, ServiceMsg::FaultOff { fault: i }));
+                        }
+                        lab.send(Event::Service(id, ServiceMsg::WatchRecovery { fault: i }));
+                    }
+                    Target::Device => {
+                        if windowed {
+                            lab.send(Event::Device(DeviceMsg::FaultOff { fault: i }));
+                        }
+                        lab.send(Event::Device(DeviceMsg::WatchRecovery { fault: i }));
+                    }
                 }
-                lab.send(Event::Service(f.target, ServiceMsg::WatchRecovery { fault: i }));
             }
             ChaosMsg::Recovered { fault } => {
                 let r = &mut self.records[fault as usize];

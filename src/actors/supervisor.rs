@@ -47,13 +47,18 @@ pub enum SupervisorMsg {
 /// Messages to the root supervisor.
 #[derive(Debug)]
 pub enum RootMsg {
-    /// The services supervisor gave up.
+    /// A subtree supervisor gave up.
     Escalate {
+        /// Which: 0 services, 1 device.
+        subtree: u32,
         /// Why.
         reason: Box<str>,
     },
-    /// Restart the services subtree now.
-    SubtreeRestartDue,
+    /// Restart a subtree now.
+    SubtreeRestartDue {
+        /// Which.
+        subtree: u32,
+    },
 }
 
 /// Per-child restart figures.
@@ -143,7 +148,7 @@ impl ServiceSupervisor {
                 );
                 record(lab, "supervisor_escalate", "services", reason.clone());
                 self.pending.clear();
-                lab.send(Event::Root(RootMsg::Escalate { reason: reason.into() }));
+                lab.send(Event::Root(RootMsg::Escalate { subtree: 0, reason: reason.into() }));
             }
         }
     }
@@ -210,17 +215,22 @@ impl Behavior for ServiceSupervisor {
     }
 }
 
-/// The behaviour of the root supervisor. Its only child so far is the services subtree.
+/// The subtrees under the root.
+pub const SUBTREES: [&str; 2] = ["services", "device"];
+
+/// The behaviour of the root supervisor. Its children are the subtrees: services, and the device when
+/// the scenario has one.
 pub struct RootSupervisor {
     state: Supervisor,
     rng: SimRng,
 }
 
 impl RootSupervisor {
-    /// A root with `spec` over the services subtree.
-    pub fn new(spec: SupervisorSpec, seed: u64) -> Self {
+    /// A root with `spec` over the services subtree and, if `device`, the device subtree.
+    pub fn new(spec: SupervisorSpec, seed: u64, device: bool) -> Self {
+        let children = if device { 2 } else { 1 };
         RootSupervisor {
-            state: Supervisor::new(spec, vec![RestartType::Permanent]),
+            state: Supervisor::new(spec, vec![RestartType::Permanent; children]),
             rng: crate::sim::stream(seed, "supervisor/root"),
         }
     }
@@ -234,28 +244,34 @@ impl Behavior for RootSupervisor {
     fn handle(&mut self, msg: RootMsg, lab: &SimLab) {
         let now = lab.now();
         match msg {
-            RootMsg::Escalate { reason } => match self.state.on_exit(now, 0, true) {
-                Decision::Restart { nth, .. } => {
+            RootMsg::Escalate { subtree, reason } => match self.state.on_exit(now, subtree as usize, true) {
+                Decision::Restart { nth, restart, .. } => {
                     let delay = match &self.state.spec().backoff {
                         Some(b) => b.delay(nth, self.rng.random::<f64>()),
                         None => DEFAULT_SUBTREE_RESTART,
                     };
-                    lab.schedule(now + delay, Event::Root(RootMsg::SubtreeRestartDue));
+                    for s in restart {
+                        lab.schedule(now + delay, Event::Root(RootMsg::SubtreeRestartDue { subtree: s as u32 }));
+                    }
                 }
                 Decision::Escalate { .. } | Decision::LeaveDown => {
                     let spec = self.state.spec();
                     let why = format!(
-                        "the root supervisor gave up: the services subtree failed more than {} time(s) within {} (last: {reason})",
-                        spec.intensity, spec.period
+                        "the root supervisor gave up: its subtrees failed more than {} time(s) within {} (last: the {} subtree: {reason})",
+                        spec.intensity, spec.period, SUBTREES[subtree as usize]
                     );
                     record(lab, "supervisor_escalate", "root", why.clone());
                     lab.abort(why);
                 }
             },
-            RootMsg::SubtreeRestartDue => {
-                record(lab, "supervisor_restart", "services", "the root restarts the services subtree".to_string());
-                self.state.on_restarted(&[0]);
-                lab.send(Event::Supervisor(SupervisorMsg::RestartSubtree));
+            RootMsg::SubtreeRestartDue { subtree } => {
+                let name = SUBTREES[subtree as usize];
+                record(lab, "supervisor_restart", name, format!("the root restarts the {name} subtree"));
+                self.state.on_restarted(&[subtree as usize]);
+                match subtree {
+                    0 => lab.send(Event::Supervisor(SupervisorMsg::RestartSubtree)),
+                    _ => lab.send(Event::DeviceSup(super::audio::DeviceSupMsg::RestartSubtree)),
+                }
             }
         }
     }

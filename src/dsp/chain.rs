@@ -167,7 +167,8 @@ impl VocalChain {
     }
 
     /// Processes a block starting at absolute sample index `n0`, in place; `voice[i]` tells whether a
-    /// voice was present at sample i (for ducking).
+    /// voice was present at sample i (for ducking). Sample by sample through every stage (measured
+    /// faster than stage by stage here), in f64 between stages.
     pub fn process(&mut self, n0: u64, buf: &mut [f32], voice: &mut [bool]) {
         for (i, s) in buf.iter_mut().enumerate() {
             *s = self.tick(n0 + i as u64, f64::from(*s)) as f32;

@@ -27,18 +27,33 @@ pub struct ChannelMeter {
 impl ChannelMeter {
     /// Measures one block.
     pub fn add(&mut self, block: &[f32]) {
-        let mut peak = 0f32;
-        let mut sum = 0f64;
-        let mut all_zero = true;
-        for &s in block {
-            let a = s.abs();
-            peak = peak.max(a);
-            sum += f64::from(s) * f64::from(s);
-            all_zero &= s == 0.0;
-            if a >= 1.0 {
-                self.clipped += 1;
+        // Branch-free over lanes of 8, so that the loop vectorises; partial sums in f32 per lane, folded
+        // into f64 per block.
+        let mut peak = [0f32; 8];
+        let mut sq = [0f32; 8];
+        let mut clip = [0u32; 8];
+        let mut nonzero = [0u32; 8];
+        let mut chunks = block.chunks_exact(8);
+        for c in &mut chunks {
+            for k in 0..8 {
+                let a = c[k].abs();
+                peak[k] = peak[k].max(a);
+                sq[k] += c[k] * c[k];
+                clip[k] += u32::from(a >= 1.0);
+                nonzero[k] += u32::from(c[k] != 0.0);
             }
         }
+        for (k, &s) in chunks.remainder().iter().enumerate() {
+            let a = s.abs();
+            peak[k] = peak[k].max(a);
+            sq[k] += s * s;
+            clip[k] += u32::from(a >= 1.0);
+            nonzero[k] += u32::from(s != 0.0);
+        }
+        let peak = peak.iter().fold(0f32, |m, x| m.max(*x));
+        let sum: f64 = sq.iter().map(|x| f64::from(*x)).sum();
+        let all_zero = nonzero.iter().all(|n| *n == 0);
+        self.clipped += clip.iter().map(|c| u64::from(*c)).sum::<u64>();
         self.peak = self.peak.max(f64::from(peak));
         self.sum_sq += sum;
         self.samples += block.len() as u64;

@@ -21,6 +21,33 @@ pub const TIMESERIES_HEADER: [&str; 13] = [
     "workers",
 ];
 
+/// Header of `audio.csv` (contract: extend, don't rename).
+pub const AUDIO_HEADER: [&str; 9] =
+    ["t_s", "channel", "peak_dbfs", "rms_dbfs", "clipped", "xruns", "dsp_load", "missing", "zero_blocks"];
+
+/// Renders `audio.csv`: one row per window per channel (ch1.., out_l, out_r); `xruns`, `dsp_load` and
+/// `missing` are the device's, repeated on each channel's row; levels are empty for silence.
+pub fn audio(report: &crate::actors::audio::AudioReport) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(AUDIO_HEADER).expect("invariant: writing to memory");
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
+    for r in &report.rows {
+        w.write_record([
+            r.t_s.to_string(),
+            report.channels[r.channel].clone(),
+            opt(r.meter.peak_dbfs().map(round)),
+            opt(r.meter.rms_dbfs().map(round)),
+            r.meter.clipped.to_string(),
+            r.xruns.to_string(),
+            r.dsp_load.map(|l| format!("{l:.6}")).unwrap_or_default(),
+            r.missing.to_string(),
+            r.meter.zero_blocks.to_string(),
+        ])
+        .expect("invariant: writing to memory");
+    }
+    w.into_inner().expect("invariant: writing to memory")
+}
+
 /// Header of `events.csv`.
 pub const EVENTS_HEADER: [&str; 4] = ["t_s", "kind", "target", "detail"];
 

@@ -6,7 +6,7 @@ use serde::ser::{SerializeMap, Serializer};
 use crate::actors::{BusReport, HealthReport};
 use crate::metrics::{Counts, LatencySummary};
 use crate::run::RunOutput;
-use crate::scenario::{Indicator, Scenario};
+use crate::scenario::{Indicator, Scenario, Slo, Target};
 use crate::sim::Ending;
 
 /// The schema version written in every summary.
@@ -57,6 +57,9 @@ pub struct Summary {
     /// Event buses by name: messages produced, and per consumer group consumed, redelivered, lost
     /// (must be 0) and pending.
     pub event_buses: Ordered<BusReport>,
+    /// The audio path (absent without a device).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioSummary>,
     /// Engine work: distinct instants visited and messages delivered.
     pub engine: EngineSummary,
 }
@@ -148,13 +151,15 @@ pub struct SloResult {
     pub threshold_ms: Option<f64>,
     /// Target fraction.
     pub objective: f64,
-    /// Achieved fraction (`null` when the service saw no requests).
+    /// Achieved fraction (`null` when the service saw no requests); for xruns-per-hour the rate, for
+    /// max-dropout the longest dropout [ms].
     pub achieved: Option<f64>,
     /// Good events (successes, or successes within the threshold).
     pub good: u64,
     /// All requests.
     pub total: u64,
-    /// Whether `achieved >= objective`.
+    /// Whether `achieved >= objective` (xruns-per-hour: `achieved <= objective`; max-dropout:
+    /// `achieved <= threshold_ms`).
     pub met: bool,
 }
 
@@ -178,6 +183,105 @@ pub struct FaultSummary {
     pub recovered_after_s: Option<f64>,
 }
 
+/// The audio path's figures.
+#[derive(Debug, Serialize)]
+pub struct AudioSummary {
+    /// Device model.
+    pub model: String,
+    /// Sample rate [Hz].
+    pub sample_rate_hz: u32,
+    /// Frames per period.
+    pub buffer_frames: u32,
+    /// Period [ms].
+    pub period_ms: f64,
+    /// Periods that elapsed.
+    pub periods: u64,
+    /// Periods delivered late.
+    pub xruns: u64,
+    /// Periods missing (device gone).
+    pub missing: u64,
+    /// Runs of consecutive late or missing periods.
+    pub dropouts: u64,
+    /// The longest such run [ms].
+    pub max_dropout_ms: f64,
+    /// Samples at or above full scale, all channels.
+    pub clipped_samples: u64,
+    /// Delivered output periods of bit-exact zeros (what a denied permission looks like).
+    pub silent_output_periods: u64,
+    /// Integrated loudness (EBU R128) of what the computer captured [LUFS]; null if too short or silent.
+    pub output_lufs: Option<f64>,
+    /// Mean modelled DSP load (processing time / period).
+    pub dsp_load_mean: f64,
+    /// Highest modelled DSP load.
+    pub dsp_load_max: f64,
+    /// Times the stream was reopened.
+    pub restarts: u64,
+    /// Time the stream was gone [s].
+    pub downtime_s: f64,
+    /// Per channel: ch1.., out_l, out_r.
+    pub channels: Ordered<ChannelSummary>,
+}
+
+/// One channel's levels over the run.
+#[derive(Debug, Serialize)]
+pub struct ChannelSummary {
+    /// Peak [dBFS] (null for silence).
+    pub peak_dbfs: Option<f64>,
+    /// RMS [dBFS] (null for silence).
+    pub rms_dbfs: Option<f64>,
+    /// Samples at or above full scale.
+    pub clipped: u64,
+    /// Blocks of bit-exact zeros.
+    pub zero_blocks: u64,
+    /// Blocks below -60 dBFS RMS.
+    pub quiet_blocks: u64,
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn audio_summary(sc: &Scenario, out: &RunOutput) -> Option<AudioSummary> {
+    let (d, a) = (sc.device.as_ref()?, out.audio.as_ref()?);
+    let outputs = a.meters.len() - 2..a.meters.len();
+    Some(AudioSummary {
+        model: format!("{:?}", d.model).to_lowercase(),
+        sample_rate_hz: d.rate_hz,
+        buffer_frames: d.frames,
+        period_ms: a.period_s * 1e3,
+        periods: a.periods,
+        xruns: a.xruns,
+        missing: a.missing,
+        dropouts: a.dropouts,
+        max_dropout_ms: a.max_dropout_periods as f64 * a.period_s * 1e3,
+        clipped_samples: a.meters.iter().map(|m| m.clipped).sum(),
+        silent_output_periods: a.meters[outputs.start].zero_blocks.min(a.meters[outputs.start + 1].zero_blocks),
+        output_lufs: a.output_lufs.map(round3),
+        dsp_load_mean: a.dsp_load_mean,
+        dsp_load_max: a.dsp_load_max,
+        restarts: out.device_restarts.0,
+        downtime_s: out.device_restarts.1.as_secs_f64(),
+        channels: Ordered(
+            a.channels
+                .iter()
+                .zip(&a.meters)
+                .map(|(name, m)| {
+                    (
+                        name.clone(),
+                        ChannelSummary {
+                            peak_dbfs: m.peak_dbfs().map(round3),
+                            rms_dbfs: m.rms_dbfs().map(round3),
+                            clipped: m.clipped,
+                            zero_blocks: m.zero_blocks,
+                            quiet_blocks: m.quiet_blocks,
+                        },
+                    )
+                })
+                .collect(),
+        ),
+    })
+}
+
 /// Engine work counters.
 #[derive(Debug, Serialize)]
 pub struct EngineSummary {
@@ -187,36 +291,57 @@ pub struct EngineSummary {
     pub messages: u64,
 }
 
+/// Evaluates one objective on a run.
+fn slo_result(sc: &Scenario, out: &RunOutput, slo: &Slo) -> SloResult {
+    let base = |sli, threshold_ms, good: u64, total: u64| {
+        let achieved = (total > 0).then(|| good as f64 / total as f64);
+        (sli, threshold_ms, good, total, achieved, achieved.is_some_and(|a| a >= slo.objective))
+    };
+    let (sli, threshold_ms, good, total, achieved, met) = match (slo.target, slo.indicator) {
+        (Target::Service(id), Indicator::Availability) => {
+            let m = &out.services[id.index()];
+            base("availability", None, m.counts.ok, m.counts.requests)
+        }
+        (Target::Service(id), Indicator::Latency { threshold }) => {
+            let m = &out.services[id.index()];
+            let good = m.within.iter().find(|(t, _)| *t == threshold).map(|(_, n)| *n).unwrap_or(0);
+            base("latency", Some(threshold.as_millis_f64()), good, m.counts.requests)
+        }
+        (_, indicator) => {
+            let a = out.audio.as_ref().expect("invariant: audio objectives come with a device");
+            let on_time = a.periods - a.xruns - a.missing;
+            match indicator {
+                Indicator::XrunsPerHour => {
+                    let hours = out.end.as_secs_f64() / 3600.0;
+                    let rate = if hours > 0.0 { a.xruns as f64 / hours } else { 0.0 };
+                    ("xruns-per-hour", None, on_time, a.periods, Some(rate), rate <= slo.objective)
+                }
+                Indicator::MaxDropout { threshold } => {
+                    let longest = a.max_dropout_periods as f64 * a.period_s * 1e3;
+                    let met = longest <= threshold.as_millis_f64() + 1e-9;
+                    ("max-dropout", Some(threshold.as_millis_f64()), on_time, a.periods, Some(longest), met)
+                }
+                _ => base("audio-availability", None, on_time, a.periods),
+            }
+        }
+    };
+    SloResult {
+        name: slo.name.clone(),
+        service: sc.target_name(slo.target).to_string(),
+        sli,
+        threshold_ms,
+        objective: slo.objective,
+        achieved,
+        good,
+        total,
+        met,
+    }
+}
+
 impl Summary {
     /// Builds the summary of `out`, a run of `sc`.
     pub fn new(sc: &Scenario, out: &RunOutput, mode: &'static str, wall_s: f64) -> Summary {
-        let slos: Vec<SloResult> = sc
-            .slos
-            .iter()
-            .map(|slo| {
-                let m = &out.services[slo.service.index()];
-                let total = m.counts.requests;
-                let (sli, threshold_ms, good) = match slo.indicator {
-                    Indicator::Availability => ("availability", None, m.counts.ok),
-                    Indicator::Latency { threshold } => {
-                        let good = m.within.iter().find(|(t, _)| *t == threshold).map(|(_, n)| *n).unwrap_or(0);
-                        ("latency", Some(threshold.as_millis_f64()), good)
-                    }
-                };
-                let achieved = (total > 0).then(|| good as f64 / total as f64);
-                SloResult {
-                    name: slo.name.clone(),
-                    service: sc.service(slo.service).name.clone(),
-                    sli,
-                    threshold_ms,
-                    objective: slo.objective,
-                    achieved,
-                    good,
-                    total,
-                    met: achieved.is_some_and(|a| a >= slo.objective),
-                }
-            })
-            .collect();
+        let slos: Vec<SloResult> = sc.slos.iter().map(|slo| slo_result(sc, out, slo)).collect();
         let aborted = matches!(out.ending, Ending::Aborted(_));
         let verdict = if !aborted && slos.iter().all(|s| s.met) { Verdict::Pass } else { Verdict::Fail };
         let services = sc
@@ -291,6 +416,7 @@ impl Summary {
                 .collect(),
             health: out.health.clone(),
             event_buses: Ordered(out.buses.clone()),
+            audio: audio_summary(sc, out),
             engine: EngineSummary { instants: out.engine.instants, messages: out.engine.messages },
         }
     }

@@ -84,6 +84,236 @@ pub struct RawScenario {
     pub chaos: Vec<RawChaos>,
     /// The supervision tree: the root and the services subtree.
     pub supervision: Option<RawSupervision>,
+    /// The audio path: a Yamaha AG06/AG03 and its mixer. No section: no audio path.
+    pub device: Option<RawDevice>,
+}
+
+/// The audio interface.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceModel {
+    /// Yamaha AG06 (MK1): 6 channels.
+    Ag06,
+    /// Yamaha AG06MK2: 6 channels. The default.
+    #[default]
+    Ag06mk2,
+    /// Yamaha AG03: 3 channels (CH1 mic, CH2/3 stereo line).
+    Ag03,
+}
+
+/// The TO PC switch.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToPcName {
+    /// CH1 left, CH2 right, dry.
+    DryCh12,
+    /// The mix of the inputs, with DSP, without the computer's playback. The default.
+    #[default]
+    InputMix,
+    /// The inputs plus the computer's playback.
+    Loopback,
+}
+
+/// The `[device]` section.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDevice {
+    /// "ag06", "ag06mk2" or "ag03". Default "ag06mk2".
+    #[serde(default)]
+    pub model: DeviceModel,
+    /// 44100, 48000, 88200, 96000 or 192000. Default 48000.
+    pub sample_rate_hz: Option<u32>,
+    /// Frames per period (block). Default 256.
+    pub buffer_frames: Option<u32>,
+    /// "dry-ch12", "input-mix" or "loopback". Default "input-mix".
+    #[serde(default)]
+    pub to_pc: ToPcName,
+    /// Modelled processing time of one block (a distribution). Default constant "200us".
+    pub dsp_time: Option<RawDist>,
+    /// The computer's playback (heard in loopback). Default silence.
+    pub playback: Option<RawSource>,
+    /// Lower the playback by this much while a voice is on CH1 [dB, negative]. Default: no ducking.
+    pub ducking_db: Option<f64>,
+    /// The input channels.
+    #[serde(default)]
+    pub inputs: RawInputs,
+    /// The vocal chain on CH1 (the seed system's settings by default).
+    pub vocal_chain: Option<RawChain>,
+}
+
+/// The input channels (`ch4`..`ch6` do not exist on the AG03).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInputs {
+    /// CH1: mic/line (XLR combo, phantom power, PAD); the vocal chain runs on it.
+    pub ch1: Option<RawInput>,
+    /// CH2: mic/line (PAD, phantom power).
+    pub ch2: Option<RawInput>,
+    /// CH3: line (left of CH3/4).
+    pub ch3: Option<RawInput>,
+    /// CH4: line (right of CH3/4).
+    pub ch4: Option<RawInput>,
+    /// CH5: line (left of CH5/6).
+    pub ch5: Option<RawInput>,
+    /// CH6: line (right of CH5/6).
+    pub ch6: Option<RawInput>,
+}
+
+/// One input channel.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInput {
+    /// What is plugged in. Default silence.
+    pub source: Option<RawSource>,
+    /// Input gain [dB]. Default 0.
+    pub gain_db: Option<f64>,
+    /// PAD switch (-26 dB; CH1/CH2 only). Default false.
+    pub pad: Option<bool>,
+    /// +48 V phantom power (CH1/CH2 only; no effect on the modelled signal). Default false.
+    pub phantom: Option<bool>,
+    /// Muted. Default false.
+    pub mute: Option<bool>,
+    /// Pan -1 (left) .. 1 (right). Default: centre for CH1/CH2, left for CH3/CH5, right for CH4/CH6.
+    pub pan: Option<f64>,
+}
+
+/// A signal source, tagged by `kind`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawSource {
+    /// A sine; `level_dbfs` is its peak.
+    Sine {
+        /// Frequency [Hz].
+        freq_hz: f64,
+        /// Peak level [dBFS].
+        level_dbfs: f64,
+    },
+    /// Seeded uniform white noise; `level_dbfs` is its peak.
+    Noise {
+        /// Peak level [dBFS].
+        level_dbfs: f64,
+    },
+    /// Bit-exact zeros.
+    Silence,
+    /// A WAV file (first channel, looped). Its rate must be the device's: no silent resampling.
+    Wav {
+        /// Path, relative to the scenario file.
+        path: String,
+    },
+}
+
+/// The vocal chain; every stage defaults to the seed system's settings and has `bypass`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChain {
+    /// High-pass filter.
+    pub hpf: Option<RawHpf>,
+    /// Noise gate.
+    pub gate: Option<RawGate>,
+    /// Three-band EQ.
+    pub eq: Option<RawEq>,
+    /// Compressor.
+    pub compressor: Option<RawCompressor>,
+    /// Reverb.
+    pub reverb: Option<RawReverb>,
+    /// Limiter.
+    pub limiter: Option<RawLimiter>,
+}
+
+/// High-pass filter settings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHpf {
+    /// Corner [Hz] (-3 dB). Default 80.
+    pub freq_hz: Option<f64>,
+    /// Skip the stage. Default false.
+    #[serde(default)]
+    pub bypass: bool,
+}
+
+/// Gate settings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGate {
+    /// Threshold [dBFS]. Default -45.
+    pub threshold_db: Option<f64>,
+    /// Opening time. Default "3ms".
+    pub attack: Option<Dur>,
+    /// Closing time. Default "180ms".
+    pub release: Option<Dur>,
+    /// Skip the stage. Default false.
+    #[serde(default)]
+    pub bypass: bool,
+}
+
+/// EQ settings: three peaking bands.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEq {
+    /// Bands. Default 250 Hz -1.5 dB, 2.6 kHz +2 dB, 8 kHz +3 dB (Q 1).
+    pub bands: Option<Vec<RawBand>>,
+    /// Skip the stage. Default false.
+    #[serde(default)]
+    pub bypass: bool,
+}
+
+/// One EQ band.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBand {
+    /// Centre [Hz].
+    pub freq_hz: f64,
+    /// Gain [dB].
+    pub gain_db: f64,
+    /// Quality. Default 1.
+    pub q: Option<f64>,
+}
+
+/// Compressor settings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompressor {
+    /// Threshold [dBFS RMS]. Default -22.
+    pub threshold_db: Option<f64>,
+    /// Ratio >= 1. Default 3.5.
+    pub ratio: Option<f64>,
+    /// Default "8ms".
+    pub attack: Option<Dur>,
+    /// Default "140ms".
+    pub release: Option<Dur>,
+    /// Make-up gain [dB]. Default 5.
+    pub makeup_db: Option<f64>,
+    /// Skip the stage. Default false.
+    #[serde(default)]
+    pub bypass: bool,
+}
+
+/// Reverb settings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReverb {
+    /// Wet mix 0..1. Default 0.28.
+    pub mix: Option<f64>,
+    /// Room size 0..1. Default 0.5.
+    pub room_size: Option<f64>,
+    /// Damping 0..1. Default 0.5.
+    pub damping: Option<f64>,
+    /// Skip the stage. Default false.
+    #[serde(default)]
+    pub bypass: bool,
+}
+
+/// Limiter settings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimiter {
+    /// Ceiling [dBFS]. Default -1.
+    pub ceiling_dbfs: Option<f64>,
+    /// Default "50ms".
+    pub release: Option<Dur>,
+    /// Skip the stage. Default false.
+    #[serde(default)]
+    pub bypass: bool,
 }
 
 /// Supervision settings per subtree.
@@ -94,6 +324,8 @@ pub struct RawSupervision {
     pub services: Option<RawSupervisor>,
     /// The root supervisor (its children are the subtrees).
     pub root: Option<RawSupervisor>,
+    /// The supervisor of the audio device (it reopens the stream after a disconnect).
+    pub device: Option<RawSupervisor>,
 }
 
 /// A supervisor (Erlang/OTP semantics; defaults are OTP's).
@@ -533,6 +765,12 @@ pub enum SliKind {
     Availability,
     /// Requests that succeeded within `threshold` / all requests.
     Latency,
+    /// Audio periods delivered on time / all periods (service = "device").
+    AudioAvailability,
+    /// Xruns per simulated hour; `objective` is the maximum (service = "device").
+    XrunsPerHour,
+    /// The longest dropout must not exceed `threshold` (service = "device").
+    MaxDropout,
 }
 
 /// A service level objective.
@@ -541,13 +779,14 @@ pub enum SliKind {
 pub struct RawSlo {
     /// Name, unique among objectives.
     pub name: String,
-    /// The service it is about.
+    /// The service it is about ("device" for the audio indicators).
     pub service: String,
     /// The indicator.
     pub sli: SliKind,
-    /// The fraction that must be achieved (0..1), e.g. 0.999.
-    pub objective: f64,
-    /// Latency threshold (latency objectives only).
+    /// The fraction that must be achieved (0..1), e.g. 0.999; for xruns-per-hour the maximum rate; not
+    /// used by max-dropout.
+    pub objective: Option<f64>,
+    /// Latency threshold (latency), or longest allowed dropout (max-dropout).
     pub threshold: Option<Dur>,
 }
 
@@ -568,6 +807,20 @@ pub enum FaultKind {
     /// A bug: the service's handler panics when it next starts a request. The supervisor handles the
     /// crash like a kill (downtime: the service's `restart_delay`).
     Panic,
+    /// Device: USB unplugged for `for`; its supervisor reopens the stream afterwards.
+    DeviceDisconnect,
+    /// Device: each period is an xrun with probability `rate`.
+    XrunStorm,
+    /// Device: every block's processing takes `add` longer.
+    CpuStall,
+    /// Device: the host runs at `host_rate_hz` while the device runs at its own rate.
+    SampleRateMismatch,
+    /// Device: its clock runs `ppm` parts per million fast (or slow, if negative).
+    ClockDrift,
+    /// Device: the computer captures bit-exact zeros (denied permission, wrong device).
+    Silence,
+    /// Device: `gain_db` more input gain: the converters clip.
+    Clipping,
 }
 
 /// A fault injected at `at` for `for`.
@@ -578,7 +831,7 @@ pub struct RawChaos {
     pub name: Option<String>,
     /// What to inject.
     pub fault: FaultKind,
-    /// The service to inject it into.
+    /// The service to inject it into, or "device" for the audio faults.
     pub target: String,
     /// When it starts (from the start of the run).
     pub at: Dur,
@@ -587,6 +840,12 @@ pub struct RawChaos {
     pub for_: Option<Dur>,
     /// Added processing time (latency).
     pub add: Option<Dur>,
-    /// Failure probability 0..1 (errors).
+    /// Failure probability 0..1 (errors), or xrun probability per period (xrun-storm).
     pub rate: Option<f64>,
+    /// The host's sample rate [Hz] (sample-rate-mismatch).
+    pub host_rate_hz: Option<u32>,
+    /// Clock error [parts per million] (clock-drift).
+    pub ppm: Option<f64>,
+    /// Extra input gain [dB] (clipping).
+    pub gain_db: Option<f64>,
 }

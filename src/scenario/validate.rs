@@ -1,6 +1,7 @@
 //! Semantic checks: from [`RawScenario`] to [`Scenario`], collecting every problem with its TOML path.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use super::raw::{
     DeliveryName, FaultKind, RawChaos, RawDist, RawLoad, RawScenario, RawService, RawSlo, RawSupervisor, RestartName,
@@ -8,7 +9,7 @@ use super::raw::{
 };
 use super::{
     Consumes, Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId,
-    ServiceKind, Slo,
+    ServiceKind, Slo, Target,
 };
 use crate::dist::Dist;
 use crate::sim::{SimDuration, SimTime};
@@ -23,6 +24,7 @@ pub const DEFAULT_QUEUE: u32 = 10_000;
 /// Default restart delay.
 pub const DEFAULT_RESTART_DELAY: SimDuration = SimDuration::from_secs(1);
 
+mod device;
 mod resilience;
 
 pub(super) struct Checker {
@@ -50,7 +52,7 @@ impl Checker {
 }
 
 /// Checks `raw`; `stem` is the default name.
-pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> {
+pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, Vec<Problem>> {
     let mut c = Checker { problems: Vec::new() };
 
     let name = raw.name.unwrap_or_else(|| stem.to_string());
@@ -130,6 +132,12 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
     c.positive("window", window);
     let drain = raw.drain.map(|d| d.0).unwrap_or(DEFAULT_DRAIN);
 
+    let device = raw.device.as_ref().and_then(|d| device::device(&mut c, d, base));
+    let has_device = raw.device.is_some();
+    if has_device && ids.contains_key(DEVICE) {
+        c.err("services", "a service is named \"device\", which faults and objectives use for the [device]: rename it");
+    }
+
     let mut slos = Vec::new();
     let mut slo_names = BTreeMap::new();
     for (i, s) in raw.slo.iter().enumerate() {
@@ -137,7 +145,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         if slo_names.insert(s.name.as_str(), i).is_some() {
             c.err(format!("{p}.name"), format!("duplicate objective name \"{}\"", s.name));
         }
-        if let Some(slo) = slo(&mut c, &p, s, &lookup) {
+        if let Some(slo) = slo(&mut c, &p, s, has_device, &lookup) {
             slos.push(slo);
         }
     }
@@ -146,7 +154,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
     let mut chaos = Vec::new();
     for (i, f) in raw.chaos.iter().enumerate() {
         let p = format!("chaos[{i}]");
-        if let Some(fault) = fault(&mut c, &p, f, horizon, &services, &lookup) {
+        if let Some(fault) = fault(&mut c, &p, f, horizon, &services, has_device, &lookup) {
             chaos.push(fault);
         }
     }
@@ -154,6 +162,7 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
     let sup = raw.supervision.as_ref();
     let services_supervisor = supervisor(&mut c, "supervision.services", sup.and_then(|s| s.services.as_ref()));
     let root_supervisor = supervisor(&mut c, "supervision.root", sup.and_then(|s| s.root.as_ref()));
+    let device_supervisor = supervisor(&mut c, "supervision.device", sup.and_then(|s| s.device.as_ref()));
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -172,6 +181,8 @@ pub fn validate(raw: RawScenario, stem: &str) -> Result<Scenario, Vec<Problem>> 
         chaos,
         services_supervisor,
         root_supervisor,
+        device,
+        device_supervisor,
     })
 }
 
@@ -325,7 +336,7 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
 }
 
 /// Validates a distribution at TOML path `p`.
-fn dist(c: &mut Checker, p: &str, d: &RawDist) -> Option<Dist> {
+pub(super) fn dist(c: &mut Checker, p: &str, d: &RawDist) -> Option<Dist> {
     let r = match d {
         RawDist::Constant { value } => Ok(Dist::constant(value.0)),
         RawDist::Uniform { min, max } => Dist::uniform(min.0, max.0),
@@ -453,32 +464,103 @@ fn profile(l: &RawLoad, duration: SimDuration) -> RateProfile {
     RateProfile { segments }
 }
 
-fn slo(c: &mut Checker, p: &str, s: &RawSlo, lookup: &Lookup<'_>) -> Option<Slo> {
-    let service = lookup(c, format!("{p}.service"), &s.service);
-    if !(s.objective > 0.0 && s.objective <= 1.0) {
-        c.err(
-            format!("{p}.objective"),
-            format!("{} is not an objective: expected a fraction in (0, 1], e.g. 0.999", s.objective),
-        );
+/// Resolves a target name: "device" is the audio device when there is one.
+fn target(c: &mut Checker, at: String, name: &str, has_device: bool, lookup: &Lookup<'_>) -> Option<Target> {
+    if name == DEVICE && has_device {
+        return Some(Target::Device);
     }
-    let indicator = match (s.sli, s.threshold) {
-        (SliKind::Availability, None) => Some(Indicator::Availability),
-        (SliKind::Availability, Some(_)) => {
-            c.err(format!("{p}.threshold"), "only latency objectives take a threshold");
+    if name == DEVICE {
+        c.err(at, "the target \"device\" needs a [device] section");
+        return None;
+    }
+    lookup(c, at, name).map(Target::Service)
+}
+
+/// The name by which faults and objectives refer to the audio device.
+pub const DEVICE: &str = "device";
+
+fn slo(c: &mut Checker, p: &str, s: &RawSlo, has_device: bool, lookup: &Lookup<'_>) -> Option<Slo> {
+    let target = target(c, format!("{p}.service"), &s.service, has_device, lookup);
+    let audio = matches!(s.sli, SliKind::AudioAvailability | SliKind::XrunsPerHour | SliKind::MaxDropout);
+    match target {
+        Some(Target::Device) if !audio => c.err(
+            format!("{p}.sli"),
+            "the device has audio indicators: audio-availability, xruns-per-hour, max-dropout",
+        ),
+        Some(Target::Service(_)) if audio => {
+            c.err(format!("{p}.service"), "audio indicators are about the device: service = \"device\"")
+        }
+        _ => {}
+    }
+    let fraction = |c: &mut Checker| match s.objective {
+        Some(o) if o > 0.0 && o <= 1.0 => Some(o),
+        Some(o) => {
+            c.err(
+                format!("{p}.objective"),
+                format!("{o} is not an objective: expected a fraction in (0, 1], e.g. 0.999"),
+            );
             None
         }
-        (SliKind::Latency, Some(t)) => {
-            c.positive(&format!("{p}.threshold"), t.0).then_some(Indicator::Latency { threshold: t.0 })
+        None => {
+            c.err(format!("{p}.objective"), "missing: the fraction to achieve, e.g. objective = 0.999");
+            None
         }
-        (SliKind::Latency, None) => {
+    };
+    let no_threshold = |c: &mut Checker| {
+        if s.threshold.is_some() {
+            c.err(format!("{p}.threshold"), "only latency and max-dropout objectives take a threshold");
+        }
+    };
+    let need_threshold = |c: &mut Checker, example: &str| match s.threshold {
+        Some(t) => c.positive(&format!("{p}.threshold"), t.0).then_some(t.0),
+        None => {
             c.err(
                 format!("{p}.threshold"),
-                "missing: a latency objective needs a threshold, e.g. threshold = \"200ms\"",
+                format!("missing: this objective needs a threshold, e.g. threshold = \"{example}\""),
             );
             None
         }
     };
-    Some(Slo { name: s.name.clone(), service: service?, indicator: indicator?, objective: s.objective })
+    let (indicator, objective) = match s.sli {
+        SliKind::Availability => {
+            no_threshold(c);
+            (Some(Indicator::Availability), fraction(c))
+        }
+        SliKind::AudioAvailability => {
+            no_threshold(c);
+            (Some(Indicator::AudioAvailability), fraction(c))
+        }
+        SliKind::Latency => {
+            let t = need_threshold(c, "200ms");
+            (t.map(|threshold| Indicator::Latency { threshold }), fraction(c))
+        }
+        SliKind::XrunsPerHour => {
+            no_threshold(c);
+            let o = match s.objective {
+                Some(o) if o >= 0.0 && o.is_finite() => Some(o),
+                Some(o) => {
+                    c.err(format!("{p}.objective"), format!("{o}: the most xruns per hour allowed, a number >= 0"));
+                    None
+                }
+                None => {
+                    c.err(format!("{p}.objective"), "missing: the most xruns per hour allowed, e.g. objective = 1");
+                    None
+                }
+            };
+            (Some(Indicator::XrunsPerHour), o)
+        }
+        SliKind::MaxDropout => {
+            if s.objective.is_some() {
+                c.err(
+                    format!("{p}.objective"),
+                    "max-dropout takes a `threshold` (the longest dropout allowed), not an objective",
+                );
+            }
+            let t = need_threshold(c, "50ms");
+            (t.map(|threshold| Indicator::MaxDropout { threshold }), Some(0.0))
+        }
+    };
+    Some(Slo { name: s.name.clone(), target: target?, indicator: indicator?, objective: objective? })
 }
 
 fn fault(
@@ -487,9 +569,10 @@ fn fault(
     f: &RawChaos,
     horizon: SimTime,
     services: &[Option<Service>],
+    has_device: bool,
     lookup: &Lookup<'_>,
 ) -> Option<Fault> {
-    let target = lookup(c, format!("{p}.target"), &f.target);
+    let target = target(c, format!("{p}.target"), &f.target, has_device, lookup);
     let at = SimTime::ZERO + f.at.0;
     if at >= horizon {
         c.err(
@@ -501,70 +584,147 @@ fn fault(
             ),
         );
     }
-    let forbid = |c: &mut Checker, key: &str, present: bool| {
-        if present {
+    let device_fault = matches!(
+        f.fault,
+        FaultKind::DeviceDisconnect
+            | FaultKind::XrunStorm
+            | FaultKind::CpuStall
+            | FaultKind::SampleRateMismatch
+            | FaultKind::ClockDrift
+            | FaultKind::Silence
+            | FaultKind::Clipping
+    );
+    match target {
+        Some(Target::Device) if !device_fault => c.err(
+            format!("{p}.fault"),
+            "the device takes audio faults: device-disconnect, xrun-storm, cpu-stall, sample-rate-mismatch, clock-drift, silence, clipping",
+        ),
+        Some(Target::Service(_)) if device_fault => {
+            c.err(format!("{p}.target"), format!("{} is an audio fault: target = \"device\"", kind_name(f.fault)))
+        }
+        _ => {}
+    }
+    let params = [
+        ("add", f.add.is_some()),
+        ("rate", f.rate.is_some()),
+        ("host_rate_hz", f.host_rate_hz.is_some()),
+        ("ppm", f.ppm.is_some()),
+        ("gain_db", f.gain_db.is_some()),
+    ];
+    let allowed: &[&str] = match f.fault {
+        FaultKind::Latency | FaultKind::CpuStall => &["add"],
+        FaultKind::Errors | FaultKind::XrunStorm => &["rate"],
+        FaultKind::SampleRateMismatch => &["host_rate_hz"],
+        FaultKind::ClockDrift => &["ppm"],
+        FaultKind::Clipping => &["gain_db"],
+        _ => &[],
+    };
+    for (key, present) in params {
+        if present && !allowed.contains(&key) {
             c.err(format!("{p}.{key}"), format!("`{key}` does not apply to a {} fault", kind_name(f.fault)));
         }
+    }
+    let missing = |c: &mut Checker, key: &str, example: &str| {
+        c.err(
+            format!("{p}.{key}"),
+            format!("missing: a {} fault needs {key}, e.g. {key} = {example}", kind_name(f.fault)),
+        );
     };
     let need_for = |c: &mut Checker| -> Option<SimDuration> {
         match f.for_ {
             Some(d) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
             None => {
-                c.err(
-                    format!("{p}.for"),
-                    format!("missing: how long the {} fault lasts, e.g. for = \"30s\"", kind_name(f.fault)),
-                );
+                missing(c, "for", "\"30s\"");
                 None
             }
         }
     };
-    let (effect, duration) = match f.fault {
-        FaultKind::Kill | FaultKind::Stop | FaultKind::Panic => {
-            forbid(c, "add", f.add.is_some());
-            forbid(c, "rate", f.rate.is_some());
-            let down = match (f.for_, target.and_then(|t| services.get(t.index()).and_then(|s| s.as_ref()))) {
-                (Some(d), _) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
-                (None, Some(s)) => Some(s.restart_delay),
-                (None, None) => None,
-            };
-            (
-                Some(match f.fault {
-                    FaultKind::Kill => FaultEffect::Kill,
-                    FaultKind::Stop => FaultEffect::Stop,
-                    _ => FaultEffect::Panic,
-                }),
-                down,
-            )
-        }
-        FaultKind::Latency => {
-            forbid(c, "rate", f.rate.is_some());
-            let add = match f.add {
-                Some(a) => c.positive(&format!("{p}.add"), a.0).then_some(a.0),
-                None => {
-                    c.err(format!("{p}.add"), "missing: the latency to add, e.g. add = \"200ms\"");
-                    None
-                }
-            };
-            (add.map(|add| FaultEffect::Latency { add }), need_for(c))
-        }
-        FaultKind::Errors => {
-            forbid(c, "add", f.add.is_some());
-            let rate = match f.rate {
-                Some(r) => {
-                    c.fraction(&format!("{p}.rate"), r);
-                    Some(r)
-                }
-                None => {
-                    c.err(format!("{p}.rate"), "missing: the failure probability, e.g. rate = 0.3");
-                    None
-                }
-            };
-            (rate.map(|rate| FaultEffect::Errors { rate }), need_for(c))
+    let add = |c: &mut Checker| match f.add {
+        Some(a) => c.positive(&format!("{p}.add"), a.0).then_some(a.0),
+        None => {
+            missing(c, "add", "\"200ms\"");
+            None
         }
     };
-    let target = target?;
+    let rate = |c: &mut Checker| match f.rate {
+        Some(r) => {
+            c.fraction(&format!("{p}.rate"), r);
+            Some(r)
+        }
+        None => {
+            missing(c, "rate", "0.3");
+            None
+        }
+    };
+    let (effect, duration) = match f.fault {
+        FaultKind::Kill | FaultKind::Stop | FaultKind::Panic => {
+            let service = match target {
+                Some(Target::Service(id)) => services.get(id.index()).and_then(|s| s.as_ref()),
+                _ => None,
+            };
+            let down = match (f.for_, service) {
+                (Some(d), _) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
+                (None, Some(s)) => Some(s.restart_delay),
+                (None, None) => Some(SimDuration::ZERO),
+            };
+            let effect = match f.fault {
+                FaultKind::Kill => FaultEffect::Kill,
+                FaultKind::Stop => FaultEffect::Stop,
+                _ => FaultEffect::Panic,
+            };
+            (Some(effect), down)
+        }
+        FaultKind::Latency => (add(c).map(|add| FaultEffect::Latency { add }), need_for(c)),
+        FaultKind::Errors => (rate(c).map(|rate| FaultEffect::Errors { rate }), need_for(c)),
+        FaultKind::DeviceDisconnect => (Some(FaultEffect::DeviceDisconnect), need_for(c)),
+        FaultKind::XrunStorm => (rate(c).map(|rate| FaultEffect::XrunStorm { rate }), need_for(c)),
+        FaultKind::CpuStall => (add(c).map(|add| FaultEffect::CpuStall { add }), need_for(c)),
+        FaultKind::SampleRateMismatch => {
+            let r = match f.host_rate_hz {
+                Some(r) if r > 0 => Some(r),
+                Some(_) => {
+                    c.err(format!("{p}.host_rate_hz"), "must be a rate in Hz, e.g. 44100");
+                    None
+                }
+                None => {
+                    missing(c, "host_rate_hz", "44100");
+                    None
+                }
+            };
+            (r.map(|host_rate_hz| FaultEffect::SampleRateMismatch { host_rate_hz }), need_for(c))
+        }
+        FaultKind::ClockDrift => {
+            let ppm = match f.ppm {
+                Some(v) if v.is_finite() && v.abs() < 100_000.0 => Some(v),
+                Some(v) => {
+                    c.err(format!("{p}.ppm"), format!("{v} ppm is not a clock error: expected |ppm| < 100000"));
+                    None
+                }
+                None => {
+                    missing(c, "ppm", "50.0");
+                    None
+                }
+            };
+            (ppm.map(|ppm| FaultEffect::ClockDrift { ppm }), need_for(c))
+        }
+        FaultKind::Silence => (Some(FaultEffect::Silence), need_for(c)),
+        FaultKind::Clipping => {
+            let g = match f.gain_db {
+                Some(g) if g.is_finite() && g > 0.0 => Some(g),
+                Some(g) => {
+                    c.err(format!("{p}.gain_db"), format!("{g}: extra input gain in dB, > 0"));
+                    None
+                }
+                None => {
+                    missing(c, "gain_db", "12.0");
+                    None
+                }
+            };
+            (g.map(|gain_db| FaultEffect::Clipping { gain_db }), need_for(c))
+        }
+    };
     let name = f.name.clone().unwrap_or_else(|| format!("{}:{}", kind_name(f.fault), f.target));
-    Some(Fault { name, target, at, duration: duration?, effect: effect? })
+    Some(Fault { name, target: target?, at, duration: duration?, effect: effect? })
 }
 
 fn kind_name(k: FaultKind) -> &'static str {
@@ -574,6 +734,13 @@ fn kind_name(k: FaultKind) -> &'static str {
         FaultKind::Errors => "errors",
         FaultKind::Stop => "stop",
         FaultKind::Panic => "panic",
+        FaultKind::DeviceDisconnect => "device-disconnect",
+        FaultKind::XrunStorm => "xrun-storm",
+        FaultKind::CpuStall => "cpu-stall",
+        FaultKind::SampleRateMismatch => "sample-rate-mismatch",
+        FaultKind::ClockDrift => "clock-drift",
+        FaultKind::Silence => "silence",
+        FaultKind::Clipping => "clipping",
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per behaviour.
 
+mod audio;
 mod bad_input;
 mod bus;
 mod chaos;

@@ -28,14 +28,15 @@ fn karaoke_night_runs_and_writes_its_reports() {
     let sc = root().join("scenarios/karaoke-night.toml");
     let o = run_bin(&["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    for f in ["summary.json", "timeseries.csv", "events.csv"] {
+    for f in ["summary.json", "timeseries.csv", "events.csv", "audio.csv"] {
         assert!(out.join(f).is_file(), "{f}");
     }
     let s: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
     // Arrivals for an hour, then at most the 30 s drain until the last request is answered.
     let t = s["simulated_s"].as_f64().unwrap();
     assert!((3600.0..=3630.0).contains(&t), "{t}");
-    assert_eq!(s["slos"].as_array().unwrap().len(), 2);
+    assert_eq!(s["slos"].as_array().unwrap().len(), 3);
+    assert!(s["audio"]["periods"].as_u64().unwrap() > 675_000);
     // The crash during the spike shows in the failures and the event log.
     assert!(s["requests"]["failed"].as_u64().unwrap() > 1000);
     assert!(read(&out.join("events.csv")).contains("actor_crash,vocal-ai"));

@@ -1,0 +1,278 @@
+//! The audio path in the simulation: period timing, xruns against probability, and every device fault
+//! changing the measured figures the way it should.
+
+use ag06_lab::run::{RunOutput, simulate};
+use ag06_lab::scenario::Scenario;
+
+use super::common::scenario;
+
+/// A device-only scenario (a trickle of load keeps the run alive) with `device` and `chaos` appended.
+fn audio(duration: &str, device: &str, chaos: &str) -> String {
+    format!(
+        r#"
+duration = "{duration}"
+drain = "0s"
+window = "1s"
+[load]
+entry = "s"
+rate_per_s = 1.0
+[[services]]
+name = "s"
+workers = 1
+latency = {{ dist = "constant", value = "1ms" }}
+[device]
+sample_rate_hz = 48000
+buffer_frames = 256
+{device}
+[device.inputs.ch1]
+source = {{ kind = "sine", freq_hz = 440.0, level_dbfs = -12.0 }}
+[device.inputs.ch2]
+source = {{ kind = "sine", freq_hz = 997.0, level_dbfs = -6.0 }}
+{chaos}
+"#
+    )
+}
+
+fn run(text: &str) -> (Scenario, RunOutput) {
+    let sc = scenario(text);
+    let out = simulate(&sc, 1, None).unwrap();
+    (sc, out)
+}
+
+fn chan<'a>(out: &'a RunOutput, name: &str) -> &'a ag06_lab::dsp::meter::ChannelMeter {
+    let a = out.audio.as_ref().unwrap();
+    &a.meters[a.channels.iter().position(|c| c == name).unwrap()]
+}
+
+#[test]
+fn periods_are_exactly_frames_over_rate_apart() {
+    // 10 s at 256 / 48000 s per period: 1875 periods, the last starting at 9.994667 s.
+    let (sc, out) = run(&audio("10s", "", ""));
+    let a = out.audio.as_ref().unwrap();
+    assert_eq!(a.periods, 1875);
+    assert_eq!(a.xruns, 0);
+    assert_eq!(sc.device.as_ref().unwrap().period().as_nanos(), 5_333_333);
+    assert_eq!(sc.device.as_ref().unwrap().period_start(1875).as_nanos(), 10_000_000_000);
+    // The inputs measure what they are: CH2 at -6 dBFS peak, -9.03 dBFS RMS.
+    let ch2 = chan(&out, "ch2");
+    assert!((ch2.peak_dbfs().unwrap() + 6.0).abs() < 0.05);
+    assert!((ch2.rms_dbfs().unwrap() + 9.03).abs() < 0.05);
+}
+
+#[test]
+fn xruns_match_the_probability_that_processing_exceeds_the_period() {
+    // Processing time uniform on [2 ms, 8 ms]; the period is 5.3333 ms, so P(xrun) = (8 - 5.3333) / 6.
+    let (_, out) = run(&audio("300s", r#"dsp_time = { dist = "uniform", min = "2ms", max = "8ms" }"#, ""));
+    let a = out.audio.as_ref().unwrap();
+    let p = (8.0 - 256.0 / 48.0) / 6.0;
+    let n = a.periods as f64;
+    let sd = (n * p * (1.0 - p)).sqrt();
+    assert!((a.xruns as f64 - n * p).abs() < 5.0 * sd, "{} xruns of {n} periods, expected {}", a.xruns, n * p);
+    // Mean DSP load: E[dsp] / period = 5 ms / 5.3333 ms.
+    assert!((a.dsp_load_mean - 5.0 / (256.0 / 48.0)).abs() < 0.01, "{}", a.dsp_load_mean);
+}
+
+fn fault(kind: &str, params: &str) -> String {
+    format!("[[chaos]]\nfault = \"{kind}\"\ntarget = \"device\"\nat = \"10s\"\nfor = \"10s\"\n{params}\n")
+}
+
+fn baseline() -> RunOutput {
+    run(&audio("30s", "", "")).1
+}
+
+#[test]
+fn cpu_stall_past_the_period_makes_every_period_an_xrun() {
+    let base = baseline();
+    assert_eq!(base.audio.as_ref().unwrap().xruns, 0);
+    // 200 us of processing + 6 ms of stall > 5.33 ms: every period of the 10 s is late.
+    let (_, out) = run(&audio("30s", "", &fault("cpu-stall", "add = \"6ms\"")));
+    let a = out.audio.as_ref().unwrap();
+    assert_eq!(a.xruns, 1875);
+    assert_eq!(a.dropouts, 1);
+    assert!((a.max_dropout_periods as f64 * a.period_s - 10.0).abs() < 0.01);
+    // A stall that still fits in the period changes the load, not the xruns.
+    let (_, out) = run(&audio("30s", "", &fault("cpu-stall", "add = \"4ms\"")));
+    assert_eq!(out.audio.as_ref().unwrap().xruns, 0);
+    assert!(out.audio.as_ref().unwrap().dsp_load_max > 0.78);
+}
+
+#[test]
+fn xrun_storm_hits_its_rate_of_periods() {
+    let (_, out) = run(&audio("30s", "", &fault("xrun-storm", "rate = 0.2")));
+    let x = out.audio.as_ref().unwrap().xruns as f64;
+    let sd = (1875.0f64 * 0.2 * 0.8).sqrt();
+    assert!((x - 375.0).abs() < 5.0 * sd, "{x}");
+}
+
+#[test]
+fn sample_rate_mismatch_slips_a_buffer_every_256_frames_of_difference() {
+    // Host at 44.1 kHz, device at 48 kHz: 3900 frames/s of difference, one xrun per 256 of them:
+    // 3900 / 256 = 15.23 xruns per second over the 10 s.
+    let (_, out) = run(&audio("30s", "", &fault("sample-rate-mismatch", "host_rate_hz = 44100")));
+    let x = out.audio.as_ref().unwrap().xruns as f64;
+    assert!((x - 152.3).abs() <= 1.5, "{x}");
+}
+
+#[test]
+fn clock_drift_slips_buffers_at_its_ppm() {
+    // 1000 ppm fast: 48 extra frames per second; one buffer every 256/48 = 5.33 s: one xrun in 10 s.
+    let text = audio(
+        "300s",
+        "",
+        "[[chaos]]\nfault = \"clock-drift\"\ntarget = \"device\"\nat = \"10s\"\nfor = \"256s\"\nppm = 1000.0\n",
+    );
+    let (_, out) = run(&text);
+    let a = out.audio.as_ref().unwrap();
+    // 256 s x 48 frames/s = 12288 frames = 48 buffers.
+    assert!((a.xruns as i64 - 48).abs() <= 1, "{}", a.xruns);
+    // And the device's clock ran fast: a few more periods than nominal.
+    assert!(a.periods > 300 * 48000 / 256);
+}
+
+#[test]
+fn silence_makes_the_capture_bit_exact_zeros() {
+    let base = baseline();
+    assert_eq!(chan(&base, "out_l").zero_blocks, 0);
+    let (_, out) = run(&audio("30s", "", &fault("silence", "")));
+    assert_eq!(chan(&out, "out_l").zero_blocks, 1875);
+    assert_eq!(chan(&out, "out_r").zero_blocks, 1875);
+    // The inputs themselves are unaffected (the mixer still hears the singer).
+    assert_eq!(chan(&out, "ch1").zero_blocks, 0);
+}
+
+#[test]
+fn clipping_gain_drives_the_converters_into_clipping() {
+    assert_eq!(chan(&baseline(), "ch2").clipped, 0);
+    // +12 dB on a -6 dBFS sine: 2x full scale. A sine at amplitude 2 is above 1 for 2/3 of its samples.
+    let (_, out) = run(&audio("30s", "", &fault("clipping", "gain_db = 12.0")));
+    let ch2 = chan(&out, "ch2");
+    let clipped_share = ch2.clipped as f64 / (1875.0 * 256.0);
+    assert!((clipped_share - 2.0 / 3.0).abs() < 0.01, "{clipped_share}");
+    assert!((ch2.peak_dbfs().unwrap()).abs() < 1e-6, "the converter saturates at 0 dBFS");
+}
+
+#[test]
+fn a_disconnect_is_missing_periods_until_the_supervisor_reopens_the_stream() {
+    let (sc, out) = run(&audio("30s", "", &fault("device-disconnect", "")));
+    let a = out.audio.as_ref().unwrap();
+    assert_eq!(a.missing, 1875);
+    assert_eq!(a.dropouts, 1);
+    assert_eq!(out.device_restarts.0, 1);
+    assert_eq!(out.device_restarts.1.as_secs_f64(), 10.0);
+    // Recovered at the first period after the reopen at 20 s.
+    let rec = out.faults[0].recovered.unwrap().as_secs_f64() - 10.0;
+    assert!((10.0..10.01).contains(&rec), "{rec}");
+    let kinds: Vec<&str> = out.events.iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&"actor_crash") && kinds.contains(&"actor_restart"));
+    let s = ag06_lab::report::Summary::new(&sc, &out, "simulated", 0.0);
+    assert_eq!(s.audio.as_ref().unwrap().max_dropout_ms.round(), 10_000.0);
+}
+
+#[test]
+fn audio_objectives() {
+    let text = audio(
+        "60s",
+        "",
+        &format!(
+            "{}\n{}",
+            fault("device-disconnect", ""),
+            r#"
+[[slo]]
+name = "on time"
+service = "device"
+sli = "audio-availability"
+objective = 0.8
+[[slo]]
+name = "xruns"
+service = "device"
+sli = "xruns-per-hour"
+objective = 0.0
+[[slo]]
+name = "dropout"
+service = "device"
+sli = "max-dropout"
+threshold = "5s"
+"#
+        ),
+    );
+    let (sc, out) = run(&text);
+    let s = ag06_lab::report::Summary::new(&sc, &out, "simulated", 0.0);
+    let by = |n: &str| s.slos.iter().find(|x| x.name == n).unwrap();
+    // 10 s missing of 60 s: 5/6 on time.
+    assert!((by("on time").achieved.unwrap() - 50.0 / 60.0).abs() < 1e-3);
+    assert!(by("on time").met);
+    assert!(by("xruns").met, "missing periods are not xruns");
+    assert!(!by("dropout").met, "a 10 s dropout exceeds 5 s");
+    assert!((by("dropout").achieved.unwrap() - 10_000.0).abs() < 6.0);
+}
+
+#[test]
+fn recording_writes_what_the_computer_captured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("a.toml");
+    std::fs::write(&sc, audio("2s", "to_pc = \"dry-ch12\"", "")).unwrap();
+    let wav = tmp.path().join("take.wav");
+    let o = super::common::run_bin(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        tmp.path().join("r").to_str().unwrap(),
+        "--quiet",
+        "--record",
+        wav.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = hound::WavReader::open(&wav).unwrap();
+    assert_eq!(r.spec().sample_rate, 48000);
+    assert_eq!(r.spec().channels, 2);
+    let samples: Vec<f32> = r.into_samples::<f32>().map(|s| s.unwrap()).collect();
+    assert_eq!(samples.len(), 375 * 256 * 2);
+    // DRY CH1-2: left is CH1 (-12 dBFS sine), right CH2 (-6 dBFS).
+    let peak = |k: usize| samples.iter().skip(k).step_by(2).fold(0f32, |m, s| m.max(s.abs()));
+    assert!((20.0 * f64::from(peak(0)).log10() + 12.0).abs() < 0.05);
+    assert!((20.0 * f64::from(peak(1)).log10() + 6.0).abs() < 0.05);
+    assert!(!tmp.path().join("take.wav.partial").exists());
+    let csv = std::fs::read_to_string(tmp.path().join("r/audio.csv")).unwrap();
+    assert!(csv.starts_with("t_s,channel,peak_dbfs,rms_dbfs,clipped,xruns,dsp_load"));
+}
+
+#[test]
+fn block_size_does_not_change_a_bit_of_the_captured_audio() {
+    // Through the actors and the whole vocal chain (loopback with ducking and a noisy voice on CH1):
+    // recorded at 64 and at 1024 frames per period, the captured audio is bit-identical.
+    let tmp = tempfile::tempdir().unwrap();
+    let record = |frames: u32| {
+        let text = audio(
+            "20s",
+            "to_pc = \"loopback\"\nducking_db = -5.0\nplayback = { kind = \"sine\", freq_hz = 330.0, level_dbfs = -20.0 }",
+            "",
+        )
+        .replace("buffer_frames = 256", &format!("buffer_frames = {frames}"))
+        .replace(r#"source = { kind = "sine", freq_hz = 440.0, level_dbfs = -12.0 }"#, r#"source = { kind = "noise", level_dbfs = -10.0 }"#);
+        let sc = scenario(&text);
+        let wav = tmp.path().join(format!("{frames}.wav"));
+        let out = ag06_lab::run::simulate_with(&sc, 3, None, Some(wav.clone())).unwrap();
+        assert_eq!(out.audio.as_ref().unwrap().xruns, 0);
+        hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(|s| s.unwrap().to_bits()).collect::<Vec<u32>>()
+    };
+    let (small, large) = (record(64), record(1024));
+    // 20 s: 15000 periods of 64 frames; 1024-frame periods overshoot by one partial period.
+    assert_eq!(small.len(), 960_000 * 2);
+    assert!(large.len() >= small.len());
+    assert!(small == large[..small.len()], "the captured audio differs between block sizes");
+    assert!(small.iter().any(|b| *b != 0));
+}
+
+#[test]
+fn a_wav_source_plays_its_samples() {
+    // take-48000.wav: a 480 Hz sine at 16384/32768 = -6.02 dBFS, 16-bit, looped.
+    let text = audio("5s", "to_pc = \"dry-ch12\"", "").replace(
+        r#"source = { kind = "sine", freq_hz = 440.0, level_dbfs = -12.0 }"#,
+        r#"source = { kind = "wav", path = "tests/fixtures/take-48000.wav" }"#,
+    );
+    let sc = Scenario::from_toml(&text, super::common::root().join("x.toml").to_str().unwrap(), "x").unwrap();
+    let out = simulate(&sc, 1, None).unwrap();
+    let peak = chan(&out, "ch1").peak_dbfs().unwrap();
+    assert!((peak - 20.0 * 0.5f64.log10()).abs() < 0.01, "{peak}");
+    assert!((chan(&out, "out_l").peak_dbfs().unwrap() - peak).abs() < 1e-9, "dry: CH1 straight to the left");
+}
