@@ -225,8 +225,8 @@ pub struct ServiceMeter {
     counts: Counts,
     latency: Latency,
     areas: Areas,
-    /// Since the last [`ServiceMeter::take_utilization`].
-    interval: Areas,
+    /// Whole-run areas at the last [`ServiceMeter::take_utilization`].
+    taken: Areas,
     thresholds: Vec<(SimDuration, u64)>,
 }
 
@@ -265,7 +265,7 @@ impl ServiceMeter {
             counts: Counts::default(),
             latency: Latency::default(),
             areas: Areas::default(),
-            interval: Areas::default(),
+            taken: Areas::default(),
             thresholds: thresholds.into_iter().map(|t| (t, 0)).collect(),
         }
     }
@@ -286,7 +286,6 @@ impl ServiceMeter {
         let dt = (to - self.last).as_nanos();
         if dt > 0 {
             self.win_areas.add(self.busy, self.capacity, self.queued, dt);
-            self.interval.add(self.busy, self.capacity, self.queued, dt);
             self.last = to;
         }
     }
@@ -324,8 +323,13 @@ impl ServiceMeter {
     /// Busy worker-seconds / worker-seconds since the previous call (or the start), measured at `now`.
     pub fn take_utilization(&mut self, now: SimTime) -> f64 {
         self.sync(now);
-        let u = ratio(self.interval.busy, self.interval.capacity);
-        self.interval = Areas::default();
+        let total = Areas {
+            busy: self.areas.busy + self.win_areas.busy,
+            capacity: self.areas.capacity + self.win_areas.capacity,
+            queue: self.areas.queue + self.win_areas.queue,
+        };
+        let u = ratio(total.busy - self.taken.busy, total.capacity - self.taken.capacity);
+        self.taken = total;
         u
     }
 

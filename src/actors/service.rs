@@ -335,11 +335,12 @@ impl ServiceActor {
         let now = lab.now();
         self.busy += 1;
         self.meter.levels(now, self.busy, self.waiting.len() as u32);
+        let probe = req.from == Caller::Health;
         let k = self.active.insert(Active { req, next_call: 0, awaiting: None, deferred: None });
         if let Some(fault) = self.panic_armed.take() {
             panic!("injected panic (fault {fault})");
         }
-        if self.active[k].req.from == Caller::Health {
+        if probe {
             lab.send(Event::Service(self.id(), ServiceMsg::WorkDone { token: token(k), failed: false }));
             return;
         }
