@@ -22,8 +22,9 @@ pub mod supervisor;
 
 use slotmap::{DefaultKey, Key, KeyData};
 
-use crate::scenario::ServiceId;
+use crate::scenario::{FaultEffect, ServiceId};
 use crate::sim::Lab;
+use crate::sim::SimDuration;
 
 pub use autoscaler::{AutoscaleMsg, Autoscaler, ScaleStats};
 pub use bus::{BusReport, EventBus, GroupReport};
@@ -98,6 +99,50 @@ impl Caller {
             Caller::Health => Event::Health(HealthMsg::ProbeReply { token, ok: result == CallResult::Ok }),
             Caller::Consumer(id) => Event::Service(id, ServiceMsg::Consumed { token, result }),
         }
+    }
+}
+
+/// The latency and error faults active on a service or an event bus, and what they add up to.
+#[derive(Debug, Default)]
+pub struct RequestFaults {
+    active: Vec<(u32, FaultEffect)>,
+    base_error: f64,
+    /// Added to every request's processing time.
+    pub extra_latency: SimDuration,
+    /// Probability that a request fails: own error rate and every active error fault.
+    pub fail_prob: f64,
+}
+
+impl RequestFaults {
+    /// No fault yet, over an own error rate.
+    pub fn new(base_error: f64) -> Self {
+        RequestFaults { active: Vec::new(), base_error, extra_latency: SimDuration::ZERO, fail_prob: base_error }
+    }
+
+    /// Fault `fault` starts.
+    pub fn on(&mut self, fault: u32, effect: FaultEffect) {
+        self.active.push((fault, effect));
+        self.recompute();
+    }
+
+    /// Fault `fault` ends.
+    pub fn off(&mut self, fault: u32) {
+        self.active.retain(|(f, _)| *f != fault);
+        self.recompute();
+    }
+
+    fn recompute(&mut self) {
+        let mut extra = SimDuration::ZERO;
+        let mut ok = 1.0 - self.base_error;
+        for (_, e) in &self.active {
+            match e {
+                FaultEffect::Latency { add } => extra = extra + *add,
+                FaultEffect::Errors { rate } => ok *= 1.0 - rate,
+                _ => {}
+            }
+        }
+        self.extra_latency = extra;
+        self.fail_prob = 1.0 - ok;
     }
 }
 

@@ -10,9 +10,11 @@
 use rand::RngExt;
 use slotmap::{DefaultKey, SlotMap};
 
-use super::{CallResult, Caller, ChaosMsg, Event, ServiceMsg, ServiceReport, SimLab, SupervisorMsg, key};
+use super::{
+    CallResult, Caller, ChaosMsg, Event, RequestFaults, ServiceMsg, ServiceReport, SimLab, SupervisorMsg, key,
+};
 use crate::metrics::{Outcome, ServiceMeter};
-use crate::scenario::{FaultEffect, Scenario, Service, ServiceId, ServiceKind};
+use crate::scenario::{Scenario, Service, ServiceId, ServiceKind};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
 
 struct Append {
@@ -71,9 +73,7 @@ pub struct EventBus {
     logs: Vec<u64>,
     groups: Vec<Group>,
     appends: SlotMap<DefaultKey, Append>,
-    extra_latency: SimDuration,
-    faults: Vec<(u32, FaultEffect)>,
-    fail_prob: f64,
+    faults: RequestFaults,
     panic_armed: Option<Box<str>>,
     recovery_watch: Vec<u32>,
     meter: ServiceMeter,
@@ -121,9 +121,7 @@ impl EventBus {
             logs: vec![0; n],
             groups,
             appends: SlotMap::new(),
-            extra_latency: SimDuration::ZERO,
-            faults: Vec::new(),
-            fail_prob: 0.0,
+            faults: RequestFaults::new(0.0),
             panic_armed: None,
             recovery_watch: Vec::new(),
             meter,
@@ -167,20 +165,6 @@ impl EventBus {
             lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed { service, reason, down_for, abnormal }));
         }
     }
-
-    fn recompute_faults(&mut self) {
-        let mut extra = SimDuration::ZERO;
-        let mut ok = 1.0;
-        for (_, e) in &self.faults {
-            match e {
-                FaultEffect::Latency { add } => extra = extra + *add,
-                FaultEffect::Errors { rate } => ok *= 1.0 - rate,
-                _ => {}
-            }
-        }
-        self.extra_latency = extra;
-        self.fail_prob = 1.0 - ok;
-    }
 }
 
 impl Behavior for EventBus {
@@ -194,7 +178,7 @@ impl Behavior for EventBus {
         match msg {
             ServiceMsg::Call { from, token, tag, deadline } => {
                 let partition = partition_of(from, token, self.logs.len() as u32);
-                let fails = self.fail_prob > 0.0 && self.rng.random::<f64>() < self.fail_prob;
+                let fails = self.faults.fail_prob > 0.0 && self.rng.random::<f64>() < self.faults.fail_prob;
                 let a = Append { from, token, tag, deadline, arrived: now, partition, fails };
                 if !self.up {
                     self.record(now, &a, CallResult::Failed);
@@ -206,7 +190,7 @@ impl Behavior for EventBus {
                     panic!("injected panic (fault {fault})");
                 }
                 self.meter.levels(now, self.appends.len() as u32, 0);
-                let done = now + self.spec.latency.sample(&mut self.rng) + self.extra_latency;
+                let done = now + self.spec.latency.sample(&mut self.rng) + self.faults.extra_latency;
                 lab.schedule(done, Event::Service(id, ServiceMsg::Appended { token: super::token(k) }));
             }
             ServiceMsg::Appended { token } => {
@@ -262,14 +246,8 @@ impl Behavior for EventBus {
                 }
                 counts[i] += 1;
             }
-            ServiceMsg::FaultOn { fault, effect } => {
-                self.faults.push((fault, effect));
-                self.recompute_faults();
-            }
-            ServiceMsg::FaultOff { fault } => {
-                self.faults.retain(|(f, _)| *f != fault);
-                self.recompute_faults();
-            }
+            ServiceMsg::FaultOn { fault, effect } => self.faults.on(fault, effect),
+            ServiceMsg::FaultOff { fault } => self.faults.off(fault),
             ServiceMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
             ServiceMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
             ServiceMsg::ArmPanic { fault } => self.panic_armed = Some(fault),

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use rand::RngExt;
 use slotmap::{DefaultKey, SlotMap};
 
-use super::{AutoscaleMsg, CallResult, Caller, ChaosMsg, Event, SimLab, SupervisorMsg, key, token};
+use super::{AutoscaleMsg, CallResult, Caller, ChaosMsg, Event, RequestFaults, SimLab, SupervisorMsg, key, token};
 use crate::metrics::{Outcome, ServiceMeter, ServiceMetrics};
 use crate::resilience::RateLimiter;
 use crate::scenario::{FaultEffect, Scenario, Service, ServiceId};
@@ -241,9 +241,7 @@ pub struct ServiceActor {
     busy: u32,
     waiting: VecDeque<Request>,
     active: SlotMap<DefaultKey, Active>,
-    faults: Vec<(u32, FaultEffect)>,
-    extra_latency: SimDuration,
-    fail_prob: f64,
+    faults: RequestFaults,
     rate_limiter: Option<RateLimiter>,
     rate_limited: u64,
     /// Faults waiting for this service's next success.
@@ -276,7 +274,7 @@ impl ServiceActor {
             latency_rng: stream("latency"),
             error_rng: stream("errors"),
             retry_rng: stream("retry"),
-            fail_prob: spec.error_rate,
+            faults: RequestFaults::new(spec.error_rate),
             workers: spec.workers,
             rate_limiter: spec.rate_limit.clone().map(RateLimiter::new),
             spec,
@@ -286,8 +284,6 @@ impl ServiceActor {
             busy: 0,
             waiting: VecDeque::new(),
             active: SlotMap::new(),
-            faults: Vec::new(),
-            extra_latency: SimDuration::ZERO,
             rate_limited: 0,
             recovery_watch: Vec::new(),
             panic_armed: None,
@@ -344,8 +340,8 @@ impl ServiceActor {
             lab.send(Event::Service(self.id(), ServiceMsg::WorkDone { token: token(k), failed: false }));
             return;
         }
-        let done = now + self.spec.latency.sample(&mut self.latency_rng) + self.extra_latency;
-        let failed = self.fail_prob > 0.0 && self.error_rng.random::<f64>() < self.fail_prob;
+        let done = now + self.spec.latency.sample(&mut self.latency_rng) + self.faults.extra_latency;
+        let failed = self.faults.fail_prob > 0.0 && self.error_rng.random::<f64>() < self.faults.fail_prob;
         if failed || self.spec.calls.is_empty() {
             lab.schedule(done, Event::Service(self.id(), ServiceMsg::WorkDone { token: token(k), failed }));
         } else {
@@ -374,20 +370,6 @@ impl ServiceActor {
             }
             None => self.meter.levels(now, self.busy, 0),
         }
-    }
-
-    fn recompute_faults(&mut self) {
-        let mut extra = SimDuration::ZERO;
-        let mut ok = 1.0 - self.spec.error_rate;
-        for (_, e) in &self.faults {
-            match e {
-                FaultEffect::Latency { add } => extra = extra + *add,
-                FaultEffect::Errors { rate } => ok *= 1.0 - rate,
-                _ => {}
-            }
-        }
-        self.extra_latency = extra;
-        self.fail_prob = 1.0 - ok;
     }
 
     /// Goes down: every request in the service fails now (callers see a reset connection) and all its
@@ -481,14 +463,8 @@ impl Behavior for ServiceActor {
             ServiceMsg::CallDue { token, tag } => self.on_call_due(key(token), tag, lab),
             ServiceMsg::BulkheadTimeout { token, tag } => self.on_bulkhead_timeout(key(token), tag, lab),
             ServiceMsg::BreakerTimer { dep } => self.on_breaker_timer(dep as usize, lab),
-            ServiceMsg::FaultOn { fault, effect } => {
-                self.faults.push((fault, effect));
-                self.recompute_faults();
-            }
-            ServiceMsg::FaultOff { fault } => {
-                self.faults.retain(|(f, _)| *f != fault);
-                self.recompute_faults();
-            }
+            ServiceMsg::FaultOn { fault, effect } => self.faults.on(fault, effect),
+            ServiceMsg::FaultOff { fault } => self.faults.off(fault),
             ServiceMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
             ServiceMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
             ServiceMsg::ArmPanic { fault } => self.panic_armed = Some(fault),
