@@ -102,21 +102,68 @@ impl Caller {
     }
 }
 
-/// The latency and error faults active on a service or an event bus, and what they add up to.
+/// The request-level faults active on a service or an event bus (latency, errors, slowdown, hang,
+/// partitions), and what they add up to.
 #[derive(Debug, Default)]
 pub struct RequestFaults {
     active: Vec<(u32, FaultEffect)>,
     base_error: f64,
-    /// Added to every request's processing time.
+    /// Distributions of latency faults (the scenario's `fault_dists`).
+    dists: std::sync::Arc<[crate::dist::Dist]>,
+    /// Constant time added to every request's processing.
     pub extra_latency: SimDuration,
     /// Probability that a request fails: own error rate and every active error fault.
     pub fail_prob: f64,
+    /// Processing time multiplier (cpu-stall on a service).
+    pub slowdown: f64,
+    /// The service is hung.
+    pub hung: bool,
+    /// Whether any latency fault draws per request.
+    drawn: bool,
 }
 
 impl RequestFaults {
-    /// No fault yet, over an own error rate.
-    pub fn new(base_error: f64) -> Self {
-        RequestFaults { active: Vec::new(), base_error, extra_latency: SimDuration::ZERO, fail_prob: base_error }
+    /// No fault yet, over an own error rate; `dists` are the scenario's fault distributions.
+    pub fn new(base_error: f64, dists: std::sync::Arc<[crate::dist::Dist]>) -> Self {
+        RequestFaults {
+            active: Vec::new(),
+            base_error,
+            dists,
+            extra_latency: SimDuration::ZERO,
+            fail_prob: base_error,
+            slowdown: 1.0,
+            hung: false,
+            drawn: false,
+        }
+    }
+
+    /// A request's processing time under the active faults, given its own processing time.
+    #[inline]
+    pub fn processing(&self, own: SimDuration, rng: &mut crate::sim::SimRng) -> SimDuration {
+        let mut t = own;
+        if self.slowdown != 1.0 {
+            t = SimDuration::from_secs_f64(own.as_secs_f64() * self.slowdown);
+        }
+        t = t + self.extra_latency;
+        if self.drawn {
+            use rand::RngExt;
+            for (_, e) in &self.active {
+                if let FaultEffect::Latency { dist, jitter, .. } = e {
+                    if let Some(d) = dist {
+                        t = t + self.dists[*d as usize].sample(rng);
+                    }
+                    if !jitter.is_zero() {
+                        t = t + SimDuration::from_secs_f64(rng.random::<f64>() * jitter.as_secs_f64());
+                    }
+                }
+            }
+        }
+        t
+    }
+
+    /// Whether calls to `callee` are lost (a partition is active towards it).
+    pub fn partitioned(&self, callee: ServiceId) -> bool {
+        self.active.iter().any(|(_, e)| matches!(e, FaultEffect::Partition { to } if *to == callee))
     }
 
     /// Fault `fault` starts.
@@ -134,10 +181,18 @@ impl RequestFaults {
     fn recompute(&mut self) {
         let mut extra = SimDuration::ZERO;
         let mut ok = 1.0 - self.base_error;
+        self.slowdown = 1.0;
+        self.hung = false;
+        self.drawn = false;
         for (_, e) in &self.active {
             match e {
-                FaultEffect::Latency { add } => extra = extra + *add,
+                FaultEffect::Latency { add, dist, jitter } => {
+                    extra = extra + *add;
+                    self.drawn |= dist.is_some() || !jitter.is_zero();
+                }
                 FaultEffect::Errors { rate } => ok *= 1.0 - rate,
+                FaultEffect::Slowdown { factor } => self.slowdown *= factor,
+                FaultEffect::Hang => self.hung = true,
                 _ => {}
             }
         }

@@ -18,6 +18,7 @@ use crate::actors::{
 };
 use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
+use crate::scenario::chaos::{expand_all, with_spikes};
 use crate::scenario::{Indicator, Scenario, ServiceId, ServiceKind, Target};
 use crate::sim::{Deliver, Ending, EngineStats, Finish, Lab, Limits, Node, SimDuration, SimTime, stream};
 
@@ -188,10 +189,12 @@ async fn run_graph(
         lab.schedule(SimTime::ZERO, Event::Service(s.id, ServiceMsg::ConsumerStart));
     }
     let entry = sc.load.entry;
-    let clock = ArrivalClock::new(&sc.load.profile, sc.load.arrivals, stream(seed, "load/arrivals"));
+    // This run's fault occurrences (seeded), and the arrival profile with its load spikes.
+    let faults = expand_all(&sc.chaos, seed, limits.stop_at);
+    let profile = with_spikes(&sc.load.profile, &faults);
+    let clock = ArrivalClock::new(&profile, sc.load.arrivals, stream(seed, "load/arrivals"));
     let load = Node::new(LoadGenerator::new(entry, sc.service(entry).timeout, clock), lab.clone()).start();
-    let injector =
-        ChaosInjector::new(sc.chaos.clone(), sc.chaos.iter().map(|f| sc.target_name(f.target).to_string()).collect());
+    let injector = ChaosInjector::new(faults, sc);
     injector.schedule(&lab);
     let chaos = Node::new(injector, lab.clone()).start();
     let supervisor = Node::new(ServiceSupervisor::new(sc, seed), lab.clone()).start();

@@ -3,6 +3,7 @@
 //! Errors name the file and either the line and column (syntax, unknown keys, wrong types) or the TOML
 //! path of the offending value (semantic problems), with a hint where one helps.
 
+pub mod chaos;
 pub mod device;
 pub mod raw;
 pub mod validate;
@@ -47,8 +48,10 @@ pub struct Scenario {
     pub services: Vec<Service>,
     /// Objectives, in file order.
     pub slos: Vec<Slo>,
-    /// Faults, in file order.
-    pub chaos: Vec<Fault>,
+    /// Fault specifications, in file order (expanded into [`Fault`]s per run).
+    pub chaos: Vec<chaos::FaultSpec>,
+    /// Distributions of latency faults (`FaultEffect::Latency::dist` indexes them).
+    pub fault_dists: Vec<Dist>,
     /// Supervision of the services subtree.
     pub services_supervisor: SupervisorSpec,
     /// The root supervisor.
@@ -239,9 +242,11 @@ pub enum Target {
     Service(ServiceId),
     /// The audio device (`"device"` in scenario files).
     Device,
+    /// The load generator (`"load"`, for load spikes).
+    Load,
 }
 
-/// A validated fault.
+/// One occurrence of a fault in a run (expanded from a [`chaos::FaultSpec`]).
 #[derive(Clone, Debug)]
 pub struct Fault {
     /// Label for reports.
@@ -296,8 +301,29 @@ pub enum FaultEffect {
     },
     /// Add latency to processing.
     Latency {
-        /// Added time per request.
+        /// Added time per request (constant part).
         add: SimDuration,
+        /// Index into [`Scenario::fault_dists`] of a distribution drawn per request, if any.
+        dist: Option<u32>,
+        /// Uniform random extra in [0, jitter] per request.
+        jitter: SimDuration,
+    },
+    /// Stop answering until the fault ends.
+    Hang,
+    /// Calls from the target to `to` are lost.
+    Partition {
+        /// The other side.
+        to: ServiceId,
+    },
+    /// Slower workers (service cpu-stall).
+    Slowdown {
+        /// Processing time multiplier.
+        factor: f64,
+    },
+    /// More arrivals.
+    LoadSpike {
+        /// Rate multiplier.
+        multiplier: f64,
     },
     /// Fail requests with this probability.
     Errors {
@@ -321,6 +347,10 @@ impl FaultEffect {
             FaultEffect::Silence => "silence",
             FaultEffect::Clipping { .. } => "clipping",
             FaultEffect::Latency { .. } => "latency",
+            FaultEffect::Hang => "hang",
+            FaultEffect::Partition { .. } => "partition",
+            FaultEffect::Slowdown { .. } => "cpu-stall",
+            FaultEffect::LoadSpike { .. } => "load-spike",
             FaultEffect::Errors { .. } => "errors",
         }
     }
@@ -338,7 +368,20 @@ impl FaultEffect {
             FaultEffect::ClockDrift { ppm } => format!("clock drift {ppm} ppm"),
             FaultEffect::Silence => "captured silence".to_string(),
             FaultEffect::Clipping { gain_db } => format!("input gain +{gain_db} dB"),
-            FaultEffect::Latency { add } => format!("latency +{add}"),
+            FaultEffect::Latency { add, dist, jitter } => {
+                let mut s = format!("latency +{add}");
+                if dist.is_some() {
+                    s.push_str(" + a drawn delay");
+                }
+                if !jitter.is_zero() {
+                    s.push_str(&format!(" + up to {jitter} jitter"));
+                }
+                s
+            }
+            FaultEffect::Hang => "hang".to_string(),
+            FaultEffect::Partition { to } => format!("partition towards service #{}", to.0),
+            FaultEffect::Slowdown { factor } => format!("workers {factor}x slower"),
+            FaultEffect::LoadSpike { multiplier } => format!("arrivals x{multiplier}"),
             FaultEffect::Errors { rate } => format!("errors rate {rate}"),
         }
     }
@@ -432,6 +475,7 @@ impl Scenario {
         match t {
             Target::Service(id) => &self.service(id).name,
             Target::Device => "device",
+            Target::Load => "load",
         }
     }
 

@@ -121,7 +121,7 @@ impl EventBus {
             logs: vec![0; n],
             groups,
             appends: SlotMap::new(),
-            faults: RequestFaults::new(0.0),
+            faults: RequestFaults::new(0.0, sc.fault_dists.clone().into()),
             panic_armed: None,
             recovery_watch: Vec::new(),
             meter,
@@ -190,7 +190,8 @@ impl Behavior for EventBus {
                     panic!("injected panic (fault {fault})");
                 }
                 self.meter.levels(now, self.appends.len() as u32, 0);
-                let done = now + self.spec.latency.sample(&mut self.rng) + self.faults.extra_latency;
+                let own = self.spec.latency.sample(&mut self.rng);
+                let done = now + self.faults.processing(own, &mut self.rng);
                 lab.schedule(done, Event::Service(id, ServiceMsg::Appended { token: super::token(k) }));
             }
             ServiceMsg::Appended { token } => {

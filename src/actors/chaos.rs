@@ -47,7 +47,8 @@ pub struct ChaosInjector {
 
 impl ChaosInjector {
     /// An injector for `faults`; `targets[i]` is the name of fault i's target.
-    pub fn new(faults: Vec<Fault>, targets: Vec<String>) -> Self {
+    pub fn new(faults: Vec<Fault>, sc: &crate::scenario::Scenario) -> Self {
+        let targets: Vec<String> = faults.iter().map(|f| sc.target_name(f.target).to_string()).collect();
         let records = faults
             .iter()
             .zip(&targets)
@@ -55,7 +56,10 @@ impl ChaosInjector {
                 name: f.name.clone(),
                 kind: f.effect.kind(),
                 target: t.clone(),
-                detail: f.effect.describe(),
+                detail: match f.effect {
+                    FaultEffect::Partition { to } => format!("calls to {} are lost", sc.service(to).name),
+                    e => e.describe(),
+                },
                 start: None,
                 end: None,
                 recovered: None,
@@ -84,7 +88,8 @@ impl Behavior for ChaosInjector {
                 let f = &self.faults[i as usize];
                 let target = &self.targets[i as usize];
                 self.records[i as usize].start = Some(lab.now());
-                record(lab, "fault_start", target, format!("{} ({}) for {}", f.name, f.effect.describe(), f.duration));
+                let detail = &self.records[i as usize].detail;
+                record(lab, "fault_start", target, format!("{} ({detail}) for {}", f.name, f.duration));
                 let msg = match f.effect {
                     FaultEffect::Panic => ServiceMsg::ArmPanic { fault: f.name.clone().into() },
                     FaultEffect::Stop => {
@@ -96,6 +101,8 @@ impl Behavior for ChaosInjector {
                     effect => ServiceMsg::FaultOn { fault: i, effect },
                 };
                 match f.target {
+                    // Load spikes are part of the arrival profile, applied when the run starts.
+                    Target::Load => {}
                     Target::Service(id) => lab.send(Event::Service(id, msg)),
                     Target::Device => lab.send(Event::Device(match f.effect {
                         FaultEffect::DeviceDisconnect => DeviceMsg::Disconnect { down_for: f.duration },
@@ -112,6 +119,7 @@ impl Behavior for ChaosInjector {
                     FaultEffect::Kill | FaultEffect::Stop | FaultEffect::Panic | FaultEffect::DeviceDisconnect
                 );
                 match f.target {
+                    Target::Load => {}
                     Target::Service(id) => {
                         if windowed {
                             lab.send(Event::Service(id, ServiceMsg::FaultOff { fault: i }));

@@ -250,6 +250,8 @@ pub struct ServiceActor {
     panic_armed: Option<Box<str>>,
     /// Consumer group membership, if any.
     consumer: Option<consumer::Consumer>,
+    /// Messages that arrived while the service was hung.
+    stash: Vec<ServiceMsg>,
     meter: ServiceMeter,
 }
 
@@ -257,13 +259,18 @@ impl ServiceActor {
     /// Service `id` of `sc`, with its random streams derived from `seed`, measured by `meter`.
     pub fn new(sc: &Scenario, id: ServiceId, seed: u64, meter: ServiceMeter) -> Self {
         let spec = sc.service(id).clone();
+        // Hangs and partitions must see every call when it is made, not have it pre-scheduled.
+        let guarded = sc.chaos.iter().any(|f| {
+            f.targets.contains(&crate::scenario::Target::Service(id))
+                && matches!(f.effect, FaultEffect::Hang | FaultEffect::Partition { .. })
+        });
         let mut deps: Vec<Dependency> = Vec::new();
         let mut call_dep = Vec::with_capacity(spec.calls.len());
         for callee in &spec.calls {
             let i = match deps.iter().position(|d| d.callee == *callee) {
                 Some(i) => i,
                 None => {
-                    deps.push(Dependency::new(sc.service(*callee)));
+                    deps.push(Dependency::new(sc.service(*callee), guarded));
                     deps.len() - 1
                 }
             };
@@ -274,7 +281,7 @@ impl ServiceActor {
             latency_rng: stream("latency"),
             error_rng: stream("errors"),
             retry_rng: stream("retry"),
-            faults: RequestFaults::new(spec.error_rate),
+            faults: RequestFaults::new(spec.error_rate, sc.fault_dists.clone().into()),
             workers: spec.workers,
             rate_limiter: spec.rate_limit.clone().map(RateLimiter::new),
             spec,
@@ -288,6 +295,7 @@ impl ServiceActor {
             recovery_watch: Vec::new(),
             panic_armed: None,
             consumer: consumer_of(sc, id),
+            stash: Vec::new(),
             meter,
         }
     }
@@ -340,7 +348,8 @@ impl ServiceActor {
             lab.send(Event::Service(self.id(), ServiceMsg::WorkDone { token: token(k), failed: false }));
             return;
         }
-        let done = now + self.spec.latency.sample(&mut self.latency_rng) + self.faults.extra_latency;
+        let own = self.spec.latency.sample(&mut self.latency_rng);
+        let done = now + self.faults.processing(own, &mut self.latency_rng);
         let failed = self.faults.fail_prob > 0.0 && self.error_rng.random::<f64>() < self.faults.fail_prob;
         if failed || self.spec.calls.is_empty() {
             lab.schedule(done, Event::Service(self.id(), ServiceMsg::WorkDone { token: token(k), failed }));
@@ -383,6 +392,15 @@ impl ServiceActor {
         if let Some(c) = self.consumer.as_mut() {
             c.forget();
         }
+        // Requests that waited in a hung process get a reset connection; other waiting messages are moot.
+        for m in std::mem::take(&mut self.stash) {
+            if let ServiceMsg::Call { from, token, tag, .. } = m {
+                if from != Caller::Health {
+                    self.meter.record(now, Outcome::Failed);
+                }
+                lab.send(from.reply(token, tag, CallResult::Failed));
+            }
+        }
         // `drain` keeps the slot versions, so tokens of these requests never match a later request.
         let active: Vec<Active> = self.active.drain().map(|(_, a)| a).collect();
         for a in active {
@@ -412,6 +430,21 @@ impl ServiceActor {
             lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed { service, reason, down_for, abnormal }));
         }
     }
+}
+
+/// Messages a hung service still reacts to (the chaos injector's and the supervisor's).
+fn is_control(msg: &ServiceMsg) -> bool {
+    matches!(
+        msg,
+        ServiceMsg::FaultOn { .. }
+            | ServiceMsg::FaultOff { .. }
+            | ServiceMsg::Kill { .. }
+            | ServiceMsg::Stop { .. }
+            | ServiceMsg::Shutdown
+            | ServiceMsg::Restart
+            | ServiceMsg::ArmPanic { .. }
+            | ServiceMsg::WatchRecovery { .. }
+    )
 }
 
 /// The consumer state of service `id`: its group is the index of `id` among the consumers of the bus.
@@ -445,6 +478,11 @@ impl Behavior for ServiceActor {
     type Report = ServiceReport;
 
     fn handle(&mut self, msg: ServiceMsg, lab: &SimLab) {
+        if self.faults.hung && !is_control(&msg) {
+            // A hung process handles nothing: its messages wait until the hang ends.
+            self.stash.push(msg);
+            return;
+        }
         if self.consumer.is_some() && self.on_consumer_msg(&msg, lab) {
             return;
         }
@@ -464,7 +502,16 @@ impl Behavior for ServiceActor {
             ServiceMsg::BulkheadTimeout { token, tag } => self.on_bulkhead_timeout(key(token), tag, lab),
             ServiceMsg::BreakerTimer { dep } => self.on_breaker_timer(dep as usize, lab),
             ServiceMsg::FaultOn { fault, effect } => self.faults.on(fault, effect),
-            ServiceMsg::FaultOff { fault } => self.faults.off(fault),
+            ServiceMsg::FaultOff { fault } => {
+                self.faults.off(fault);
+                if !self.faults.hung {
+                    // Back from a hang: everything that waited is handled now, in arrival order.
+                    let id = self.id();
+                    for m in std::mem::take(&mut self.stash) {
+                        lab.send(Event::Service(id, m));
+                    }
+                }
+            }
             ServiceMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
             ServiceMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
             ServiceMsg::ArmPanic { fault } => self.panic_armed = Some(fault),

@@ -457,6 +457,9 @@ pub struct RawService {
     pub bulkhead: Option<RawBulkhead>,
     /// Rate limiter on this service's ingress.
     pub rate_limit: Option<RawRateLimit>,
+    /// Tags, for targeting faults by tag (`target = "tag:db"`).
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// Restart type under its supervisor: "permanent", "transient" or "temporary". Default "permanent".
     #[serde(default)]
     pub restart: RestartName,
@@ -819,8 +822,26 @@ pub enum FaultKind {
     ClockDrift,
     /// Device: the computer captures bit-exact zeros (denied permission, wrong device).
     Silence,
+    /// The service stops answering: it holds its workers and every message waits until the fault ends.
+    Hang,
+    /// Calls from the target to the `to` services (and their answers) are lost: callers time out.
+    Partition,
+    /// The load generator's arrival rate is multiplied by `multiplier` (target = "load").
+    LoadSpike,
     /// Device: `gain_db` more input gain: the converters clip.
     Clipping,
+}
+
+/// Which of the matched targets a fault hits.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModeName {
+    /// One, picked with the fault's seeded stream.
+    One,
+    /// All of them.
+    All,
+    /// A share of them (`percent`), picked with the fault's seeded stream.
+    FixedPercent,
 }
 
 /// A fault injected at `at` for `for`.
@@ -833,13 +854,33 @@ pub struct RawChaos {
     pub fault: FaultKind,
     /// The service to inject it into, or "device" for the audio faults.
     pub target: String,
-    /// When it starts (from the start of the run).
-    pub at: Dur,
-    /// How long it lasts. Required for latency and errors; for kill, how long the service stays down.
+    /// When it starts (from the start of the run); with `every`, the first occurrence (default: `every`).
+    pub at: Option<Dur>,
+    /// Repeat every this long (until the end of the run).
+    pub every: Option<Dur>,
+    /// Shift each repeated occurrence by a uniform draw in [-jitter, +jitter]. Default "0s".
+    pub jitter: Option<Dur>,
+    /// How long it lasts. Required for windowed faults; for kill and stop, how long the service stays down.
     #[serde(rename = "for")]
     pub for_: Option<Dur>,
-    /// Added processing time (latency).
+    /// Which of the matched targets: "one" (a seeded pick), "all", "fixed-percent". Default "all".
+    pub mode: Option<ModeName>,
+    /// With mode = "fixed-percent": the share of the matched targets [percent].
+    pub percent: Option<f64>,
+    /// Probability that an occurrence happens at all (0..1). Default 1.
+    pub probability: Option<f64>,
+    /// Added processing time (latency) or block processing time (device cpu-stall).
     pub add: Option<Dur>,
+    /// Added processing time drawn per request from a distribution (latency; with or instead of `add`).
+    pub latency: Option<RawDist>,
+    /// Uniform random extra in [0, latency_jitter] per request (latency; Toxiproxy's jitter).
+    pub latency_jitter: Option<Dur>,
+    /// Processing time multiplier (service cpu-stall), e.g. 3.0.
+    pub factor: Option<f64>,
+    /// Arrival rate multiplier (load-spike), e.g. 5.0.
+    pub multiplier: Option<f64>,
+    /// The other side of a partition: calls from `target` to these services are lost.
+    pub to: Option<String>,
     /// Failure probability 0..1 (errors), or xrun probability per period (xrun-storm).
     pub rate: Option<f64>,
     /// The host's sample rate [Hz] (sample-rate-mismatch).

@@ -4,12 +4,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::raw::{
-    DeliveryName, FaultKind, RawChaos, RawDist, RawLoad, RawScenario, RawService, RawSlo, RawSupervisor, RestartName,
+    DeliveryName, FaultKind, RawDist, RawLoad, RawScenario, RawService, RawSlo, RawSupervisor, RestartName,
     ServiceKindName, SliKind, StrategyName,
 };
 use super::{
-    Consumes, Fault, FaultEffect, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId,
-    ServiceKind, Slo, Target,
+    Consumes, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId, ServiceKind, Slo, Target,
 };
 use crate::dist::Dist;
 use crate::sim::{SimDuration, SimTime};
@@ -24,6 +23,7 @@ pub const DEFAULT_QUEUE: u32 = 10_000;
 /// Default restart delay.
 pub const DEFAULT_RESTART_DELAY: SimDuration = SimDuration::from_secs(1);
 
+mod chaos;
 mod device;
 mod resilience;
 
@@ -152,9 +152,12 @@ pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, V
 
     let horizon = SimTime::ZERO + duration + drain;
     let mut chaos = Vec::new();
+    let mut fault_dists = Vec::new();
     for (i, f) in raw.chaos.iter().enumerate() {
         let p = format!("chaos[{i}]");
-        if let Some(fault) = fault(&mut c, &p, f, horizon, &services, has_device, &lookup) {
+        if let Some(fault) =
+            chaos::fault(&mut c, &p, f, horizon, &raw.services, &services, has_device, &mut fault_dists)
+        {
             chaos.push(fault);
         }
     }
@@ -179,6 +182,7 @@ pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, V
         services: services.into_iter().map(|s| s.expect("invariant: valid services")).collect(),
         slos,
         chaos,
+        fault_dists,
         services_supervisor,
         root_supervisor,
         device,
@@ -464,7 +468,7 @@ fn profile(l: &RawLoad, duration: SimDuration) -> RateProfile {
     RateProfile { segments }
 }
 
-/// Resolves a target name: "device" is the audio device when there is one.
+/// Resolves an objective's target: "device" is the audio device when there is one.
 fn target(c: &mut Checker, at: String, name: &str, has_device: bool, lookup: &Lookup<'_>) -> Option<Target> {
     if name == DEVICE && has_device {
         return Some(Target::Device);
@@ -563,171 +567,7 @@ fn slo(c: &mut Checker, p: &str, s: &RawSlo, has_device: bool, lookup: &Lookup<'
     Some(Slo { name: s.name.clone(), target: target?, indicator: indicator?, objective: objective? })
 }
 
-fn fault(
-    c: &mut Checker,
-    p: &str,
-    f: &RawChaos,
-    horizon: SimTime,
-    services: &[Option<Service>],
-    has_device: bool,
-    lookup: &Lookup<'_>,
-) -> Option<Fault> {
-    let target = target(c, format!("{p}.target"), &f.target, has_device, lookup);
-    let at = SimTime::ZERO + f.at.0;
-    if at >= horizon {
-        c.err(
-            format!("{p}.at"),
-            format!(
-                "{} is after the end of the run ({} = duration + drain): the fault would never start",
-                f.at.0,
-                horizon - SimTime::ZERO
-            ),
-        );
-    }
-    let device_fault = matches!(
-        f.fault,
-        FaultKind::DeviceDisconnect
-            | FaultKind::XrunStorm
-            | FaultKind::CpuStall
-            | FaultKind::SampleRateMismatch
-            | FaultKind::ClockDrift
-            | FaultKind::Silence
-            | FaultKind::Clipping
-    );
-    match target {
-        Some(Target::Device) if !device_fault => c.err(
-            format!("{p}.fault"),
-            "the device takes audio faults: device-disconnect, xrun-storm, cpu-stall, sample-rate-mismatch, clock-drift, silence, clipping",
-        ),
-        Some(Target::Service(_)) if device_fault => {
-            c.err(format!("{p}.target"), format!("{} is an audio fault: target = \"device\"", kind_name(f.fault)))
-        }
-        _ => {}
-    }
-    let params = [
-        ("add", f.add.is_some()),
-        ("rate", f.rate.is_some()),
-        ("host_rate_hz", f.host_rate_hz.is_some()),
-        ("ppm", f.ppm.is_some()),
-        ("gain_db", f.gain_db.is_some()),
-    ];
-    let allowed: &[&str] = match f.fault {
-        FaultKind::Latency | FaultKind::CpuStall => &["add"],
-        FaultKind::Errors | FaultKind::XrunStorm => &["rate"],
-        FaultKind::SampleRateMismatch => &["host_rate_hz"],
-        FaultKind::ClockDrift => &["ppm"],
-        FaultKind::Clipping => &["gain_db"],
-        _ => &[],
-    };
-    for (key, present) in params {
-        if present && !allowed.contains(&key) {
-            c.err(format!("{p}.{key}"), format!("`{key}` does not apply to a {} fault", kind_name(f.fault)));
-        }
-    }
-    let missing = |c: &mut Checker, key: &str, example: &str| {
-        c.err(
-            format!("{p}.{key}"),
-            format!("missing: a {} fault needs {key}, e.g. {key} = {example}", kind_name(f.fault)),
-        );
-    };
-    let need_for = |c: &mut Checker| -> Option<SimDuration> {
-        match f.for_ {
-            Some(d) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
-            None => {
-                missing(c, "for", "\"30s\"");
-                None
-            }
-        }
-    };
-    let add = |c: &mut Checker| match f.add {
-        Some(a) => c.positive(&format!("{p}.add"), a.0).then_some(a.0),
-        None => {
-            missing(c, "add", "\"200ms\"");
-            None
-        }
-    };
-    let rate = |c: &mut Checker| match f.rate {
-        Some(r) => {
-            c.fraction(&format!("{p}.rate"), r);
-            Some(r)
-        }
-        None => {
-            missing(c, "rate", "0.3");
-            None
-        }
-    };
-    let (effect, duration) = match f.fault {
-        FaultKind::Kill | FaultKind::Stop | FaultKind::Panic => {
-            let service = match target {
-                Some(Target::Service(id)) => services.get(id.index()).and_then(|s| s.as_ref()),
-                _ => None,
-            };
-            let down = match (f.for_, service) {
-                (Some(d), _) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
-                (None, Some(s)) => Some(s.restart_delay),
-                (None, None) => Some(SimDuration::ZERO),
-            };
-            let effect = match f.fault {
-                FaultKind::Kill => FaultEffect::Kill,
-                FaultKind::Stop => FaultEffect::Stop,
-                _ => FaultEffect::Panic,
-            };
-            (Some(effect), down)
-        }
-        FaultKind::Latency => (add(c).map(|add| FaultEffect::Latency { add }), need_for(c)),
-        FaultKind::Errors => (rate(c).map(|rate| FaultEffect::Errors { rate }), need_for(c)),
-        FaultKind::DeviceDisconnect => (Some(FaultEffect::DeviceDisconnect), need_for(c)),
-        FaultKind::XrunStorm => (rate(c).map(|rate| FaultEffect::XrunStorm { rate }), need_for(c)),
-        FaultKind::CpuStall => (add(c).map(|add| FaultEffect::CpuStall { add }), need_for(c)),
-        FaultKind::SampleRateMismatch => {
-            let r = match f.host_rate_hz {
-                Some(r) if r > 0 => Some(r),
-                Some(_) => {
-                    c.err(format!("{p}.host_rate_hz"), "must be a rate in Hz, e.g. 44100");
-                    None
-                }
-                None => {
-                    missing(c, "host_rate_hz", "44100");
-                    None
-                }
-            };
-            (r.map(|host_rate_hz| FaultEffect::SampleRateMismatch { host_rate_hz }), need_for(c))
-        }
-        FaultKind::ClockDrift => {
-            let ppm = match f.ppm {
-                Some(v) if v.is_finite() && v.abs() < 100_000.0 => Some(v),
-                Some(v) => {
-                    c.err(format!("{p}.ppm"), format!("{v} ppm is not a clock error: expected |ppm| < 100000"));
-                    None
-                }
-                None => {
-                    missing(c, "ppm", "50.0");
-                    None
-                }
-            };
-            (ppm.map(|ppm| FaultEffect::ClockDrift { ppm }), need_for(c))
-        }
-        FaultKind::Silence => (Some(FaultEffect::Silence), need_for(c)),
-        FaultKind::Clipping => {
-            let g = match f.gain_db {
-                Some(g) if g.is_finite() && g > 0.0 => Some(g),
-                Some(g) => {
-                    c.err(format!("{p}.gain_db"), format!("{g}: extra input gain in dB, > 0"));
-                    None
-                }
-                None => {
-                    missing(c, "gain_db", "12.0");
-                    None
-                }
-            };
-            (g.map(|gain_db| FaultEffect::Clipping { gain_db }), need_for(c))
-        }
-    };
-    let name = f.name.clone().unwrap_or_else(|| format!("{}:{}", kind_name(f.fault), f.target));
-    Some(Fault { name, target: target?, at, duration: duration?, effect: effect? })
-}
-
-fn kind_name(k: FaultKind) -> &'static str {
+pub(super) fn kind_name(k: FaultKind) -> &'static str {
     match k {
         FaultKind::Kill => "kill",
         FaultKind::Latency => "latency",
@@ -741,6 +581,9 @@ fn kind_name(k: FaultKind) -> &'static str {
         FaultKind::ClockDrift => "clock-drift",
         FaultKind::Silence => "silence",
         FaultKind::Clipping => "clipping",
+        FaultKind::Hang => "hang",
+        FaultKind::Partition => "partition",
+        FaultKind::LoadSpike => "load-spike",
     }
 }
 

@@ -80,11 +80,13 @@ pub(super) struct Dependency {
     retry: Option<RetryConfig>,
     budget: Option<RetryBudget>,
     bulkhead: Option<Bulkhead<(u64, u32)>>,
+    /// A fault may hang the caller or cut the link: calls must go through the caller at send time.
+    guarded: bool,
     pub(super) stats: DepStats,
 }
 
 impl Dependency {
-    pub(super) fn new(callee: &Service) -> Self {
+    pub(super) fn new(callee: &Service, guarded: bool) -> Self {
         let mut d = Dependency {
             callee: callee.id,
             name: callee.name.clone(),
@@ -94,6 +96,7 @@ impl Dependency {
             retry: callee.retry.clone(),
             budget: None,
             bulkhead: None,
+            guarded,
             stats: DepStats::default(),
         };
         d.reset();
@@ -107,9 +110,13 @@ impl Dependency {
         self.bulkhead = self.spec.bulkhead.clone().map(Bulkhead::new);
     }
 
-    /// No mechanism at all: the call can be sent straight away.
+    /// No mechanism at all: the call can be scheduled straight to the callee.
     fn plain(&self) -> bool {
-        self.breaker.is_none() && self.retry.is_none() && self.bulkhead.is_none() && !self.spec.optional
+        self.breaker.is_none()
+            && self.retry.is_none()
+            && self.bulkhead.is_none()
+            && !self.spec.optional
+            && !self.guarded
     }
 }
 
@@ -246,11 +253,22 @@ impl ServiceActor {
         aw.sent_at = now;
         aw.timer =
             dep.timeout.map(|_| lab.timer(deadline, Event::Service(id, ServiceMsg::CallTimeout { token: t, tag })));
-        lab.send(Event::Service(dep.callee, ServiceMsg::Call { from: Caller::Service(id), token: t, tag, deadline }));
+        // Across a partition the call is lost: only the timeout (if any) ends the wait.
+        if !self.faults.partitioned(dep.callee) {
+            lab.send(Event::Service(
+                dep.callee,
+                ServiceMsg::Call { from: Caller::Service(id), token: t, tag, deadline },
+            ));
+        }
     }
 
     pub(super) fn on_reply(&mut self, k: DefaultKey, tag: u32, result: CallResult, lab: &SimLab) {
         let now = lab.now();
+        if let Some(callee) = self.spec.calls.get(split(tag).0) {
+            if self.faults.partitioned(*callee) {
+                return; // the answer is lost on the way back
+            }
+        }
         let Some(aw) = self.awaiting_mut(k, tag, Phase::InFlight) else {
             return;
         };
