@@ -28,4 +28,5 @@ pub mod resilience;
 pub mod run;
 pub mod scenario;
 pub mod sim;
+pub mod slo;
 pub mod supervision;

@@ -189,6 +189,8 @@ pub struct WindowRow {
     pub queue_depth: f64,
     /// Time-averaged number of workers (changes with autoscaling).
     pub workers: f64,
+    /// Successes within each latency threshold of the meter, in the window.
+    pub within: Vec<u64>,
 }
 
 /// Levels integrated over time.
@@ -228,6 +230,7 @@ pub struct ServiceMeter {
     /// Whole-run areas at the last [`ServiceMeter::take_utilization`].
     taken: Areas,
     thresholds: Vec<(SimDuration, u64)>,
+    win_within: Vec<u64>,
 }
 
 /// What a service meter hands back at the end.
@@ -266,6 +269,7 @@ impl ServiceMeter {
             latency: Latency::default(),
             areas: Areas::default(),
             taken: Areas::default(),
+            win_within: vec![0; thresholds.len()],
             thresholds: thresholds.into_iter().map(|t| (t, 0)).collect(),
         }
     }
@@ -293,7 +297,10 @@ impl ServiceMeter {
     /// Closes the current window, which covered `span_ns` (less than a window only at the end of the run).
     fn close_window(&mut self, span_ns: u64) {
         let start = self.window_end.as_nanos() - self.window.as_nanos();
-        self.rows.push(window_row(start, span_ns, &self.win_counts, &self.win_latency, &self.win_areas));
+        let mut row = window_row(start, span_ns, &self.win_counts, &self.win_latency, &self.win_areas);
+        row.within = self.win_within.clone();
+        self.win_within.iter_mut().for_each(|n| *n = 0);
+        self.rows.push(row);
         let a = self.win_areas;
         self.areas.busy += a.busy;
         self.areas.capacity += a.capacity;
@@ -342,9 +349,10 @@ impl ServiceMeter {
         if let Outcome::Ok(d) = outcome {
             // The whole-run histogram gets the window's values when the window closes.
             self.win_latency.record(d);
-            for (t, n) in &mut self.thresholds {
+            for (i, (t, n)) in self.thresholds.iter_mut().enumerate() {
                 if d <= *t {
                     *n += 1;
+                    self.win_within[i] += 1;
                 }
             }
         }
@@ -384,6 +392,7 @@ fn window_row(start_ns: u64, span_ns: u64, counts: &Counts, lat: &Latency, a: &A
         utilization: ratio(a.busy, a.capacity),
         queue_depth: ratio(a.queue, u128::from(span_ns)),
         workers: ratio(a.capacity, u128::from(span_ns)),
+        within: Vec::new(),
     }
 }
 

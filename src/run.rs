@@ -55,6 +55,8 @@ pub struct RunOutput {
     pub device_restarts: (u64, SimDuration),
     /// The event log.
     pub events: Vec<EventRow>,
+    /// Burn-rate alerts that fired, per objective (scenario order).
+    pub alerts: Vec<Vec<crate::slo::AlertSpan>>,
     /// Engine work counters.
     pub engine: EngineStats,
 }
@@ -295,7 +297,7 @@ async fn run_graph(
         None => (None, (0, SimDuration::ZERO)),
     };
     let events = recorder.send(Finish::default()).await.expect(GONE);
-    Ok(RunOutput {
+    let mut out = RunOutput {
         seed,
         end,
         ending,
@@ -311,6 +313,37 @@ async fn run_graph(
         audio,
         device_restarts,
         events,
+        alerts: Vec::new(),
         engine: lab.stats(),
-    })
+    };
+    add_alerts(sc, &mut out);
+    Ok(out)
+}
+
+/// Evaluates every objective's burn-rate alerts over the run and adds alert_fired / alert_resolved to
+/// the event log.
+fn add_alerts(sc: &Scenario, out: &mut RunOutput) {
+    use crate::actors::recorder::EventRow;
+    for slo in &sc.slos {
+        let spans = match crate::slo::series_of(sc, out, slo) {
+            Some(s) => crate::slo::evaluate(&s, slo.objective, &slo.alerts),
+            None => Vec::new(),
+        };
+        for a in &spans {
+            let rule = &slo.alerts[a.rule];
+            let what = format!("{:?} {}/{} burn rate > {}", rule.severity, rule.long, rule.short, rule.burn_rate)
+                .to_lowercase();
+            out.events.push(EventRow {
+                t: a.fired,
+                kind: "alert_fired",
+                target: slo.name.clone(),
+                detail: format!("{what} (long-window burn rate {:.1})", a.burn_rate),
+            });
+            if let Some(r) = a.resolved {
+                out.events.push(EventRow { t: r, kind: "alert_resolved", target: slo.name.clone(), detail: what });
+            }
+        }
+        out.alerts.push(spans);
+    }
+    out.events.sort_by_key(|e| e.t);
 }

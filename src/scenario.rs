@@ -212,6 +212,10 @@ pub struct Slo {
     pub indicator: Indicator,
     /// Fraction to achieve (0..1); for xruns-per-hour the maximum rate; unused for max-dropout.
     pub objective: f64,
+    /// The error budget's period.
+    pub period: SimDuration,
+    /// Burn-rate alert rules.
+    pub alerts: Vec<crate::slo::AlertRule>,
 }
 
 /// A service level indicator.

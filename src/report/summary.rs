@@ -7,7 +7,7 @@ use crate::actors::{BusReport, HealthReport};
 use crate::metrics::{Counts, LatencySummary};
 use crate::run::RunOutput;
 use crate::scenario::{Indicator, Scenario, Slo, Target};
-use crate::sim::Ending;
+use crate::sim::{Ending, SimTime};
 
 /// The schema version written in every summary.
 pub const SCHEMA: u32 = 1;
@@ -161,6 +161,32 @@ pub struct SloResult {
     /// Whether `achieved >= objective` (xruns-per-hour: `achieved <= objective`; max-dropout:
     /// `achieved <= threshold_ms`).
     pub met: bool,
+    /// Error budget over the SLO period (not for xruns-per-hour and max-dropout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::slo::Budget>,
+    /// Burn-rate alerts that fired.
+    pub alerts: Vec<AlertSummary>,
+    /// Whether a page-severity alert fired.
+    pub paged: bool,
+}
+
+/// A burn-rate alert that fired.
+#[derive(Debug, Serialize)]
+pub struct AlertSummary {
+    /// Severity.
+    pub severity: crate::slo::Severity,
+    /// Long window [s].
+    pub long_s: f64,
+    /// Short window [s].
+    pub short_s: f64,
+    /// Threshold.
+    pub burn_rate: f64,
+    /// Long-window burn rate when it fired.
+    pub burn_rate_at_fire: f64,
+    /// When it fired [s].
+    pub fired_at_s: f64,
+    /// When it resolved [s] (`null`: still firing at the end).
+    pub resolved_at_s: Option<f64>,
 }
 
 /// One injected fault.
@@ -325,6 +351,32 @@ fn slo_result(sc: &Scenario, out: &RunOutput, slo: &Slo) -> SloResult {
             }
         }
     };
+    let index = sc.slos.iter().position(|s| std::ptr::eq(s, slo)).expect("invariant: the objective is the scenario's");
+    let horizon = out.end - SimTime::ZERO;
+    let budget =
+        crate::slo::series_of(sc, out, slo).map(|s| crate::slo::budget(&s, slo.objective, slo.period, horizon));
+    let alerts: Vec<AlertSummary> = out
+        .alerts
+        .get(index)
+        .map(|spans| {
+            spans
+                .iter()
+                .map(|a| {
+                    let r = &slo.alerts[a.rule];
+                    AlertSummary {
+                        severity: r.severity,
+                        long_s: r.long.as_secs_f64(),
+                        short_s: r.short.as_secs_f64(),
+                        burn_rate: r.burn_rate,
+                        burn_rate_at_fire: (a.burn_rate * 1000.0).round() / 1000.0,
+                        fired_at_s: a.fired.as_secs_f64(),
+                        resolved_at_s: a.resolved.map(|t| t.as_secs_f64()),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let paged = alerts.iter().any(|a| a.severity == crate::slo::Severity::Page);
     SloResult {
         name: slo.name.clone(),
         service: sc.target_name(slo.target).to_string(),
@@ -335,6 +387,9 @@ fn slo_result(sc: &Scenario, out: &RunOutput, slo: &Slo) -> SloResult {
         good,
         total,
         met,
+        budget,
+        alerts,
+        paged,
     }
 }
 

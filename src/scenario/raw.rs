@@ -791,6 +791,35 @@ pub struct RawSlo {
     pub objective: Option<f64>,
     /// Latency threshold (latency), or longest allowed dropout (max-dropout).
     pub threshold: Option<Dur>,
+    /// The SLO period of the error budget. Default "30d".
+    pub period: Option<Dur>,
+    /// Burn-rate alert rules. Default: the SRE workbook's (1h/5m > 14.4 page, 6h/30m > 6 page, 3d/6h > 1
+    /// ticket); `alerts = []` turns them off.
+    pub alerts: Option<Vec<RawAlert>>,
+}
+
+/// A multi-window burn-rate alert rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlert {
+    /// Long window, e.g. "1h".
+    pub long: Dur,
+    /// Short window, e.g. "5m".
+    pub short: Dur,
+    /// Burn-rate threshold, e.g. 14.4.
+    pub burn_rate: f64,
+    /// "page" or "ticket". Default "page".
+    pub severity: Option<SeverityName>,
+}
+
+/// Alert severity.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SeverityName {
+    /// Wake someone up.
+    Page,
+    /// Look at it tomorrow.
+    Ticket,
 }
 
 /// Fault kinds (v1).

@@ -564,7 +564,34 @@ fn slo(c: &mut Checker, p: &str, s: &RawSlo, has_device: bool, lookup: &Lookup<'
             (t.map(|threshold| Indicator::MaxDropout { threshold }), Some(0.0))
         }
     };
-    Some(Slo { name: s.name.clone(), target: target?, indicator: indicator?, objective: objective? })
+    let period = s.period.map(|d| d.0).unwrap_or(crate::slo::DEFAULT_PERIOD);
+    c.positive(&format!("{p}.period"), period);
+    let alerts = match &s.alerts {
+        None => crate::slo::default_rules(),
+        Some(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let at = format!("{p}.alerts[{i}]");
+                if a.short.0 > a.long.0 || a.short.0.is_zero() {
+                    c.err(at.clone(), "expected 0 < short <= long");
+                }
+                if !(a.burn_rate > 0.0 && a.burn_rate.is_finite()) {
+                    c.err(format!("{at}.burn_rate"), format!("{}: expected a number > 0", a.burn_rate));
+                }
+                crate::slo::AlertRule {
+                    long: a.long.0,
+                    short: a.short.0,
+                    burn_rate: a.burn_rate,
+                    severity: match a.severity {
+                        Some(crate::scenario::raw::SeverityName::Ticket) => crate::slo::Severity::Ticket,
+                        _ => crate::slo::Severity::Page,
+                    },
+                }
+            })
+            .collect(),
+    };
+    Some(Slo { name: s.name.clone(), target: target?, indicator: indicator?, objective: objective?, period, alerts })
 }
 
 pub(super) fn kind_name(k: FaultKind) -> &'static str {

@@ -1,0 +1,248 @@
+//! Error budgets and multi-window, multi-burn-rate alerts (Google SRE workbook, "Alerting on SLOs"),
+//! evaluated in simulated time over an objective's per-window good/total counts.
+//!
+//! Burn rate = error ratio / (1 − objective). An alert rule fires at the end of a metrics window when the
+//! burn rates over both its long and its short window exceed its threshold, and resolves when they no
+//! longer do. Until a window has elapsed, it covers the time elapsed so far. The workbook's rules for a
+//! 30-day objective are the defaults: page at 14.4 over 1 h and 5 min (2% of the budget in an hour), page
+//! at 6 over 6 h and 30 min (5% in 6 h), ticket at 1 over 3 days and 6 h (10% in 3 days).
+
+use crate::sim::{SimDuration, SimTime};
+
+/// How loudly an alert calls.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Wake someone up.
+    Page,
+    /// Look at it tomorrow.
+    Ticket,
+}
+
+/// One multi-window burn-rate rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRule {
+    /// Long window.
+    pub long: SimDuration,
+    /// Short window.
+    pub short: SimDuration,
+    /// Burn-rate threshold.
+    pub burn_rate: f64,
+    /// Severity.
+    pub severity: Severity,
+}
+
+/// The SRE workbook's rules.
+pub fn default_rules() -> Vec<AlertRule> {
+    let h = |x: u64| SimDuration::from_secs(3600 * x);
+    let m = |x: u64| SimDuration::from_secs(60 * x);
+    vec![
+        AlertRule { long: h(1), short: m(5), burn_rate: 14.4, severity: Severity::Page },
+        AlertRule { long: h(6), short: m(30), burn_rate: 6.0, severity: Severity::Page },
+        AlertRule { long: h(72), short: h(6), burn_rate: 1.0, severity: Severity::Ticket },
+    ]
+}
+
+/// Default SLO period: 30 days.
+pub const DEFAULT_PERIOD: SimDuration = SimDuration::from_secs(30 * 24 * 3600);
+
+/// An objective's good and total events per metrics window.
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    /// Window length.
+    pub window: SimDuration,
+    /// Good events per window.
+    pub good: Vec<u64>,
+    /// All events per window.
+    pub total: Vec<u64>,
+}
+
+/// An alert that fired.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertSpan {
+    /// Index of the rule.
+    pub rule: usize,
+    /// When it fired (a window's end).
+    pub fired: SimTime,
+    /// When it resolved (`None`: still firing at the end).
+    pub resolved: Option<SimTime>,
+    /// The long window's burn rate when it fired.
+    pub burn_rate: f64,
+}
+
+/// Evaluates `rules` at the end of every window of `s` for an objective of `objective`.
+pub fn evaluate(s: &Series, objective: f64, rules: &[AlertRule]) -> Vec<AlertSpan> {
+    let n = s.good.len().min(s.total.len());
+    let budget = 1.0 - objective;
+    // Prefix sums of bad and total events.
+    let mut bad = vec![0u64; n + 1];
+    let mut tot = vec![0u64; n + 1];
+    for i in 0..n {
+        bad[i + 1] = bad[i] + s.total[i].saturating_sub(s.good[i]);
+        tot[i + 1] = tot[i] + s.total[i];
+    }
+    let w = s.window.as_nanos().max(1);
+    let burn = |end: usize, span: SimDuration| {
+        let k = (span.as_nanos().div_ceil(w) as usize).max(1);
+        let start = end.saturating_sub(k);
+        let (b, t) = (bad[end] - bad[start], tot[end] - tot[start]);
+        if t == 0 || budget <= 0.0 { 0.0 } else { b as f64 / t as f64 / budget }
+    };
+    let mut out = Vec::new();
+    for (r, rule) in rules.iter().enumerate() {
+        let mut open: Option<AlertSpan> = None;
+        for end in 1..=n {
+            let t = SimTime::from_nanos(end as u64 * w);
+            let long = burn(end, rule.long);
+            let firing = long > rule.burn_rate && burn(end, rule.short) > rule.burn_rate;
+            match (&mut open, firing) {
+                (None, true) => open = Some(AlertSpan { rule: r, fired: t, resolved: None, burn_rate: long }),
+                (Some(a), false) => {
+                    a.resolved = Some(t);
+                    out.push(open.take().expect("invariant: open alert"));
+                }
+                _ => {}
+            }
+        }
+        out.extend(open);
+    }
+    out.sort_by_key(|a| (a.fired, a.rule));
+    out
+}
+
+/// Error-budget figures of an objective over a run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Budget {
+    /// The SLO period [days].
+    pub period_days: f64,
+    /// Bad events the run was allowed: (1 − objective) × its events.
+    pub allowed_bad: f64,
+    /// Bad events in the run.
+    pub bad: u64,
+    /// bad / allowed_bad: the share of the budget the run burned at its own traffic.
+    pub consumed: Option<f64>,
+    /// The share of a whole period's budget the run burned, if the period's traffic were like the run's:
+    /// consumed × run length / period.
+    pub consumed_of_period: Option<f64>,
+}
+
+/// The budget of `s` for `objective` over `period`, for a run of length `horizon`.
+pub fn budget(s: &Series, objective: f64, period: SimDuration, horizon: SimDuration) -> Budget {
+    let total: u64 = s.total.iter().sum();
+    let good: u64 = s.good.iter().sum();
+    let bad = total.saturating_sub(good);
+    let allowed = (1.0 - objective) * total as f64;
+    let consumed = (allowed > 0.0).then(|| bad as f64 / allowed);
+    Budget {
+        period_days: period.as_secs_f64() / 86_400.0,
+        allowed_bad: allowed,
+        bad,
+        consumed,
+        consumed_of_period: consumed.map(|c| c * horizon.as_secs_f64() / period.as_secs_f64()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `minutes` of 10 s windows, 100 events each, with `err` of them bad from minute `from` on.
+    fn series(minutes: usize, from: usize, err: u64) -> Series {
+        let n = minutes * 6;
+        Series {
+            window: SimDuration::from_secs(10),
+            good: (0..n).map(|i| if i >= from * 6 { 100 - err } else { 100 }).collect(),
+            total: vec![100; n],
+        }
+    }
+
+    #[test]
+    fn time_to_detect_matches_the_workbook() {
+        // SLO 99.9%. 5% errors start at minute 60. The 1 h / 5 min page fires when the hour's error ratio
+        // reaches 14.4 x 0.1% = 1.44%: after 0.0144 / 0.05 x 3600 s = 1036.8 s, i.e. at the end of the window
+        // that ends at 60 min + 1040 s. (The workbook: detection time = (1 - SLO) x long x burn / error rate.)
+        let s = series(180, 60, 5);
+        let alerts = evaluate(&s, 0.999, &default_rules());
+        let page = alerts.iter().find(|a| a.rule == 0).expect("the 1 h page fires");
+        assert_eq!(page.fired.as_nanos() / 1_000_000_000, 3600 + 1040);
+        // The 6 h / 30 min rule needs 6 x 0.1% = 0.6%. Only t seconds have elapsed, so its long window is
+        // the whole run: 0.05 x (t - 3600) / t > 0.006 when t > 3600 / 0.88 = 4090.9 s: at the 4100 s window.
+        let six = alerts.iter().find(|a| a.rule == 1).expect("the 6 h page fires");
+        assert_eq!(six.fired.as_nanos() / 1_000_000_000, 4100);
+        // The burn rate at firing is just above the threshold.
+        assert!(page.burn_rate > 14.4 && page.burn_rate < 14.5, "{}", page.burn_rate);
+    }
+
+    #[test]
+    fn burn_rate_below_the_threshold_never_fires_and_alerts_resolve() {
+        // 1% errors: burn 10 < 14.4 (no 1 h page) but > 6 (the 6 h page fires) and > 1 (the ticket).
+        let alerts = evaluate(&series(120, 0, 1), 0.999, &default_rules());
+        assert!(alerts.iter().all(|a| a.rule != 0));
+        assert!(alerts.iter().any(|a| a.rule == 1));
+        assert!(alerts.iter().any(|a| a.rule == 2));
+        // An outage that stops: the page resolves once the 5 min window is clean.
+        let mut s = series(120, 0, 0);
+        for i in 60..90 {
+            s.good[i] = 0; // 5 minutes of total failure from minute 10
+        }
+        let a = evaluate(&s, 0.999, &default_rules());
+        let page = a.iter().find(|x| x.rule == 0).unwrap();
+        assert_eq!(page.fired.as_nanos() / 1_000_000_000, 610, "100% errors: burn 1000 at once");
+        assert_eq!(page.resolved.unwrap().as_nanos() / 1_000_000_000, 900 + 300, "short window clean 5 min later");
+    }
+
+    #[test]
+    fn budget_arithmetic() {
+        // 1 h of 10 events/s at 99.9%: 36 bad allowed; 18 bad = half the run's budget, and 1/1440 of it
+        // over 30 days... times the run's share of the period: 0.5 x 1 h / 720 h.
+        let mut s = Series { window: SimDuration::from_secs(3600), good: vec![36_000 - 18], total: vec![36_000] };
+        let b = budget(&s, 0.999, DEFAULT_PERIOD, SimDuration::from_secs(3600));
+        assert!((b.allowed_bad - 36.0).abs() < 1e-9);
+        assert_eq!(b.bad, 18);
+        assert!((b.consumed.unwrap() - 0.5).abs() < 1e-12);
+        assert!((b.consumed_of_period.unwrap() - 0.5 / 720.0).abs() < 1e-12);
+        s.total = vec![0];
+        s.good = vec![0];
+        assert_eq!(budget(&s, 0.999, DEFAULT_PERIOD, SimDuration::from_secs(1)).consumed, None);
+    }
+}
+
+/// The per-window series of objective `slo` in a run (`None` for indicators without one: xruns per hour,
+/// max dropout).
+pub fn series_of(
+    sc: &crate::scenario::Scenario,
+    out: &crate::run::RunOutput,
+    slo: &crate::scenario::Slo,
+) -> Option<Series> {
+    use crate::scenario::{Indicator, Target};
+    match (slo.target, slo.indicator) {
+        (Target::Service(id), Indicator::Availability) => {
+            let rows = &out.services[id.index()].rows;
+            Some(Series {
+                window: sc.window,
+                good: rows.iter().map(|r| r.counts.ok).collect(),
+                total: rows.iter().map(|r| r.counts.requests).collect(),
+            })
+        }
+        (Target::Service(id), Indicator::Latency { threshold }) => {
+            let m = &out.services[id.index()];
+            let k = m.within.iter().position(|(t, _)| *t == threshold)?;
+            Some(Series {
+                window: sc.window,
+                good: m.rows.iter().map(|r| r.within.get(k).copied().unwrap_or(0)).collect(),
+                total: m.rows.iter().map(|r| r.counts.requests).collect(),
+            })
+        }
+        (_, Indicator::AudioAvailability) => {
+            let a = out.audio.as_ref()?;
+            // One row per channel per window: take the first channel's rows (the device-wide figures repeat).
+            let rows: Vec<_> = a.rows.iter().filter(|r| r.channel == 0).collect();
+            Some(Series {
+                window: sc.window,
+                good: rows.iter().map(|r| r.meter.blocks.saturating_sub(r.xruns)).collect(),
+                total: rows.iter().map(|r| r.meter.blocks + r.missing).collect(),
+            })
+        }
+        _ => None,
+    }
+}
