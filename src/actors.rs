@@ -14,6 +14,7 @@ pub mod audio;
 pub mod autoscaler;
 pub mod bus;
 pub mod chaos;
+pub mod experiment;
 pub mod health;
 pub mod load;
 pub mod recorder;
@@ -61,6 +62,8 @@ pub enum Event {
     Monitor(audio::MonitorMsg),
     /// To the device's supervisor.
     DeviceSup(audio::DeviceSupMsg),
+    /// To the experiment monitor.
+    Experiment(experiment::ExperimentMsg),
 }
 
 /// The lab of a simulated run.

@@ -22,6 +22,7 @@ pub mod arrivals;
 pub mod cli;
 pub mod dist;
 pub mod dsp;
+pub mod experiment;
 pub mod metrics;
 pub mod report;
 pub mod resilience;

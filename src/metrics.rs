@@ -327,6 +327,17 @@ impl ServiceMeter {
         self.capacity = workers;
     }
 
+    /// The metrics window.
+    pub fn window(&self) -> SimDuration {
+        self.window
+    }
+
+    /// The last window closed by `now` (`None` before the first one ends).
+    pub fn last_row(&mut self, now: SimTime) -> Option<&WindowRow> {
+        self.sync(now);
+        self.rows.last()
+    }
+
     /// Busy worker-seconds / worker-seconds since the previous call (or the start), measured at `now`.
     pub fn take_utilization(&mut self, now: SimTime) -> f64 {
         self.sync(now);

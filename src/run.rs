@@ -9,6 +9,7 @@ use std::time::Duration;
 use actix::{Actor, Addr};
 
 use crate::actors::audio::{AudioMonitor, AudioReport, DeviceActor, DeviceSupervisor, MixerActor};
+use crate::actors::experiment::ExperimentMonitor;
 use crate::actors::recorder::EventRow;
 use crate::actors::service::DepStats;
 use crate::actors::{
@@ -59,6 +60,45 @@ pub struct RunOutput {
     pub alerts: Vec<Vec<crate::slo::AlertSpan>>,
     /// Engine work counters.
     pub engine: EngineStats,
+}
+
+/// The address of every actor of a run, to deliver the lab's events.
+struct Routes {
+    services: Vec<ServiceAddr>,
+    load: Addr<Node<LoadGenerator>>,
+    chaos: Addr<Node<ChaosInjector>>,
+    supervisor: Addr<Node<ServiceSupervisor>>,
+    root: Addr<Node<RootSupervisor>>,
+    recorder: Addr<Node<Recorder>>,
+    health: Addr<Node<HealthChecker>>,
+    autoscaler: Addr<Node<Autoscaler>>,
+    audio: Option<AudioAddrs>,
+    experiment: Addr<Node<ExperimentMonitor>>,
+}
+
+impl Routes {
+    #[inline]
+    fn route(&self, ev: Event) {
+        const NO_DEVICE: &str = "invariant: device messages exist only with a [device]";
+        match ev {
+            Event::Service(id, m) => match &self.services[id.index()] {
+                ServiceAddr::Service(a) => a.do_send(Deliver(m)),
+                ServiceAddr::Bus(a) => a.do_send(Deliver(m)),
+            },
+            Event::Load(m) => self.load.do_send(Deliver(m)),
+            Event::Chaos(m) => self.chaos.do_send(Deliver(m)),
+            Event::Supervisor(m) => self.supervisor.do_send(Deliver(m)),
+            Event::Root(m) => self.root.do_send(Deliver(m)),
+            Event::Recorder(m) => self.recorder.do_send(Deliver(m)),
+            Event::Health(m) => self.health.do_send(Deliver(m)),
+            Event::Autoscale(m) => self.autoscaler.do_send(Deliver(m)),
+            Event::Device(m) => self.audio.as_ref().expect(NO_DEVICE).device.do_send(Deliver(m)),
+            Event::Mixer(m) => self.audio.as_ref().expect(NO_DEVICE).mixer.do_send(Deliver(m)),
+            Event::Monitor(m) => self.audio.as_ref().expect(NO_DEVICE).monitor.do_send(Deliver(m)),
+            Event::DeviceSup(m) => self.audio.as_ref().expect(NO_DEVICE).sup.do_send(Deliver(m)),
+            Event::Experiment(m) => self.experiment.do_send(Deliver(m)),
+        }
+    }
 }
 
 /// The audio path's actors.
@@ -220,37 +260,22 @@ async fn run_graph(
         }
     });
 
-    {
-        let (services, load, chaos, supervisor, root, recorder, health, autoscaler, audio) = (
-            services.clone(),
-            load.clone(),
-            chaos.clone(),
-            supervisor.clone(),
-            root.clone(),
-            recorder.clone(),
-            health.clone(),
-            autoscaler.clone(),
-            audio.clone(),
-        );
-        const NO_DEVICE: &str = "invariant: device messages exist only with a [device]";
-        lab.set_router(move |ev| match ev {
-            Event::Service(id, m) => match &services[id.index()] {
-                ServiceAddr::Service(a) => a.do_send(Deliver(m)),
-                ServiceAddr::Bus(a) => a.do_send(Deliver(m)),
-            },
-            Event::Load(m) => load.do_send(Deliver(m)),
-            Event::Chaos(m) => chaos.do_send(Deliver(m)),
-            Event::Supervisor(m) => supervisor.do_send(Deliver(m)),
-            Event::Root(m) => root.do_send(Deliver(m)),
-            Event::Recorder(m) => recorder.do_send(Deliver(m)),
-            Event::Health(m) => health.do_send(Deliver(m)),
-            Event::Autoscale(m) => autoscaler.do_send(Deliver(m)),
-            Event::Device(m) => audio.as_ref().expect(NO_DEVICE).device.do_send(Deliver(m)),
-            Event::Mixer(m) => audio.as_ref().expect(NO_DEVICE).mixer.do_send(Deliver(m)),
-            Event::Monitor(m) => audio.as_ref().expect(NO_DEVICE).monitor.do_send(Deliver(m)),
-            Event::DeviceSup(m) => audio.as_ref().expect(NO_DEVICE).sup.do_send(Deliver(m)),
-        });
-    }
+    let monitor = ExperimentMonitor::new(sc);
+    monitor.schedule(&lab);
+    let experiment = Node::new(monitor, lab.clone()).start();
+    let routes = Routes {
+        services: services.clone(),
+        load: load.clone(),
+        chaos: chaos.clone(),
+        supervisor: supervisor.clone(),
+        root,
+        recorder: recorder.clone(),
+        health: health.clone(),
+        autoscaler: autoscaler.clone(),
+        audio: audio.clone(),
+        experiment,
+    };
+    lab.set_router(move |ev| routes.route(ev));
     lab.schedule(SimTime::ZERO, Event::Load(LoadMsg::Tick));
 
     let ending = watch(&lab).await?;

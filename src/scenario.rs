@@ -60,6 +60,8 @@ pub struct Scenario {
     pub device: Option<device::Device>,
     /// Supervision of the device subtree.
     pub device_supervisor: SupervisorSpec,
+    /// The steady-state hypothesis, if any probe is defined.
+    pub experiment: Option<crate::experiment::ExperimentSpec>,
 }
 
 /// A validated service.

@@ -91,6 +91,13 @@ pub enum MonitorMsg {
     Block(Box<AudioBlock>),
     /// Period `n` is missing (the device is gone).
     Missing(u64),
+    /// The experiment monitor asks for a probe's value in the window that just ended.
+    ReportWindow {
+        /// Probe index (echoed).
+        probe: u32,
+        /// What to measure.
+        metric: crate::experiment::Metric,
+    },
 }
 
 /// Messages to the device supervisor.
@@ -547,6 +554,14 @@ impl Behavior for AudioMonitor {
 
     fn handle(&mut self, msg: MonitorMsg, lab: &SimLab) {
         match msg {
+            MonitorMsg::ReportWindow { probe, metric } => {
+                let w = lab.now().as_nanos() / self.window.as_nanos().max(1);
+                self.roll_to(w);
+                let ws = self.window.as_secs_f64();
+                let value =
+                    self.report.rows.iter().rev().find(|r| r.channel == 0).and_then(|r| metric.of_audio_window(r, ws));
+                lab.send(Event::Experiment(super::experiment::ExperimentMsg::Value { probe, value }));
+            }
             MonitorMsg::Missing(n) => {
                 let w = self.window_of(n);
                 self.roll_to(w);

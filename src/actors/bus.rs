@@ -262,6 +262,11 @@ impl Behavior for EventBus {
                 }
             }
             ServiceMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
+            ServiceMsg::ReportWindow { probe, metric } => {
+                let w = self.meter.window().as_secs_f64();
+                let value = super::experiment::window_value(metric, self.meter.last_row(now), w);
+                lab.send(Event::Experiment(super::experiment::ExperimentMsg::Value { probe, value }));
+            }
             ServiceMsg::Probe { token, .. } => {
                 if self.up {
                     lab.send(Caller::Health.reply(token, 0, CallResult::Ok));

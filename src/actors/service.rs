@@ -122,6 +122,13 @@ pub enum ServiceMsg {
     },
     /// The autoscaler asks for the utilisation since its last question.
     LoadReport,
+    /// The experiment monitor asks for a probe's value in the window that just ended.
+    ReportWindow {
+        /// Probe index (echoed).
+        probe: u32,
+        /// What to measure.
+        metric: crate::experiment::Metric,
+    },
     /// The autoscaler resizes the worker pool.
     SetWorkers {
         /// The new number of workers.
@@ -444,6 +451,7 @@ fn is_control(msg: &ServiceMsg) -> bool {
             | ServiceMsg::Restart
             | ServiceMsg::ArmPanic { .. }
             | ServiceMsg::WatchRecovery { .. }
+            | ServiceMsg::ReportWindow { .. }
     )
 }
 
@@ -550,6 +558,11 @@ impl Behavior for ServiceActor {
                         lab,
                     );
                 }
+            }
+            ServiceMsg::ReportWindow { probe, metric } => {
+                let w = self.meter.window().as_secs_f64();
+                let value = super::experiment::window_value(metric, self.meter.last_row(lab.now()), w);
+                lab.send(Event::Experiment(super::experiment::ExperimentMsg::Value { probe, value }));
             }
             ServiceMsg::LoadReport => {
                 let utilization = self.meter.take_utilization(lab.now());

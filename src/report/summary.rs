@@ -60,6 +60,9 @@ pub struct Summary {
     /// The audio path (absent without a device).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<AudioSummary>,
+    /// The steady-state hypothesis (absent without probes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hypothesis: Option<HypothesisSummary>,
     /// Engine work: distinct instants visited and messages delivered.
     pub engine: EngineSummary,
 }
@@ -207,6 +210,58 @@ pub struct FaultSummary {
     /// From the fault's start until its target next answered a request successfully after the fault
     /// ended (for a kill: after the restart) [s]; `null` if it never did.
     pub recovered_after_s: Option<f64>,
+}
+
+/// The steady-state hypothesis' verdicts.
+#[derive(Debug, Serialize)]
+pub struct HypothesisSummary {
+    /// "completed" (every probe held in every phase), "deviated" or "aborted".
+    pub result: &'static str,
+    /// The phases.
+    pub phases: Vec<crate::experiment::Phase>,
+    /// Per probe, per phase.
+    pub probes: Vec<crate::experiment::ProbeResult>,
+}
+
+fn hypothesis(sc: &Scenario, out: &RunOutput) -> Option<HypothesisSummary> {
+    let spec = sc.experiment.as_ref()?;
+    let faults: Vec<(String, SimTime, SimTime)> =
+        out.faults.iter().filter_map(|f| f.start.map(|s| (f.name.clone(), s, f.end.unwrap_or(out.end)))).collect();
+    let phases = crate::experiment::phases(spec, &faults, out.end);
+    let w = sc.window.as_secs_f64();
+    let probes: Vec<crate::experiment::ProbeResult> = spec
+        .probes
+        .iter()
+        .map(|p| {
+            let values: Vec<(f64, Option<f64>)> = match p.target {
+                Target::Service(id) => {
+                    out.services[id.index()].rows.iter().map(|r| (r.t_s, p.metric.of_window(r, w))).collect()
+                }
+                _ => out
+                    .audio
+                    .iter()
+                    .flat_map(|a| a.rows.iter().filter(|r| r.channel == 0))
+                    .map(|r| (r.t_s, p.metric.of_audio_window(r, w)))
+                    .collect(),
+            };
+            crate::experiment::ProbeResult {
+                name: p.name.clone(),
+                target: sc.target_name(p.target).to_string(),
+                metric: p.metric.name(),
+                min: p.min,
+                max: p.max,
+                phases: crate::experiment::check(p, &values, w, &phases),
+            }
+        })
+        .collect();
+    let result = if matches!(out.ending, Ending::Aborted(_)) {
+        "aborted"
+    } else if probes.iter().all(|p| p.phases.iter().all(|c| c.ok)) {
+        "completed"
+    } else {
+        "deviated"
+    };
+    Some(HypothesisSummary { result, phases, probes })
 }
 
 /// The audio path's figures.
@@ -398,7 +453,9 @@ impl Summary {
     pub fn new(sc: &Scenario, out: &RunOutput, mode: &'static str, wall_s: f64) -> Summary {
         let slos: Vec<SloResult> = sc.slos.iter().map(|slo| slo_result(sc, out, slo)).collect();
         let aborted = matches!(out.ending, Ending::Aborted(_));
-        let verdict = if !aborted && slos.iter().all(|s| s.met) { Verdict::Pass } else { Verdict::Fail };
+        let hypothesis = hypothesis(sc, out);
+        let held = hypothesis.as_ref().is_none_or(|h| h.result == "completed");
+        let verdict = if !aborted && held && slos.iter().all(|s| s.met) { Verdict::Pass } else { Verdict::Fail };
         let services = sc
             .services
             .iter()
@@ -472,6 +529,7 @@ impl Summary {
             health: out.health.clone(),
             event_buses: Ordered(out.buses.clone()),
             audio: audio_summary(sc, out),
+            hypothesis,
             engine: EngineSummary { instants: out.engine.instants, messages: out.engine.messages },
         }
     }

@@ -86,6 +86,68 @@ pub struct RawScenario {
     pub supervision: Option<RawSupervision>,
     /// The audio path: a Yamaha AG06/AG03 and its mixer. No section: no audio path.
     pub device: Option<RawDevice>,
+    /// Phases of the steady-state hypothesis.
+    pub experiment: Option<RawExperiment>,
+    /// Steady-state probes (Chaos Toolkit), checked before, during and after the faults.
+    #[serde(default)]
+    pub hypothesis: Vec<RawProbe>,
+}
+
+/// The experiment's phases.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExperiment {
+    /// Length of the baseline phase before the first fault. Default "1m".
+    pub baseline: Option<Dur>,
+    /// Length of the recovery phase after the last fault. Default "1m".
+    pub recovery: Option<Dur>,
+    /// Pause between the end of the last fault and the recovery phase (stragglers of the fault finish in
+    /// it). Default "0s".
+    pub settle: Option<Dur>,
+}
+
+/// A probe metric.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricName {
+    /// ok / requests.
+    Availability,
+    /// 1 − availability.
+    ErrorRate,
+    /// Median latency [ms].
+    P50Ms,
+    /// 99th percentile latency [ms].
+    P99Ms,
+    /// Maximum latency [ms].
+    MaxMs,
+    /// Requests per second.
+    ThroughputPerS,
+    /// Busy worker share.
+    Utilization,
+    /// Mean waiting requests.
+    QueueDepth,
+    /// Device periods on time / periods (service = "device").
+    AudioAvailability,
+    /// Device xruns per hour (service = "device").
+    XrunsPerHour,
+}
+
+/// A steady-state probe.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbe {
+    /// Name.
+    pub name: String,
+    /// The service (or "device").
+    pub service: String,
+    /// What to measure.
+    pub metric: MetricName,
+    /// Lowest tolerated value.
+    pub min: Option<f64>,
+    /// Highest tolerated value.
+    pub max: Option<f64>,
+    /// Stop the run when the probe has been out of tolerance for longer than this (k6 abortOnFail).
+    pub abort_after: Option<Dur>,
 }
 
 /// The audio interface.

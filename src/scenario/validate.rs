@@ -55,7 +55,7 @@ impl Checker {
 pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, Vec<Problem>> {
     let mut c = Checker { problems: Vec::new() };
 
-    let name = raw.name.unwrap_or_else(|| stem.to_string());
+    let name = raw.name.clone().unwrap_or_else(|| stem.to_string());
     if name.trim().is_empty() {
         c.err("name", "must not be empty");
     }
@@ -162,6 +162,7 @@ pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, V
         }
     }
 
+    let experiment = experiment(&mut c, &raw, has_device, &lookup);
     let sup = raw.supervision.as_ref();
     let services_supervisor = supervisor(&mut c, "supervision.services", sup.and_then(|s| s.services.as_ref()));
     let root_supervisor = supervisor(&mut c, "supervision.root", sup.and_then(|s| s.root.as_ref()));
@@ -187,6 +188,89 @@ pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, V
         root_supervisor,
         device,
         device_supervisor,
+        experiment,
+    })
+}
+
+fn experiment(
+    c: &mut Checker,
+    raw: &RawScenario,
+    has_device: bool,
+    lookup: &Lookup<'_>,
+) -> Option<crate::experiment::ExperimentSpec> {
+    use crate::experiment::{ExperimentSpec, Metric, Probe};
+    use crate::scenario::raw::MetricName as M;
+    if raw.hypothesis.is_empty() {
+        if raw.experiment.is_some() {
+            c.err(
+                "experiment",
+                "an [experiment] without [[hypothesis]] probes checks nothing: add probes or remove it",
+            );
+        }
+        return None;
+    }
+    let mut probes = Vec::new();
+    let mut names = BTreeMap::new();
+    for (i, h) in raw.hypothesis.iter().enumerate() {
+        let p = format!("hypothesis[{i}]");
+        if names.insert(h.name.as_str(), i).is_some() {
+            c.err(format!("{p}.name"), format!("duplicate probe name \"{}\"", h.name));
+        }
+        let metric = match h.metric {
+            M::Availability => Metric::Availability,
+            M::ErrorRate => Metric::ErrorRate,
+            M::P50Ms => Metric::P50Ms,
+            M::P99Ms => Metric::P99Ms,
+            M::MaxMs => Metric::MaxMs,
+            M::ThroughputPerS => Metric::ThroughputPerS,
+            M::Utilization => Metric::Utilization,
+            M::QueueDepth => Metric::QueueDepth,
+            M::AudioAvailability => Metric::AudioAvailability,
+            M::XrunsPerHour => Metric::XrunsPerHour,
+        };
+        let t = target(c, format!("{p}.service"), &h.service, has_device, lookup);
+        match t {
+            Some(Target::Device) if !metric.audio() => {
+                c.err(format!("{p}.metric"), "the device's metrics: audio_availability, xruns_per_hour")
+            }
+            Some(Target::Service(_)) if metric.audio() => {
+                c.err(format!("{p}.service"), "audio metrics are about the device: service = \"device\"")
+            }
+            _ => {}
+        }
+        if h.min.is_none() && h.max.is_none() {
+            c.err(format!("{p}.max"), "a probe needs a tolerance: min and/or max, e.g. max = 200.0");
+        }
+        for (k, v) in [("min", h.min), ("max", h.max)] {
+            if v.is_some_and(|x| !x.is_finite()) {
+                c.err(format!("{p}.{k}"), "must be a finite number");
+            }
+        }
+        if let (Some(lo), Some(hi)) = (h.min, h.max) {
+            if lo > hi {
+                c.err(format!("{p}.min"), format!("min ({lo}) is above max ({hi}): nothing would be tolerated"));
+            }
+        }
+        if let Some(a) = h.abort_after {
+            c.positive(&format!("{p}.abort_after"), a.0);
+        }
+        if let Some(target) = t {
+            probes.push(Probe {
+                name: h.name.clone(),
+                target,
+                metric,
+                min: h.min,
+                max: h.max,
+                abort_after: h.abort_after.map(|a| a.0),
+            });
+        }
+    }
+    let e = raw.experiment.as_ref();
+    Some(ExperimentSpec {
+        baseline: e.and_then(|e| e.baseline).map(|d| d.0).unwrap_or(SimDuration::from_secs(60)),
+        recovery: e.and_then(|e| e.recovery).map(|d| d.0).unwrap_or(SimDuration::from_secs(60)),
+        settle: e.and_then(|e| e.settle).map(|d| d.0).unwrap_or(SimDuration::ZERO),
+        probes,
     })
 }
 

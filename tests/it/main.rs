@@ -6,6 +6,7 @@ mod bus;
 mod chaos;
 mod common;
 mod determinism;
+mod experiments;
 mod fidelity;
 mod outputs;
 mod resilience;
