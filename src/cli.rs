@@ -47,6 +47,54 @@ pub enum Command {
         #[arg(long, value_name = "FILE.wav")]
         record: Option<PathBuf>,
     },
+    /// Run a scenario over many seeds (in parallel; a shard of them with --shard) and aggregate: mean and
+    /// 95% confidence interval of every headline figure, merged latency histograms. Exit 1 if any seed
+    /// failed.
+    Sweep {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Seeds: 1..=50, 1..50, 7, or comma-separated pieces.
+        #[arg(long, default_value = "1..=10", value_parser = crate::sweep::parse_seeds)]
+        seeds: std::vec::Vec<u64>,
+        /// Runs at a time [default: the number of CPUs].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Only shard I of N (0-based): every N-th seed from the I-th. Merge the shards with `merge`.
+        #[arg(long, value_parser = crate::sweep::parse_shard, value_name = "I/N")]
+        shard: Option<(usize, usize)>,
+        /// Output directory [default: reports/<scenario name>-sweep].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress on stderr and no summary on stdout.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Merge sweep directories (shards run anywhere) into one. Exit 1 if any seed failed.
+    Merge {
+        /// The sweep directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Compare a candidate with a baseline (two run directories or two sweep directories): the release
+    /// gate. Exit 1 on any regression.
+    Compare {
+        /// The baseline directory.
+        baseline: PathBuf,
+        /// The candidate directory.
+        candidate: PathBuf,
+        /// Significance level.
+        #[arg(long, default_value_t = 0.01)]
+        alpha: f64,
+        /// Statistical test.
+        #[arg(long, value_enum, default_value_t = crate::compare::Test::Welch)]
+        test: crate::compare::Test,
+        /// Output directory for compare.json and junit.xml [default: reports/compare].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check scenario files without running them.
     Validate {
         /// The scenario files.
@@ -123,6 +171,13 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { scenario, repeat, duration } => bench(scenario.as_deref(), repeat, duration),
+        Command::Sweep { scenario, seeds, jobs, shard, out, quiet } => sweep(&scenario, seeds, jobs, shard, out, quiet),
+        Command::Merge { dirs, out } => {
+            let s = crate::sweep::merge(&dirs, &out)?;
+            write_stdout(&sweep_text(&s, &out))?;
+            Ok(if s.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Compare { baseline, candidate, alpha, test, out } => compare(&baseline, &candidate, alpha, test, out),
     }
 }
 
@@ -238,6 +293,11 @@ pub fn bundle(sc: &Scenario, output: &RunOutput, summary: &Summary) -> Bundle {
     if let Some(a) = &output.audio {
         files.push(("audio.csv", crate::report::csv::audio(a)));
     }
+    files.push((
+        "junit.xml",
+        crate::report::junit::render(&summary.scenario, &crate::report::junit::run_cases(summary)),
+    ));
+    files.push(("latency.hdr", crate::report::latency_hdr(output.client.latency.histogram())));
     Bundle { files }
 }
 
@@ -310,6 +370,106 @@ fn human_summary(s: &Summary, dir: &Path) -> String {
     }
     t.push_str(&format!("  reports in {}\n", dir.display()));
     t
+}
+
+fn sweep(
+    path: &Path,
+    seeds: Vec<u64>,
+    jobs: Option<usize>,
+    shard: Option<(usize, usize)>,
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let sc = Scenario::load(path)?;
+    let seeds = match shard {
+        Some(s) => crate::sweep::shard(&seeds, s),
+        None => seeds,
+    };
+    if seeds.is_empty() {
+        anyhow::bail!("this shard has no seeds: use fewer shards than seeds");
+    }
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let out = out.unwrap_or_else(|| Path::new("reports").join(format!("{}-sweep", sc.dir_name())));
+    let total = seeds.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |seed: u64, verdict: &str| {
+        let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if !quiet {
+            eprintln!("[{k}/{total}] seed {seed}: {verdict}");
+        }
+    };
+    let s = crate::sweep::run(&sc, &seeds, jobs, &out, &progress)?;
+    if !quiet {
+        write_stdout(&sweep_text(&s, &out))?;
+    }
+    Ok(if s.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn sweep_text(s: &crate::sweep::SweepSummary, out: &Path) -> String {
+    let mut t = format!(
+        "{}: {} seeds, {} passed, {} failed\n  latency ms (all seeds): mean {:.3} p50 {:.3} p99 {:.3} max {:.3}\n",
+        s.scenario,
+        s.seeds.len(),
+        s.passed,
+        s.failed,
+        s.latency_ms.mean,
+        s.latency_ms.p50,
+        s.latency_ms.p99,
+        s.latency_ms.max
+    );
+    for name in ["availability", "latency_ms.mean", "latency_ms.p99"] {
+        if let Some(f) = s.figures.get(name) {
+            t.push_str(&format!("  {name}: mean {:.6} (95% CI {:.6} .. {:.6})\n", f.mean, f.ci95[0], f.ci95[1]));
+        }
+    }
+    for o in &s.slos {
+        t.push_str(&format!("  slo {:<24} met in {}/{} seeds\n", o.name, o.met, o.runs));
+    }
+    t.push_str(&format!("  sweep in {}\n", out.display()));
+    t
+}
+
+fn compare(
+    baseline: &Path,
+    candidate: &Path,
+    alpha: f64,
+    test: crate::compare::Test,
+    out: Option<PathBuf>,
+) -> Result<ExitCode> {
+    if !(alpha > 0.0 && alpha < 1.0) {
+        anyhow::bail!("--alpha {alpha}: expected a significance level between 0 and 1, e.g. 0.01");
+    }
+    let c = crate::compare::compare(baseline, candidate, test, alpha)?;
+    let out = out.unwrap_or_else(|| Path::new("reports").join("compare"));
+    let mut json = serde_json::to_vec_pretty(&c).expect("invariant: the comparison serializes");
+    json.push(b'\n');
+    let junit = crate::report::junit::render("compare", &crate::compare::cases(&c));
+    Bundle { files: vec![("compare.json", json), ("junit.xml", junit)] }
+        .write_to_marked(&out, "compare.json")
+        .context("failed to write the comparison")?;
+    let mut t =
+        format!("{} vs {} ({} values, {:?} test, alpha {}):\n", c.baseline, c.candidate, c.samples, c.test, c.alpha);
+    for f in &c.figures {
+        if f.verdict != crate::compare::Verdict::NoSignificantChange {
+            t.push_str(&format!(
+                "  {:<12} {:<40} {:>14.6} -> {:<14.6} p {}\n",
+                format!("{:?}", f.verdict).to_lowercase(),
+                f.figure,
+                f.baseline,
+                f.candidate,
+                f.p_value.map(|p| format!("{p:.2e}")).unwrap_or_else(|| "n/a".into())
+            ));
+        }
+    }
+    t.push_str(&format!(
+        "  {} figures compared: {} regressions, {} improvements; comparison in {}\n",
+        c.figures.len(),
+        c.regressions,
+        c.improvements,
+        out.display()
+    ));
+    write_stdout(&t)?;
+    Ok(if c.regressions == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn parse_duration(s: &str) -> Result<SimDuration, String> {

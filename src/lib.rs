@@ -20,9 +20,11 @@
 pub mod actors;
 pub mod arrivals;
 pub mod cli;
+pub mod compare;
 pub mod dist;
 pub mod dsp;
 pub mod experiment;
+pub mod figures;
 pub mod metrics;
 pub mod report;
 pub mod resilience;
@@ -31,3 +33,4 @@ pub mod scenario;
 pub mod sim;
 pub mod slo;
 pub mod supervision;
+pub mod sweep;

@@ -142,6 +142,15 @@ impl Latency {
         }
     }
 
+    /// A latency from a histogram read back from disk; its exact mean and max come from the run's
+    /// summary (`latency_ms`), since the histogram only keeps 3 significant digits.
+    pub fn from_histogram(hist: Histogram<u64>, summary_ms: &serde_json::Value) -> Self {
+        let n = hist.len();
+        let mean_ns = summary_ms["mean"].as_f64().unwrap_or(0.0) * 1e6;
+        let max_ns = (summary_ms["max"].as_f64().unwrap_or(0.0) * 1e6).round() as u64;
+        Latency { hist, sum_ns: (mean_ns * n as f64).round() as u128, max_ns }
+    }
+
     /// Adds every value of `other`.
     pub fn merge(&mut self, other: &Latency) {
         if other.is_empty() {

@@ -1,6 +1,7 @@
 //! Output files of a run: `summary.json`, `timeseries.csv`, `events.csv`, written together or not at all.
 
 pub mod csv;
+pub mod junit;
 pub mod summary;
 
 use std::fs;
@@ -8,6 +9,23 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use summary::{Summary, Verdict};
+
+/// A latency histogram in HdrHistogram's V2 compressed form (what `merge` adds up exactly).
+pub fn latency_hdr(h: &hdrhistogram::Histogram<u64>) -> Vec<u8> {
+    use hdrhistogram::serialization::Serializer;
+    let mut buf = Vec::new();
+    hdrhistogram::serialization::V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .expect("invariant: serializing a histogram to memory");
+    buf
+}
+
+/// Reads a histogram written by [`latency_hdr`].
+pub fn read_latency_hdr(bytes: &[u8]) -> Result<hdrhistogram::Histogram<u64>, String> {
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not an HdrHistogram: {e:?}"))
+}
 
 /// Files rendered in memory, ready to be written.
 pub struct Bundle {
@@ -20,7 +38,7 @@ pub struct Bundle {
 pub enum OutputError {
     /// The directory exists and does not look like one of ours.
     #[error(
-        "output directory `{0}` exists and is not an ag06-lab report directory (no summary.json in it): refusing to replace it; choose another --out"
+        "output directory `{0}` exists and is not an ag06-lab output directory: refusing to replace it; choose another --out"
     )]
     NotOurs(PathBuf),
     /// An I/O error.
@@ -42,9 +60,14 @@ impl Bundle {
     /// A previous report in `dir` is replaced; any other existing non-empty directory is refused. On error
     /// nothing is left behind.
     pub fn write_to(&self, dir: &Path) -> Result<(), OutputError> {
+        self.write_to_marked(dir, "summary.json")
+    }
+
+    /// [`Bundle::write_to`], recognising a previous output of ours by the file `marker`.
+    pub fn write_to_marked(&self, dir: &Path, marker: &str) -> Result<(), OutputError> {
         if dir.exists() {
             let is_empty_dir = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
-            if !is_empty_dir && !dir.join("summary.json").is_file() {
+            if !is_empty_dir && !dir.join(marker).is_file() {
                 return Err(OutputError::NotOurs(dir.to_path_buf()));
             }
         }

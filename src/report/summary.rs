@@ -31,6 +31,8 @@ pub struct Summary {
     pub scenario: String,
     /// Seed used.
     pub seed: u64,
+    /// The entry service (where the load goes).
+    pub entry: String,
     /// "simulated" or "live".
     pub mode: &'static str,
     /// Simulated seconds covered by the run.
@@ -497,6 +499,7 @@ impl Summary {
             schema: SCHEMA,
             scenario: sc.name.clone(),
             seed: out.seed,
+            entry: sc.service(sc.load.entry).name.clone(),
             mode,
             simulated_s: out.end.as_secs_f64(),
             wall_s,

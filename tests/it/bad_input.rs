@@ -75,7 +75,7 @@ fn an_existing_directory_that_is_not_a_report_is_not_replaced() {
     let scenario = root().join("tests/fixtures/small.toml");
     let o = run_bin(&["run", scenario.to_str().unwrap(), "--out", precious.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("is not an ag06-lab report directory"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not an ag06-lab output directory"));
     assert_eq!(std::fs::read_to_string(precious.join("thesis.tex")).unwrap(), "years of work");
     // A previous report, on the other hand, is replaced.
     let report = tmp.path().join("report");

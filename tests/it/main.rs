@@ -8,6 +8,7 @@ mod common;
 mod determinism;
 mod experiments;
 mod fidelity;
+mod gate;
 mod outputs;
 mod resilience;
 mod scenarios;

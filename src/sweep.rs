@@ -1,0 +1,410 @@
+//! Sweeps: one scenario over many seeds, in parallel, in shards; and the merge of sweep directories.
+//!
+//! A sweep directory holds `seeds/<seed>/` (each a full run directory with its `latency.hdr`), and the
+//! aggregate: `sweep.json` (mean, standard deviation and 95% confidence interval of every headline figure
+//! over the seeds; the end-to-end latency of all seeds from the merged histograms), `latency.hdr` and
+//! `junit.xml`. The aggregate is computed from the per-seed files only, sorted by seed, so merging shards
+//! gives exactly the sweep of all their seeds.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::figures::{Better, mean_ci95, of_summary};
+use crate::metrics::{Latency, LatencySummary};
+use crate::report::junit::Case;
+use crate::scenario::Scenario;
+
+/// Parses a seed list: `1..=50`, `1..50`, `7`, or comma-separated pieces of those.
+pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("invalid seeds \"{part}\": write e.g. 1..=50, 1..50, 7 or 1,2,5");
+        if let Some((a, b)) = part.split_once("..=") {
+            let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if a > b {
+                return Err(bad());
+            }
+            out.extend(a..=b);
+        } else if let Some((a, b)) = part.split_once("..") {
+            let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if a >= b {
+                return Err(bad());
+            }
+            out.extend(a..b);
+        } else {
+            out.push(part.parse().map_err(|_| bad())?);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    if out.is_empty() {
+        return Err("no seeds".into());
+    }
+    Ok(out)
+}
+
+/// Parses a shard `I/N` (0-based I < N).
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("invalid shard \"{s}\": write I/N with 0 <= I < N, e.g. 0/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// The seeds of shard `i` of `n`: every n-th seed starting at the i-th.
+pub fn shard(seeds: &[u64], (i, n): (usize, usize)) -> Vec<u64> {
+    seeds.iter().enumerate().filter(|(k, _)| k % n == i).map(|(_, s)| *s).collect()
+}
+
+/// Runs `sc` once per seed with up to `jobs` runs at a time, writing `out/seeds/<seed>/`, then the
+/// aggregate. `on_done` is told each finished seed (for progress).
+pub fn run(
+    sc: &Scenario,
+    seeds: &[u64],
+    jobs: usize,
+    out: &Path,
+    on_done: &(dyn Fn(u64, &str) + Sync),
+) -> Result<SweepSummary> {
+    let tmp = staging(out)?;
+    let next = AtomicUsize::new(0);
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, seeds.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&seed) = seeds.get(k) else { break };
+                    if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+                        break;
+                    }
+                    match run_seed(sc, seed, &tmp.join("seeds").join(seed.to_string())) {
+                        Ok(verdict) => on_done(seed, verdict),
+                        Err(e) => {
+                            if let Ok(mut f) = failure.lock() {
+                                f.get_or_insert(e);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().ok().flatten() {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let summary = aggregate(std::slice::from_ref(&tmp), &tmp);
+    match summary {
+        Ok(s) => {
+            swap(&tmp, out)?;
+            Ok(s)
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn run_seed(sc: &Scenario, seed: u64, dir: &Path) -> Result<&'static str> {
+    let started = std::time::Instant::now();
+    let output = crate::run::simulate(sc, seed, None)?;
+    let summary = crate::report::Summary::new(sc, &output, "simulated", started.elapsed().as_secs_f64());
+    crate::cli::bundle(sc, &output, &summary).write_to(dir)?;
+    Ok(match summary.verdict {
+        crate::report::Verdict::Pass => "pass",
+        crate::report::Verdict::Fail => "fail",
+    })
+}
+
+/// A fresh staging directory next to `out` (refusing an `out` that is not a sweep directory).
+fn staging(out: &Path) -> Result<PathBuf> {
+    if out.exists() {
+        let empty = fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !empty && !out.join("sweep.json").is_file() {
+            bail!(
+                "output directory `{}` exists and is not a sweep directory (no sweep.json): choose another --out",
+                out.display()
+            );
+        }
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(tmp.join("seeds")).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    Ok(tmp)
+}
+
+fn swap(tmp: &Path, out: &Path) -> Result<()> {
+    if out.exists() {
+        fs::remove_dir_all(out).with_context(|| format!("cannot replace `{}`", out.display()))?;
+    }
+    fs::rename(tmp, out).with_context(|| format!("cannot write `{}`", out.display()))
+}
+
+/// Statistics of one figure over the seeds.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct FigureStats {
+    /// Which way is better.
+    pub better: Better,
+    /// Seeds with a value.
+    pub n: usize,
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation.
+    pub sd: f64,
+    /// 95% confidence interval of the mean (Student's t).
+    pub ci95: [f64; 2],
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// One objective over the seeds.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct SloStats {
+    /// Name.
+    pub name: String,
+    /// Seeds where it was met.
+    pub met: usize,
+    /// Seeds.
+    pub runs: usize,
+    /// Seeds where it failed.
+    pub failed_seeds: Vec<u64>,
+}
+
+/// `sweep.json`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct SweepSummary {
+    /// Schema version (1).
+    pub schema: u32,
+    /// "sweep".
+    pub kind: &'static str,
+    /// Scenario name.
+    pub scenario: String,
+    /// Seeds, sorted.
+    pub seeds: Vec<u64>,
+    /// Runs that passed.
+    pub passed: usize,
+    /// Runs that failed.
+    pub failed: usize,
+    /// End-to-end latency over all seeds (merged histograms) [ms].
+    pub latency_ms: LatencySummary,
+    /// Every headline figure over the seeds.
+    pub figures: BTreeMap<String, FigureStats>,
+    /// Objectives.
+    pub slos: Vec<SloStats>,
+}
+
+/// The per-seed run directories of sweep directories, by seed (an identical duplicate is dropped; the
+/// same seed with different results is an error).
+pub fn seed_dirs(inputs: &[PathBuf]) -> Result<BTreeMap<u64, PathBuf>> {
+    let mut map: BTreeMap<u64, PathBuf> = BTreeMap::new();
+    for input in inputs {
+        let seeds = input.join("seeds");
+        let entries = fs::read_dir(&seeds)
+            .with_context(|| format!("`{}` is not a sweep directory (no seeds/ in it)", input.display()))?;
+        for e in entries {
+            let e = e?;
+            let Some(seed) = e.file_name().to_str().and_then(|n| n.parse::<u64>().ok()) else { continue };
+            let dir = e.path();
+            if !dir.join("summary.json").is_file() {
+                bail!("`{}` has no summary.json: an unfinished shard?", dir.display());
+            }
+            if let Some(prev) = map.get(&seed) {
+                if comparable(prev)? != comparable(&dir)? {
+                    bail!("seed {seed} is in `{}` and `{}` with different results", prev.display(), dir.display());
+                }
+                continue;
+            }
+            map.insert(seed, dir);
+        }
+    }
+    if map.is_empty() {
+        bail!(
+            "no seed runs found in {}",
+            inputs.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(map)
+}
+
+/// A summary without its wall time (the one field that differs between identical runs).
+fn comparable(dir: &Path) -> Result<Value> {
+    let mut v = read_json(&dir.join("summary.json"))?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("wall_s");
+    }
+    Ok(v)
+}
+
+/// Reads a JSON file.
+pub fn read_json(p: &Path) -> Result<Value> {
+    let text = fs::read_to_string(p).with_context(|| format!("cannot read `{}`", p.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("`{}` is not valid JSON", p.display()))
+}
+
+/// Aggregates the seeds of `inputs` into `out` (copying the per-seed runs there when `out` is not one of
+/// the inputs) and writes `sweep.json`, `latency.hdr` and `junit.xml`.
+pub fn aggregate(inputs: &[PathBuf], out: &Path) -> Result<SweepSummary> {
+    let dirs = seed_dirs(inputs)?;
+    let mut summaries = Vec::new();
+    let mut merged = Latency::default();
+    for (seed, dir) in &dirs {
+        let s = read_json(&dir.join("summary.json"))?;
+        let hdr = fs::read(dir.join("latency.hdr"))
+            .with_context(|| format!("cannot read `{}`", dir.join("latency.hdr").display()))?;
+        let h = crate::report::read_latency_hdr(&hdr)
+            .map_err(|e| anyhow::anyhow!("`{}`: {e}", dir.join("latency.hdr").display()))?;
+        merged.merge(&Latency::from_histogram(h, &s["latency_ms"]));
+        summaries.push((*seed, s));
+    }
+    let scenario = summaries[0].1["scenario"].as_str().unwrap_or("?").to_string();
+    if let Some((seed, other)) = summaries.iter().find(|(_, s)| s["scenario"].as_str() != Some(scenario.as_str())) {
+        bail!(
+            "seed {seed} ran scenario \"{}\", not \"{scenario}\": merge sweeps of one scenario",
+            other["scenario"].as_str().unwrap_or("?")
+        );
+    }
+    let mut values: BTreeMap<String, (Better, Vec<f64>)> = BTreeMap::new();
+    for (_, s) in &summaries {
+        for (name, (v, b)) in of_summary(s) {
+            values.entry(name).or_insert((b, Vec::new())).1.push(v);
+        }
+    }
+    let figures = values
+        .into_iter()
+        .map(|(name, (better, xs))| {
+            let (mean, sd, h) = mean_ci95(&xs);
+            let min = xs.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (name, FigureStats { better, n: xs.len(), mean, sd, ci95: [mean - h, mean + h], min, max })
+        })
+        .collect();
+    let mut slos: Vec<SloStats> = Vec::new();
+    for (seed, s) in &summaries {
+        for slo in s["slos"].as_array().into_iter().flatten() {
+            let name = slo["name"].as_str().unwrap_or("?").to_string();
+            let entry = match slos.iter_mut().position(|x| x.name == name) {
+                Some(i) => &mut slos[i],
+                None => {
+                    slos.push(SloStats { name, met: 0, runs: 0, failed_seeds: Vec::new() });
+                    slos.last_mut().expect("invariant: just pushed")
+                }
+            };
+            entry.runs += 1;
+            if slo["met"] == Value::Bool(true) {
+                entry.met += 1;
+            } else {
+                entry.failed_seeds.push(*seed);
+            }
+        }
+    }
+    let passed = summaries.iter().filter(|(_, s)| s["verdict"] == "pass").count();
+    let summary = SweepSummary {
+        schema: 1,
+        kind: "sweep",
+        scenario,
+        seeds: dirs.keys().copied().collect(),
+        passed,
+        failed: summaries.len() - passed,
+        latency_ms: merged.summary(),
+        figures,
+        slos,
+    };
+    // Copy the per-seed runs into `out` when merging elsewhere.
+    for (seed, dir) in &dirs {
+        let target = out.join("seeds").join(seed.to_string());
+        if target != *dir {
+            copy_dir(dir, &target)?;
+        }
+    }
+    let mut json = serde_json::to_vec_pretty(&summary).expect("invariant: the sweep summary serializes");
+    json.push(b'\n');
+    fs::write(out.join("sweep.json"), json).with_context(|| format!("cannot write `{}`", out.display()))?;
+    fs::write(out.join("latency.hdr"), crate::report::latency_hdr(merged.histogram()))?;
+    fs::write(
+        out.join("junit.xml"),
+        crate::report::junit::render(&format!("{} (sweep)", summary.scenario), &sweep_cases(&summary)),
+    )?;
+    Ok(summary)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).with_context(|| format!("cannot create `{}`", to.display()))?;
+    for e in fs::read_dir(from)? {
+        let e = e?;
+        fs::copy(e.path(), to.join(e.file_name())).with_context(|| format!("cannot copy `{}`", e.path().display()))?;
+    }
+    Ok(())
+}
+
+/// A sweep's test cases: one per objective (failing if any seed missed it) and one for the verdicts.
+pub fn sweep_cases(s: &SweepSummary) -> Vec<Case> {
+    let mut v: Vec<Case> = s
+        .slos
+        .iter()
+        .map(|o| Case {
+            class: "slo".into(),
+            name: o.name.clone(),
+            failure: (o.met < o.runs)
+                .then(|| format!("met in {} of {} seeds; failed with seeds {:?}", o.met, o.runs, o.failed_seeds)),
+        })
+        .collect();
+    v.push(Case {
+        class: "sweep".into(),
+        name: "every seed passes".into(),
+        failure: (s.failed > 0).then(|| format!("{} of {} seeds failed", s.failed, s.passed + s.failed)),
+    });
+    v
+}
+
+/// Merges sweep directories (shards) into `out`.
+pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<SweepSummary> {
+    let tmp = staging(out)?;
+    match aggregate(inputs, &tmp) {
+        Ok(s) => {
+            swap(&tmp, out)?;
+            Ok(s)
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_lists_and_shards() {
+        assert_eq!(parse_seeds("1..=5").unwrap(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(parse_seeds("1..4, 9,2").unwrap(), vec![1, 2, 3, 9]);
+        assert!(parse_seeds("5..=1").is_err());
+        assert!(parse_seeds("x").is_err());
+        assert_eq!(parse_shard("1/3").unwrap(), (1, 3));
+        assert!(parse_shard("3/3").is_err());
+        let all: Vec<u64> = (1..=10).collect();
+        let mut back: Vec<u64> = (0..3).flat_map(|i| shard(&all, (i, 3))).collect();
+        back.sort_unstable();
+        assert_eq!(back, all, "the shards cover the seeds exactly once");
+    }
+}
