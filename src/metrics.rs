@@ -42,7 +42,8 @@ pub enum Outcome {
 }
 
 impl Counts {
-    fn add(&mut self, o: Outcome) {
+    /// Counts one outcome.
+    pub fn add(&mut self, o: Outcome) {
         self.requests += 1;
         match o {
             Outcome::Ok(_) => self.ok += 1,
@@ -425,6 +426,25 @@ pub struct ClientMeter {
     pub latency: Latency,
     /// Requests still unanswered when the run ended (counted as timed out).
     pub unfinished: u64,
+    /// Arrivals that found no free virtual user (not requests: not in `counts`).
+    pub dropped: u64,
+    /// Stress test: per step.
+    pub steps: Vec<StepReport>,
+    /// Stress test: when the rate stopped rising.
+    pub stress_stopped_at: Option<SimTime>,
+}
+
+/// One step of a stress test, at the client.
+#[derive(Clone, Debug, Default)]
+pub struct StepReport {
+    /// The step's arrival rate [1/s].
+    pub rate_per_s: f64,
+    /// Outcomes of the requests that arrived in the step.
+    pub counts: Counts,
+    /// Their latency [ms].
+    pub latency: LatencySummary,
+    /// Successes within each latency threshold of the entry's objectives.
+    pub within: Vec<u64>,
 }
 
 impl ClientMeter {

@@ -14,8 +14,7 @@ use crate::actors::recorder::EventRow;
 use crate::actors::service::DepStats;
 use crate::actors::{
     Autoscaler, BusReport, ChaosInjector, Event, EventBus, FaultRecord, HealthChecker, HealthReport, LoadGenerator,
-    LoadMsg, Recorder, RootSupervisor, ScaleStats, ServiceActor, ServiceMsg, ServiceSupervisor, SimLab,
-    supervisor::ChildStats,
+    Recorder, RootSupervisor, ScaleStats, ServiceActor, ServiceMsg, ServiceSupervisor, SimLab, supervisor::ChildStats,
 };
 use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
@@ -230,12 +229,13 @@ async fn run_graph(
     for s in sc.services.iter().filter(|s| s.consumes.is_some()) {
         lab.schedule(SimTime::ZERO, Event::Service(s.id, ServiceMsg::ConsumerStart));
     }
-    let entry = sc.load.entry;
     // This run's fault occurrences (seeded), and the arrival profile with its load spikes.
     let faults = expand_all(&sc.chaos, seed, limits.stop_at);
     let profile = with_spikes(&sc.load.profile, &faults);
     let clock = ArrivalClock::new(&profile, sc.load.arrivals, stream(seed, "load/arrivals"));
-    let load = Node::new(LoadGenerator::new(entry, sc.service(entry).timeout, clock), lab.clone()).start();
+    let generator = LoadGenerator::new(sc, seed, clock);
+    generator.schedule(&lab);
+    let load = Node::new(generator, lab.clone()).start();
     let injector = ChaosInjector::new(faults, sc);
     injector.schedule(&lab);
     let chaos = Node::new(injector, lab.clone()).start();
@@ -276,7 +276,6 @@ async fn run_graph(
         experiment,
     };
     lab.set_router(move |ev| routes.route(ev));
-    lab.schedule(SimTime::ZERO, Event::Load(LoadMsg::Tick));
 
     let ending = watch(&lab).await?;
     let end = lab.now();

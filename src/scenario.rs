@@ -135,12 +135,55 @@ pub struct Consumes {
 /// A validated load generator.
 #[derive(Clone, Debug)]
 pub struct Load {
-    /// The entry service.
+    /// The entry service (the first of the mix).
     pub entry: ServiceId,
+    /// The request mix: entries and their weights (one entry of weight 1 without a mix).
+    pub mix: Vec<(ServiceId, f64)>,
     /// Arrival process.
     pub arrivals: Arrivals,
-    /// Rate over time.
+    /// Rate over time (open model).
     pub profile: RateProfile,
+    /// Virtual users (closed model population, or the open model's pool).
+    pub users: Option<u32>,
+    /// Think time between an answer and the next request of a user.
+    pub think_time: Option<Dist>,
+    /// Closed model.
+    pub closed: bool,
+    /// Stress test.
+    pub stress: Option<Stress>,
+}
+
+/// A validated stress test: constant steps of rising rate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stress {
+    /// First step's rate [1/s].
+    pub start_per_s: f64,
+    /// Increment [1/s].
+    pub step_per_s: f64,
+    /// Step length.
+    pub step: SimDuration,
+    /// Highest rate.
+    pub max_per_s: Option<f64>,
+    /// Stop threshold of a step's error ratio.
+    pub stop_error_rate: f64,
+}
+
+impl Stress {
+    /// The rate of step `k`.
+    pub fn rate(&self, k: usize) -> f64 {
+        self.start_per_s + self.step_per_s * k as f64
+    }
+
+    /// The number of steps within `duration` (and `max_per_s`).
+    pub fn steps(&self, duration: SimDuration) -> usize {
+        let by_time = (duration.as_nanos() / self.step.as_nanos().max(1)) as usize;
+        match self.max_per_s {
+            Some(m) if self.step_per_s > 0.0 => {
+                by_time.min(((m - self.start_per_s) / self.step_per_s).floor() as usize + 1)
+            }
+            _ => by_time,
+        }
+    }
 }
 
 /// A piecewise-linear arrival rate over `[0, duration)`.

@@ -65,6 +65,9 @@ pub struct Summary {
     /// The steady-state hypothesis (absent without probes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hypothesis: Option<HypothesisSummary>,
+    /// The stress test (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stress: Option<StressSummary>,
     /// Engine work: distinct instants visited and messages delivered.
     pub engine: EngineSummary,
 }
@@ -77,6 +80,8 @@ pub struct Requests {
     pub counts: Counts,
     /// Of `timed_out`: requests with no answer when the run ended.
     pub unfinished: u64,
+    /// Arrivals that found no free virtual user (not counted in `total`).
+    pub dropped: u64,
 }
 
 /// Server-side figures of one service.
@@ -212,6 +217,83 @@ pub struct FaultSummary {
     /// From the fault's start until its target next answered a request successfully after the fault
     /// ended (for a kill: after the restart) [s]; `null` if it never did.
     pub recovered_after_s: Option<f64>,
+}
+
+/// A stress test's steps and breaking point.
+#[derive(Debug, Serialize)]
+pub struct StressSummary {
+    /// Per step, in order.
+    pub steps: Vec<StepSummary>,
+    /// The highest rate of the steps that met the entry's objectives from the first step on (`null`: not
+    /// even the first did).
+    pub breaking_point_per_s: Option<f64>,
+    /// When the rate stopped rising (`null`: it reached the last step).
+    pub stopped_at_s: Option<f64>,
+}
+
+/// One step of a stress test.
+#[derive(Debug, Serialize)]
+pub struct StepSummary {
+    /// Arrival rate [1/s].
+    pub rate_per_s: f64,
+    /// Requests that arrived in the step.
+    pub requests: u64,
+    /// Their error ratio (failed, timed out, rejected).
+    pub error_rate: f64,
+    /// Their p99 latency [ms].
+    pub p99_ms: f64,
+    /// Whether the step met every objective of the entry service and the stop threshold.
+    pub met: bool,
+}
+
+fn stress_summary(sc: &Scenario, out: &RunOutput) -> Option<StressSummary> {
+    let st = sc.load.stress.as_ref()?;
+    let entry_slos: Vec<&Slo> = sc.slos.iter().filter(|s| s.target == Target::Service(sc.load.entry)).collect();
+    let mut lat_index = 0;
+    let thresholds: Vec<(usize, usize)> = entry_slos
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            matches!(s.indicator, Indicator::Latency { .. }).then(|| {
+                lat_index += 1;
+                (i, lat_index - 1)
+            })
+        })
+        .collect();
+    let steps: Vec<StepSummary> = out
+        .client
+        .steps
+        .iter()
+        .map(|s| {
+            let total = s.counts.requests;
+            let bad = s.counts.failed + s.counts.timed_out + s.counts.rejected;
+            let error_rate = if total > 0 { bad as f64 / total as f64 } else { 0.0 };
+            let slos_met = entry_slos.iter().enumerate().all(|(i, slo)| {
+                let good = match slo.indicator {
+                    Indicator::Availability => s.counts.ok,
+                    Indicator::Latency { .. } => {
+                        let k = thresholds.iter().find(|(j, _)| *j == i).map(|(_, k)| *k).unwrap_or(0);
+                        s.within.get(k).copied().unwrap_or(0)
+                    }
+                    _ => return true,
+                };
+                total > 0 && good as f64 / total as f64 >= slo.objective
+            });
+            StepSummary {
+                rate_per_s: s.rate_per_s,
+                requests: total,
+                error_rate,
+                p99_ms: s.latency.p99,
+                met: total > 0 && slos_met && error_rate <= st.stop_error_rate,
+            }
+        })
+        .collect();
+    let breaking_point_per_s = steps.iter().take_while(|s| s.met).last().map(|s| s.rate_per_s);
+    Some(StressSummary {
+        steps,
+        breaking_point_per_s,
+        stopped_at_s: out.client.stress_stopped_at.map(|t| t.as_secs_f64()),
+    })
 }
 
 /// The steady-state hypothesis' verdicts.
@@ -509,7 +591,11 @@ impl Summary {
                 Ending::Horizon => "horizon".to_string(),
                 Ending::Aborted(why) => format!("aborted: {why}"),
             },
-            requests: Requests { counts: out.client.counts, unfinished: out.client.unfinished },
+            requests: Requests {
+                counts: out.client.counts,
+                unfinished: out.client.unfinished,
+                dropped: out.client.dropped,
+            },
             latency_ms: out.client.latency.summary(),
             services: Ordered(services),
             slos,
@@ -533,6 +619,7 @@ impl Summary {
             event_buses: Ordered(out.buses.clone()),
             audio: audio_summary(sc, out),
             hypothesis,
+            stress: stress_summary(sc, out),
             engine: EngineSummary { instants: out.engine.instants, messages: out.engine.messages },
         }
     }

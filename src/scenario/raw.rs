@@ -456,17 +456,70 @@ pub enum Arrivals {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoad {
-    /// The service that receives the requests.
-    pub entry: String,
+    /// The service that receives the requests (or give `mix`).
+    pub entry: Option<String>,
     /// Arrival process. Default "poisson".
     #[serde(default)]
     pub arrivals: Arrivals,
-    /// Arrival rate [requests/s]; with `stages`, the starting rate (may then be 0).
-    pub rate_per_s: f64,
+    /// Arrival rate [requests/s]; with `stages`, the starting rate (may then be 0). Not with
+    /// model = "closed" or `stress`.
+    pub rate_per_s: Option<f64>,
+    /// "open" (arrivals at a rate, the default) or "closed" (`users` each sending a request, waiting for
+    /// the answer, thinking, and again).
+    #[serde(default)]
+    pub model: LoadModel,
+    /// Virtual users: the population of a closed model, or the pool an open model's arrivals need (an
+    /// arrival finding no free user is dropped, as in k6's arrival-rate executors).
+    pub users: Option<u32>,
+    /// Think time of a user between an answer and its next request. Default: none.
+    pub think_time: Option<RawDist>,
+    /// A weighted request mix: each request goes to one of these entries (instead of `entry`).
+    #[serde(default)]
+    pub mix: Vec<RawMix>,
+    /// Stress test: raise the rate step by step until the error ratio of a step exceeds the stop
+    /// threshold; the summary reports the breaking point (instead of `rate_per_s` and `stages`).
+    pub stress: Option<RawStress>,
     /// Ramping arrival rate: each stage moves linearly from the previous rate to its target over its
     /// duration. After the last stage the last target holds until `duration`.
     #[serde(default)]
     pub stages: Vec<RawStage>,
+}
+
+/// Open or closed load model.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadModel {
+    /// Arrivals at a rate, whatever the system does. The default.
+    #[default]
+    Open,
+    /// A fixed population of users, each waiting for its answer before thinking and asking again.
+    Closed,
+}
+
+/// One entry of a request mix.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMix {
+    /// The service.
+    pub entry: String,
+    /// Relative weight (> 0).
+    pub weight: f64,
+}
+
+/// A stress (step) test.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStress {
+    /// Rate of the first step [requests/s].
+    pub start_per_s: f64,
+    /// Added at every step [requests/s].
+    pub step_per_s: f64,
+    /// Length of a step.
+    pub step_duration: Dur,
+    /// Highest rate tried. Default: no limit but the scenario's duration.
+    pub max_per_s: Option<f64>,
+    /// Stop raising once a step's error ratio (failed, timed out or rejected) exceeds this. Default 0.5.
+    pub stop_error_rate: Option<f64>,
 }
 
 /// One stage of a ramping arrival rate.

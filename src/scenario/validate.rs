@@ -3,12 +3,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::raw::LoadModel;
 use super::raw::{
     DeliveryName, FaultKind, RawDist, RawLoad, RawScenario, RawService, RawSlo, RawSupervisor, RestartName,
     ServiceKindName, SliKind, StrategyName,
 };
 use super::{
-    Consumes, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId, ServiceKind, Slo, Target,
+    Consumes, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId, ServiceKind, Slo, Stress,
+    Target,
 };
 use crate::dist::Dist;
 use crate::sim::{SimDuration, SimTime};
@@ -122,7 +124,7 @@ pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, V
             if raw.load.is_some() {
                 c.err(
                     "duration",
-                    "missing: how long the arrival process runs, e.g. duration = \"1h\" (or give load.stages)",
+                    "missing: how long the arrival process runs, e.g. duration = \"1h\" (or give load.stages, or a stress max_per_s)",
                 );
             }
             SimDuration::ZERO
@@ -172,7 +174,7 @@ pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, V
         return Err(c.problems);
     }
     let (load, _) = load.expect("invariant: no problems means the load section was valid");
-    let profile = profile(raw.load.as_ref().expect("invariant: load present"), duration);
+    let profile = profile(raw.load.as_ref().expect("invariant: load present"), &load, duration);
     Ok(Scenario {
         name,
         seed: raw.seed,
@@ -493,47 +495,167 @@ fn check_cycles(c: &mut Checker, raw: &[RawService], services: &[Option<Service>
 
 type Lookup<'a> = dyn Fn(&mut Checker, String, &str) -> Option<ServiceId> + 'a;
 
-/// Checks the load section; returns it (profile still empty) and the stages' total length.
+/// Checks the load section; returns it (profile still empty) and the length its stages or stress steps
+/// imply (zero when none).
 fn load(c: &mut Checker, l: &RawLoad, lookup: &Lookup<'_>) -> Option<(Load, SimDuration)> {
-    let entry = lookup(c, "load.entry".into(), &l.entry);
-    let rate_ok = if !l.rate_per_s.is_finite() || l.rate_per_s < 0.0 {
-        c.err(
-            "load.rate_per_s",
-            format!("{} is not a rate: expected a number of requests per second > 0", l.rate_per_s),
-        );
-        false
-    } else if l.rate_per_s == 0.0 && l.stages.is_empty() {
-        c.err("load.rate_per_s", "must be greater than 0 (only a ramp with `stages` may start from 0)");
-        false
-    } else {
-        true
-    };
-    let mut total = SimDuration::ZERO;
-    let mut any_positive = l.rate_per_s > 0.0;
-    for (i, s) in l.stages.iter().enumerate() {
-        c.positive(&format!("load.stages[{i}].duration"), s.duration.0);
-        total = total + s.duration.0;
-        if !s.target_per_s.is_finite() || s.target_per_s < 0.0 {
-            c.err(
-                format!("load.stages[{i}].target_per_s"),
-                format!("{} is not a rate: expected a number >= 0", s.target_per_s),
-            );
+    let mix: Vec<(ServiceId, f64)> = if l.mix.is_empty() {
+        match &l.entry {
+            Some(e) => lookup(c, "load.entry".into(), e).map(|id| vec![(id, 1.0)]).unwrap_or_default(),
+            None => {
+                c.err(
+                    "load.entry",
+                    "missing: the service that receives the requests, e.g. entry = \"gateway\" (or a mix)",
+                );
+                Vec::new()
+            }
         }
-        any_positive |= s.target_per_s > 0.0;
+    } else {
+        if l.entry.is_some() {
+            c.err("load.entry", "give either `entry` or a `mix`, not both");
+        }
+        l.mix
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                if !(m.weight > 0.0 && m.weight.is_finite()) {
+                    c.err(format!("load.mix[{i}].weight"), format!("{}: expected a weight > 0", m.weight));
+                }
+                lookup(c, format!("load.mix[{i}].entry"), &m.entry).map(|id| (id, m.weight))
+            })
+            .collect()
+    };
+    let closed = l.model == LoadModel::Closed;
+    if let Some(0) = l.users {
+        c.err("load.users", "must be at least 1");
     }
-    if rate_ok && !any_positive {
-        c.err("load.stages", "every rate is 0: no request would ever arrive");
+    if closed && l.users.is_none() {
+        c.err("load.users", "missing: a closed model is a number of users, e.g. users = 50");
     }
-    let entry = entry?;
-    Some((Load { entry, arrivals: l.arrivals, profile: RateProfile { segments: Vec::new() } }, total))
+    let think_time = l.think_time.as_ref().and_then(|d| dist(c, "load.think_time", d));
+    let mut implied = SimDuration::ZERO;
+    let stress = match &l.stress {
+        Some(st) => {
+            for (key, present) in [("rate_per_s", l.rate_per_s.is_some()), ("stages", !l.stages.is_empty())] {
+                if present {
+                    c.err(
+                        format!("load.{key}"),
+                        "a stress test sets its own rates (start_per_s, step_per_s): remove it",
+                    );
+                }
+            }
+            if closed {
+                c.err("load.model", "a stress test raises an arrival rate: it needs the open model");
+            }
+            if !(st.start_per_s > 0.0 && st.start_per_s.is_finite()) {
+                c.err("load.stress.start_per_s", format!("{}: expected a rate > 0", st.start_per_s));
+            }
+            if !(st.step_per_s > 0.0 && st.step_per_s.is_finite()) {
+                c.err("load.stress.step_per_s", format!("{}: expected a rate > 0", st.step_per_s));
+            }
+            c.positive("load.stress.step_duration", st.step_duration.0);
+            if let Some(m) = st.max_per_s {
+                if !(m >= st.start_per_s) {
+                    c.err("load.stress.max_per_s", "must not be below start_per_s");
+                }
+            }
+            let stop = st.stop_error_rate.unwrap_or(0.5);
+            c.fraction("load.stress.stop_error_rate", stop);
+            let stress = Stress {
+                start_per_s: st.start_per_s,
+                step_per_s: st.step_per_s,
+                step: st.step_duration.0,
+                max_per_s: st.max_per_s,
+                stop_error_rate: stop,
+            };
+            if st.max_per_s.is_some() && st.step_per_s > 0.0 {
+                let steps = stress.steps(SimDuration::MAX);
+                implied = SimDuration::from_nanos(stress.step.as_nanos().saturating_mul(steps as u64));
+            }
+            Some(stress)
+        }
+        None if closed => {
+            for (key, present) in [("rate_per_s", l.rate_per_s.is_some()), ("stages", !l.stages.is_empty())] {
+                if present {
+                    c.err(format!("load.{key}"), "a closed model has no arrival rate: its users set the pace");
+                }
+            }
+            None
+        }
+        None => {
+            let rate = match l.rate_per_s {
+                Some(r) => r,
+                None => {
+                    c.err("load.rate_per_s", "missing: the arrival rate, e.g. rate_per_s = 100.0");
+                    1.0
+                }
+            };
+            let rate_ok = if !rate.is_finite() || rate < 0.0 {
+                c.err("load.rate_per_s", format!("{rate} is not a rate: expected a number of requests per second > 0"));
+                false
+            } else if rate == 0.0 && l.stages.is_empty() {
+                c.err("load.rate_per_s", "must be greater than 0 (only a ramp with `stages` may start from 0)");
+                false
+            } else {
+                true
+            };
+            let mut any_positive = rate > 0.0;
+            for (i, s) in l.stages.iter().enumerate() {
+                c.positive(&format!("load.stages[{i}].duration"), s.duration.0);
+                implied = implied + s.duration.0;
+                if !s.target_per_s.is_finite() || s.target_per_s < 0.0 {
+                    c.err(
+                        format!("load.stages[{i}].target_per_s"),
+                        format!("{} is not a rate: expected a number >= 0", s.target_per_s),
+                    );
+                }
+                any_positive |= s.target_per_s > 0.0;
+            }
+            if rate_ok && !any_positive {
+                c.err("load.stages", "every rate is 0: no request would ever arrive");
+            }
+            None
+        }
+    };
+    let entry = mix.first()?.0;
+    Some((
+        Load {
+            entry,
+            mix,
+            arrivals: l.arrivals,
+            profile: RateProfile { segments: Vec::new() },
+            users: l.users,
+            think_time,
+            closed,
+            stress,
+        },
+        implied,
+    ))
 }
 
 /// Builds the rate profile over `[0, duration)` from a checked load section.
-fn profile(l: &RawLoad, duration: SimDuration) -> RateProfile {
+fn profile(l: &RawLoad, load: &Load, duration: SimDuration) -> RateProfile {
     let end = duration.as_secs_f64();
+    if load.closed {
+        return RateProfile { segments: Vec::new() };
+    }
+    if let Some(st) = &load.stress {
+        let step = st.step.as_secs_f64();
+        let segments = (0..st.steps(duration))
+            .map(|k| {
+                let r = st.rate(k);
+                Segment {
+                    start_s: k as f64 * step,
+                    end_s: ((k + 1) as f64 * step).min(end),
+                    from_per_s: r,
+                    to_per_s: r,
+                }
+            })
+            .collect();
+        return RateProfile { segments };
+    }
     let mut segments = Vec::new();
     let mut t = 0.0;
-    let mut rate = l.rate_per_s;
+    let mut rate = l.rate_per_s.unwrap_or(0.0);
     for s in &l.stages {
         if t >= end {
             break;
@@ -552,7 +674,7 @@ fn profile(l: &RawLoad, duration: SimDuration) -> RateProfile {
     RateProfile { segments }
 }
 
-/// Resolves an objective's target: "device" is the audio device when there is one.
+/// Resolves an objective's or a probe's target: "device" is the audio device when there is one.
 fn target(c: &mut Checker, at: String, name: &str, has_device: bool, lookup: &Lookup<'_>) -> Option<Target> {
     if name == DEVICE && has_device {
         return Some(Target::Device);

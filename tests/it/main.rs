@@ -9,6 +9,7 @@ mod determinism;
 mod experiments;
 mod fidelity;
 mod gate;
+mod load;
 mod outputs;
 mod resilience;
 mod scenarios;
