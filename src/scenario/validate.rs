@@ -826,9 +826,14 @@ mod tests {
 
     fn profile_of(rate: f64, stages: &[(u64, f64)], duration_s: u64) -> RateProfile {
         let l = RawLoad {
-            entry: "a".into(),
+            entry: Some("a".into()),
             arrivals: Default::default(),
-            rate_per_s: rate,
+            rate_per_s: Some(rate),
+            model: LoadModel::Open,
+            users: None,
+            think_time: None,
+            mix: Vec::new(),
+            stress: None,
             stages: stages
                 .iter()
                 .map(|(d, t)| super::super::raw::RawStage {
@@ -837,7 +842,17 @@ mod tests {
                 })
                 .collect(),
         };
-        profile(&l, SimDuration::from_secs(duration_s))
+        let load = Load {
+            entry: ServiceId(0),
+            mix: vec![(ServiceId(0), 1.0)],
+            arrivals: Default::default(),
+            profile: RateProfile { segments: Vec::new() },
+            users: None,
+            think_time: None,
+            closed: false,
+            stress: None,
+        };
+        profile(&l, &load, SimDuration::from_secs(duration_s))
     }
 
     #[test]
