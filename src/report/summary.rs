@@ -249,15 +249,16 @@ pub struct StepSummary {
 fn stress_summary(sc: &Scenario, out: &RunOutput) -> Option<StressSummary> {
     let st = sc.load.stress.as_ref()?;
     let entry_slos: Vec<&Slo> = sc.slos.iter().filter(|s| s.target == Target::Service(sc.load.entry)).collect();
-    let mut lat_index = 0;
-    let thresholds: Vec<(usize, usize)> = entry_slos
+    // The load generator counts successes within each latency threshold of the entry's objectives, in
+    // their order: the k-th latency objective is the k-th counter.
+    let latency_rank: Vec<usize> = entry_slos
         .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            matches!(s.indicator, Indicator::Latency { .. }).then(|| {
-                lat_index += 1;
-                (i, lat_index - 1)
-            })
+        .scan(0usize, |k, s| {
+            let rank = *k;
+            if matches!(s.indicator, Indicator::Latency { .. }) {
+                *k += 1;
+            }
+            Some(rank)
         })
         .collect();
     let steps: Vec<StepSummary> = out
@@ -271,10 +272,7 @@ fn stress_summary(sc: &Scenario, out: &RunOutput) -> Option<StressSummary> {
             let slos_met = entry_slos.iter().enumerate().all(|(i, slo)| {
                 let good = match slo.indicator {
                     Indicator::Availability => s.counts.ok,
-                    Indicator::Latency { .. } => {
-                        let k = thresholds.iter().find(|(j, _)| *j == i).map(|(_, k)| *k).unwrap_or(0);
-                        s.within.get(k).copied().unwrap_or(0)
-                    }
+                    Indicator::Latency { .. } => s.within.get(latency_rank[i]).copied().unwrap_or(0),
                     _ => return true,
                 };
                 total > 0 && good as f64 / total as f64 >= slo.objective

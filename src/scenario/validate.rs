@@ -554,7 +554,7 @@ fn load(c: &mut Checker, l: &RawLoad, lookup: &Lookup<'_>) -> Option<(Load, SimD
             }
             c.positive("load.stress.step_duration", st.step_duration.0);
             if let Some(m) = st.max_per_s {
-                if !(m >= st.start_per_s) {
+                if m < st.start_per_s || m.is_nan() {
                     c.err("load.stress.max_per_s", "must not be below start_per_s");
                 }
             }
