@@ -116,7 +116,7 @@ objective = 0.95
     let over: Vec<f64> = st.steps.iter().filter(|x| x.error_rate > 0.5).map(|x| x.rate_per_s).collect();
     assert!(!over.is_empty());
     let first_over = over[0];
-    let step_index = ((first_over - 20.0) / 20.0) as f64;
+    let step_index = (first_over - 20.0) / 20.0;
     assert_eq!(stopped, (step_index + 2.0) * 30.0);
     assert!(out.events.iter().any(|e| e.kind == "stress_stop"));
 }
