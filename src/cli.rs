@@ -367,6 +367,31 @@ fn human_summary(s: &Summary, dir: &Path) -> String {
             goal,
             achieved.unwrap_or_else(|| "n/a (no requests)".into())
         ));
+        if slo.paged {
+            t.push_str(&format!("      paged: {}\n", alert_list(&slo.alerts)));
+        }
+    }
+    if let Some(h) = &s.hypothesis {
+        let deviations: Vec<String> = h
+            .probes
+            .iter()
+            .flat_map(|p| p.phases.iter().filter(|ph| !ph.ok).map(move |ph| format!("\"{}\" in {}", p.name, ph.phase)))
+            .collect();
+        t.push_str(&format!("  hypothesis {} ({} probes, {} phases)", h.result, h.probes.len(), h.phases.len()));
+        if deviations.is_empty() {
+            t.push('\n');
+        } else {
+            t.push_str(&format!(": out of tolerance {}\n", deviations.join(", ")));
+        }
+    }
+    if let Some(st) = &s.stress {
+        t.push_str(&format!(
+            "  stress: {} steps, breaking point {}\n",
+            st.steps.len(),
+            st.breaking_point_per_s
+                .map(|r| format!("{r} requests/s"))
+                .unwrap_or_else(|| "none (the first step failed)".into())
+        ));
     }
     t.push_str(&format!("  reports in {}\n", dir.display()));
     t
@@ -531,4 +556,21 @@ pub fn peak_rss_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+fn alert_list(alerts: &[crate::report::summary::AlertSummary]) -> String {
+    alerts
+        .iter()
+        .filter(|a| a.severity == crate::slo::Severity::Page)
+        .map(|a| {
+            format!(
+                "{}/{} burn > {} at {:.0} s",
+                humantime::format_duration(std::time::Duration::from_secs_f64(a.long_s)),
+                humantime::format_duration(std::time::Duration::from_secs_f64(a.short_s)),
+                a.burn_rate,
+                a.fired_at_s
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
