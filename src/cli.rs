@@ -289,6 +289,8 @@ pub fn bundle(sc: &Scenario, output: &RunOutput, summary: &Summary) -> Bundle {
         ("summary.json", summary.to_json()),
         ("timeseries.csv", crate::report::csv::timeseries(sc, output)),
         ("events.csv", crate::report::csv::events(&output.events)),
+        ("client.csv", crate::report::csv::client(output)),
+        ("slo.csv", crate::report::csv::slo(sc, output)),
     ];
     if let Some(a) = &output.audio {
         files.push(("audio.csv", crate::report::csv::audio(a)));

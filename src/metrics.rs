@@ -59,6 +59,7 @@ impl Counts {
 pub struct Latency {
     hist: Histogram<u64>,
     sum_ns: u128,
+    min_ns: u64,
     max_ns: u64,
 }
 
@@ -67,6 +68,7 @@ impl Default for Latency {
         Latency {
             hist: Histogram::new(SIGFIG).expect("invariant: 3 significant digits is a valid histogram"),
             sum_ns: 0,
+            min_ns: u64::MAX,
             max_ns: 0,
         }
     }
@@ -75,6 +77,8 @@ impl Default for Latency {
 /// Latency figures in milliseconds.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LatencySummary {
+    /// Exact minimum.
+    pub min: f64,
     /// Exact mean.
     pub mean: f64,
     /// Median (histogram resolution: 0.1%).
@@ -104,6 +108,7 @@ impl Latency {
             self.hist.saturating_record(ns);
         }
         self.sum_ns += u128::from(ns);
+        self.min_ns = self.min_ns.min(ns);
         self.max_ns = self.max_ns.max(ns);
     }
 
@@ -134,6 +139,7 @@ impl Latency {
         }
         let q = |x| self.quantile_ms(x).unwrap_or(0.0);
         LatencySummary {
+            min: ns_to_ms(self.min_ns as f64),
             mean: ns_to_ms(self.sum_ns as f64 / self.len() as f64),
             p50: q(0.5),
             p90: q(0.9),
@@ -149,7 +155,12 @@ impl Latency {
         let n = hist.len();
         let mean_ns = summary_ms["mean"].as_f64().unwrap_or(0.0) * 1e6;
         let max_ns = (summary_ms["max"].as_f64().unwrap_or(0.0) * 1e6).round() as u64;
-        Latency { hist, sum_ns: (mean_ns * n as f64).round() as u128, max_ns }
+        let min_ns = match summary_ms["min"].as_f64() {
+            Some(ms) => (ms * 1e6).round() as u64,
+            None if n > 0 => hist.min(),
+            None => u64::MAX,
+        };
+        Latency { hist, sum_ns: (mean_ns * n as f64).round() as u128, min_ns, max_ns }
     }
 
     /// Adds every value of `other`.
@@ -164,6 +175,7 @@ impl Latency {
             }
         }
         self.sum_ns += other.sum_ns;
+        self.min_ns = self.min_ns.min(other.min_ns);
         self.max_ns = self.max_ns.max(other.max_ns);
     }
 
@@ -171,7 +183,21 @@ impl Latency {
     pub fn reset(&mut self) {
         self.hist.reset();
         self.sum_ns = 0;
+        self.min_ns = u64::MAX;
         self.max_ns = 0;
+    }
+
+    /// Counts per bucket: one per edge [ms] (values above the previous edge, up to and including this one),
+    /// and a last one above the highest edge. Histogram resolution: values within 0.1% of an edge may fall
+    /// on either side of it.
+    pub fn buckets(&self, edges_ms: &[f64]) -> Vec<u64> {
+        let mut counts = vec![0; edges_ms.len() + 1];
+        for v in self.hist.iter_recorded() {
+            let ms = self.hist.median_equivalent(v.value_iterated_to()) as f64 / 1e6;
+            let k = edges_ms.iter().position(|e| ms <= *e).unwrap_or(edges_ms.len());
+            counts[k] += v.count_at_value();
+        }
+        counts
     }
 
     /// The underlying histogram.
@@ -432,6 +458,10 @@ pub struct ClientMeter {
     pub steps: Vec<StepReport>,
     /// Stress test: when the rate stopped rising.
     pub stress_stopped_at: Option<SimTime>,
+    /// End-to-end outcomes and latency per window (worker levels stay zero), after [`ClientMeter::finish`].
+    pub rows: Vec<WindowRow>,
+    /// The windowed meter, until the run ends (`None` for a meter without windows).
+    windows: Option<ServiceMeter>,
 }
 
 /// One step of a stress test, at the client.
@@ -448,12 +478,33 @@ pub struct StepReport {
 }
 
 impl ClientMeter {
-    /// Records one end-to-end outcome.
+    /// A meter keeping a row per `window` as well as the whole-run figures.
+    pub fn with_windows(window: SimDuration) -> Self {
+        ClientMeter { windows: Some(ServiceMeter::new(window, 0, Vec::new())), ..ClientMeter::default() }
+    }
+
+    /// Records one end-to-end outcome, decided at `now`.
     #[inline]
-    pub fn record(&mut self, outcome: Outcome) {
-        self.counts.add(outcome);
-        if let Outcome::Ok(d) = outcome {
-            self.latency.record(d);
+    pub fn record(&mut self, now: SimTime, outcome: Outcome) {
+        match &mut self.windows {
+            // The windowed meter keeps the whole-run counts and histogram too (merged window by window).
+            Some(w) => w.record(now, outcome),
+            None => {
+                self.counts.add(outcome);
+                if let Outcome::Ok(d) = outcome {
+                    self.latency.record(d);
+                }
+            }
+        }
+    }
+
+    /// Closes the windows at `end`: fills `counts`, `latency` and `rows`.
+    pub fn finish(&mut self, end: SimTime) {
+        if let Some(mut w) = self.windows.take() {
+            let m = w.finish(end);
+            self.counts = m.counts;
+            self.latency = m.latency;
+            self.rows = m.rows;
         }
     }
 }

@@ -32,6 +32,8 @@ impl ServiceId {
 /// A validated scenario.
 #[derive(Clone, Debug)]
 pub struct Scenario {
+    /// The file it was read from, as given (`"<inline>"`-like labels for text parsed from memory).
+    pub file: String,
     /// Scenario name (default: file stem).
     pub name: String,
     /// Master seed.
@@ -515,8 +517,10 @@ impl Scenario {
     pub fn from_toml(text: &str, path: &str, stem: &str) -> Result<Scenario, ScenarioError> {
         let raw: RawScenario = toml::from_str(text).map_err(|e| parse_error(text, path, &e))?;
         let base = Path::new(path).parent().unwrap_or(Path::new("."));
-        validate::validate(raw, stem, base)
-            .map_err(|problems| ScenarioError::Invalid { path: path.to_string(), problems })
+        let mut sc = validate::validate(raw, stem, base)
+            .map_err(|problems| ScenarioError::Invalid { path: path.to_string(), problems })?;
+        sc.file = path.to_string();
+        Ok(sc)
     }
 
     /// The name of a target ("device" for the device).

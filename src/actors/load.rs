@@ -134,7 +134,7 @@ impl LoadGenerator {
             thresholds,
             stopped: None,
             outstanding: SlotMap::new(),
-            meter: ClientMeter::default(),
+            meter: ClientMeter::with_windows(sc.window),
         }
     }
 
@@ -216,7 +216,7 @@ impl LoadGenerator {
 
     /// A request's outcome, at the client.
     fn done(&mut self, o: Outstanding, outcome: Outcome, lab: &SimLab) {
-        self.meter.record(outcome);
+        self.meter.record(lab.now(), outcome);
         if self.stress.is_some() {
             let n = self.thresholds.len();
             let s = &mut self.steps;
@@ -329,7 +329,7 @@ impl Behavior for LoadGenerator {
         for (_, o) in self.outstanding.drain() {
             if o.scheduled <= now {
                 unfinished += 1;
-                self.meter.record(Outcome::TimedOut);
+                self.meter.record(now, Outcome::TimedOut);
                 if let Some(s) = self.steps.get_mut(o.step as usize) {
                     s.outcomes.add(Outcome::TimedOut);
                 }
@@ -350,6 +350,7 @@ impl Behavior for LoadGenerator {
                 .collect();
             self.meter.stress_stopped_at = self.stopped;
         }
+        self.meter.finish(now);
         std::mem::take(&mut self.meter)
     }
 }

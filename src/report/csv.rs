@@ -96,3 +96,53 @@ pub fn events(events: &[EventRow]) -> Vec<u8> {
     }
     w.into_inner().expect("invariant: writing to memory")
 }
+
+/// Header of `client.csv` (contract: extend, don't rename).
+pub const CLIENT_HEADER: [&str; 9] =
+    ["t_s", "requests", "ok", "failed", "timed_out", "rejected", "p50_ms", "p99_ms", "max_ms"];
+
+/// Renders `client.csv`: the end-to-end outcomes and latency seen by the load generator, one row per
+/// window (latencies empty in a window without successes). The rows add up to `summary.json` `requests`.
+pub fn client(out: &RunOutput) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CLIENT_HEADER).expect("invariant: writing to memory");
+    for r in &out.client.rows {
+        let c = r.counts;
+        w.write_record([
+            r.t_s.to_string(),
+            c.requests.to_string(),
+            c.ok.to_string(),
+            c.failed.to_string(),
+            c.timed_out.to_string(),
+            c.rejected.to_string(),
+            opt(r.p50_ms),
+            opt(r.p99_ms),
+            opt(r.max_ms),
+        ])
+        .expect("invariant: writing to memory");
+    }
+    w.into_inner().expect("invariant: writing to memory")
+}
+
+/// Header of `slo.csv` (contract: extend, don't rename).
+pub const SLO_HEADER: [&str; 4] = ["t_s", "slo", "good", "total"];
+
+/// Renders `slo.csv`: per window and objective (scenario order), the good and total events of its SLI,
+/// what its error budget and burn rates are computed from. Objectives without a per-window SLI (xruns per
+/// hour, max dropout) have no rows.
+pub fn slo(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(SLO_HEADER).expect("invariant: writing to memory");
+    let series: Vec<_> = sc.slos.iter().map(|s| (s, crate::slo::series_of(sc, out, s))).collect();
+    let windows = series.iter().filter_map(|(_, s)| s.as_ref().map(|s| s.total.len())).max().unwrap_or(0);
+    let window_s = sc.window.as_secs_f64();
+    for i in 0..windows {
+        for (slo, s) in &series {
+            let Some(s) = s else { continue };
+            let (Some(g), Some(t)) = (s.good.get(i), s.total.get(i)) else { continue };
+            w.write_record([(i as f64 * window_s).to_string(), slo.name.clone(), g.to_string(), t.to_string()])
+                .expect("invariant: writing to memory");
+        }
+    }
+    w.into_inner().expect("invariant: writing to memory")
+}

@@ -29,6 +29,10 @@ pub struct Summary {
     pub schema: u32,
     /// Scenario name.
     pub scenario: String,
+    /// The scenario file, as given on the command line (what `ag06-lab run` needs to reproduce the run).
+    pub scenario_file: String,
+    /// The metrics window [s] (rows of `timeseries.csv`, `client.csv`, `slo.csv`).
+    pub window_s: f64,
     /// Seed used.
     pub seed: u64,
     /// The entry service (where the load goes).
@@ -99,6 +103,9 @@ pub struct ServiceSummary {
     pub rejected: u64,
     /// Latency of successes, arrival at the service to answer [ms].
     pub latency_ms: LatencySummary,
+    /// Successes by latency: one bucket per edge of [`BUCKET_EDGES_MS`] (latency up to and including the
+    /// edge, above the previous one) and a last one above the highest edge (`le_ms` null).
+    pub latency_buckets: Vec<Bucket>,
     /// Busy worker-seconds / worker-seconds.
     pub utilization: f64,
     /// Time-averaged queue length.
@@ -131,6 +138,96 @@ pub struct ServiceSummary {
     pub scale_downs: u64,
     /// Workers at the end of the run.
     pub workers: f64,
+    /// The service's configuration as the scenario set it (what the report's findings reason about).
+    pub config: ServiceConfig,
+}
+
+/// Upper edges [ms] of the response-time buckets of every service.
+pub const BUCKET_EDGES_MS: [f64; 6] = [10.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
+
+/// One response-time bucket.
+#[derive(Debug, Serialize)]
+pub struct Bucket {
+    /// Upper edge [ms] (`null`: above the highest edge).
+    pub le_ms: Option<f64>,
+    /// Successes in the bucket.
+    pub count: u64,
+}
+
+/// The configuration of one service, as run.
+#[derive(Debug, Serialize)]
+pub struct ServiceConfig {
+    /// `"service"` or `"event-bus"`.
+    pub kind: &'static str,
+    /// Workers at the start.
+    pub workers: u32,
+    /// Maximum waiting requests.
+    pub queue: u32,
+    /// How long callers wait [ms] (`null`: forever).
+    pub timeout_ms: Option<f64>,
+    /// Dependencies, in call order.
+    pub calls: Vec<String>,
+    /// Callers carry on without it.
+    pub optional: bool,
+    /// The callers' circuit breaker.
+    pub breaker: Option<BreakerSummary>,
+    /// The callers' retry policy: attempts in all (`null`: no retries).
+    pub retry_max_attempts: Option<u32>,
+    /// Whether the retries have a budget.
+    pub retry_budget: bool,
+    /// The callers' bulkhead: concurrent calls (`null`: none).
+    pub bulkhead_max_concurrent: Option<u32>,
+    /// Autoscaler bounds `[min, max]` workers (`null`: not autoscaled).
+    pub autoscale_workers: Option<[u32; 2]>,
+}
+
+/// A breaker's configuration.
+#[derive(Debug, Serialize)]
+pub struct BreakerSummary {
+    /// `"count"` or `"time"`.
+    pub window: &'static str,
+    /// Calls (count window) or seconds (time window).
+    pub window_size: f64,
+    /// Outcomes needed before rates are evaluated.
+    pub minimum_calls: u32,
+    /// Failure rate [%] that opens it.
+    pub failure_rate_threshold: f64,
+}
+
+fn service_config(sc: &Scenario, s: &crate::scenario::Service) -> ServiceConfig {
+    use crate::resilience::breaker::WindowKind;
+    ServiceConfig {
+        kind: match s.kind {
+            crate::scenario::ServiceKind::Service => "service",
+            crate::scenario::ServiceKind::EventBus { .. } => "event-bus",
+        },
+        workers: s.workers,
+        queue: s.queue,
+        timeout_ms: s.timeout.map(|t| t.as_millis_f64()),
+        calls: s.calls.iter().map(|c| sc.service(*c).name.clone()).collect(),
+        optional: s.optional,
+        breaker: s.breaker.as_ref().map(|b| {
+            let (window, window_size) = match b.window {
+                WindowKind::Count(n) => ("count", f64::from(n)),
+                WindowKind::Time(d) => ("time", d.as_secs_f64()),
+            };
+            BreakerSummary {
+                window,
+                window_size,
+                minimum_calls: b.minimum_calls,
+                failure_rate_threshold: b.failure_rate_threshold,
+            }
+        }),
+        retry_max_attempts: s.retry.as_ref().map(|r| r.max_attempts),
+        retry_budget: s.retry.as_ref().is_some_and(|r| r.budget.is_some()),
+        bulkhead_max_concurrent: s.bulkhead.as_ref().map(|b| b.max_concurrent),
+        autoscale_workers: s.autoscale.as_ref().map(|a| [a.min_workers, a.max_workers]),
+    }
+}
+
+fn buckets(lat: &crate::metrics::Latency) -> Vec<Bucket> {
+    let counts = lat.buckets(&BUCKET_EDGES_MS);
+    counts.into_iter().enumerate().map(|(i, count)| Bucket { le_ms: BUCKET_EDGES_MS.get(i).copied(), count }).collect()
 }
 
 /// A name-keyed map that keeps insertion order when serialized.
@@ -555,6 +652,7 @@ impl Summary {
                         timed_out: m.counts.timed_out,
                         rejected: m.counts.rejected,
                         latency_ms: m.latency.summary(),
+                        latency_buckets: buckets(&m.latency),
                         utilization: m.utilization,
                         queue_depth: m.queue_depth,
                         crashes: c.crashes,
@@ -571,6 +669,7 @@ impl Summary {
                         scale_ups: out.scaling[i].scale_ups,
                         scale_downs: out.scaling[i].scale_downs,
                         workers: m.rows.last().map(|r| r.workers).unwrap_or(f64::from(s.workers)),
+                        config: service_config(sc, s),
                     },
                 )
             })
@@ -578,6 +677,8 @@ impl Summary {
         Summary {
             schema: SCHEMA,
             scenario: sc.name.clone(),
+            scenario_file: sc.file.clone(),
+            window_s: sc.window.as_secs_f64(),
             seed: out.seed,
             entry: sc.service(sc.load.entry).name.clone(),
             mode,

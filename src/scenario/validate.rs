@@ -176,6 +176,7 @@ pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, V
     let (load, _) = load.expect("invariant: no problems means the load section was valid");
     let profile = profile(raw.load.as_ref().expect("invariant: load present"), &load, duration);
     Ok(Scenario {
+        file: String::new(),
         name,
         seed: raw.seed,
         duration,
