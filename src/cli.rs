@@ -95,6 +95,12 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Render `report.html` again from the files of a run, sweep or comparison directory, without
+    /// running anything.
+    Report {
+        /// The directory (it has summary.json, sweep.json or compare.json).
+        dir: PathBuf,
+    },
     /// Check scenario files without running them.
     Validate {
         /// The scenario files.
@@ -164,6 +170,11 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Run { scenario, seed, out, quiet, record } => run(&scenario, seed, out, quiet, record),
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Report { dir } => {
+            let path = crate::report::html::rerender(&dir)?;
+            write_stdout(&format!("{}\n", path.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             let schema = schemars::schema_for!(RawScenario);
             let text = serde_json::to_string_pretty(&schema).context("rendering the schema")?;
@@ -264,7 +275,7 @@ pub fn run_scenario(
         "run finished"
     );
     let summary = Summary::new(sc, &output, "simulated", wall_s);
-    bundle(sc, &output, &summary)
+    bundle(sc, &output, &summary)?
         .write_to(out_dir)
         .with_context(|| format!("failed to write the reports of scenario \"{}\"", sc.name))?;
     tracing::info!(dir = %out_dir.display(), "reports written");
@@ -283,8 +294,8 @@ fn progress_bar(sc: &Scenario) -> ProgressBar {
     bar
 }
 
-/// Renders every output file of a run.
-pub fn bundle(sc: &Scenario, output: &RunOutput, summary: &Summary) -> Bundle {
+/// Renders every output file of a run (report.html from the others, as `ag06-lab report` would).
+pub fn bundle(sc: &Scenario, output: &RunOutput, summary: &Summary) -> Result<Bundle> {
     let mut files = vec![
         ("summary.json", summary.to_json()),
         ("timeseries.csv", crate::report::csv::timeseries(sc, output)),
@@ -300,7 +311,10 @@ pub fn bundle(sc: &Scenario, output: &RunOutput, summary: &Summary) -> Bundle {
         crate::report::junit::render(&summary.scenario, &crate::report::junit::run_cases(summary)),
     ));
     files.push(("latency.hdr", crate::report::latency_hdr(output.client.latency.histogram())));
-    Bundle { files }
+    let html = crate::report::html::render_run(|name| files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice()))
+        .context("failed to render report.html")?;
+    files.push(("report.html", html.into_bytes()));
+    Ok(Bundle { files })
 }
 
 fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, record: Option<PathBuf>) -> Result<ExitCode> {
@@ -471,9 +485,17 @@ fn compare(
     let mut json = serde_json::to_vec_pretty(&c).expect("invariant: the comparison serializes");
     json.push(b'\n');
     let junit = crate::report::junit::render("compare", &crate::compare::cases(&c));
-    Bundle { files: vec![("compare.json", json), ("junit.xml", junit)] }
-        .write_to_marked(&out, "compare.json")
-        .context("failed to write the comparison")?;
+    let mut files = vec![("compare.json", json), ("junit.xml", junit)];
+    // The two latency histograms, so that the comparison's report can draw them side by side later.
+    for (name, dir) in [("baseline.hdr", baseline), ("candidate.hdr", candidate)] {
+        if let Ok(bytes) = std::fs::read(dir.join("latency.hdr")) {
+            files.push((name, bytes));
+        }
+    }
+    let html = crate::report::html::pages::compare_page(|n| files.iter().find(|f| f.0 == n).map(|f| f.1.as_slice()))
+        .context("failed to render report.html")?;
+    files.push(("report.html", html.into_bytes()));
+    Bundle { files }.write_to_marked(&out, "compare.json").context("failed to write the comparison")?;
     let mut t =
         format!("{} vs {} ({} values, {:?} test, alpha {}):\n", c.baseline, c.candidate, c.samples, c.test, c.alpha);
     for f in &c.figures {
@@ -536,9 +558,18 @@ fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Res
     let median = walls[walls.len() / 2];
     let requests = out.client.counts.requests as f64;
     let lat = out.client.latency.summary();
+    // The output files, and report.html again on its own: what a run adds after the simulation.
+    let started = Instant::now();
+    let summary = Summary::new(&sc, &out, "simulated", median);
+    let files = bundle(&sc, &out, &summary)?;
+    let outputs_s = started.elapsed().as_secs_f64();
+    let file = |name: &str| files.files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice());
+    let started = Instant::now();
+    let html = crate::report::html::render_run(file).context("failed to render report.html")?;
+    let report_s = started.elapsed().as_secs_f64();
     let rss = peak_rss_mb().map(|m| format!("{m:.1} MB")).unwrap_or_else(|| "n/a".into());
     write_stdout(&format!(
-        "workload: {} ({} simulated s)\nwall (median of {}): {:.3} s\nsimulated requests/s: {:.0}\nmessages/s: {:.0}\nend-to-end latency ms: mean {:.3} p99 {:.3}\npeak RSS: {}\n",
+        "workload: {} ({} simulated s)\nwall (median of {}): {:.3} s\nsimulated requests/s: {:.0}\nmessages/s: {:.0}\nend-to-end latency ms: mean {:.3} p99 {:.3}\noutput files: {:.3} s (report.html alone: {:.3} s, {:.2} MB)\npeak RSS: {}\n",
         sc.name,
         out.end.as_secs_f64(),
         repeat,
@@ -547,6 +578,9 @@ fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Res
         out.engine.messages as f64 / median,
         lat.mean,
         lat.p99,
+        outputs_s,
+        report_s,
+        html.len() as f64 / 1e6,
         rss
     ))?;
     Ok(ExitCode::SUCCESS)

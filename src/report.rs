@@ -1,6 +1,7 @@
 //! Output files of a run: `summary.json`, `timeseries.csv`, `events.csv`, written together or not at all.
 
 pub mod csv;
+pub mod html;
 pub mod junit;
 pub mod summary;
 

@@ -120,7 +120,7 @@ fn run_seed(sc: &Scenario, seed: u64, dir: &Path) -> Result<&'static str> {
     let started = std::time::Instant::now();
     let output = crate::run::simulate(sc, seed, None)?;
     let summary = crate::report::Summary::new(sc, &output, "simulated", started.elapsed().as_secs_f64());
-    crate::cli::bundle(sc, &output, &summary).write_to(dir)?;
+    crate::cli::bundle(sc, &output, &summary)?.write_to(dir)?;
     Ok(match summary.verdict {
         crate::report::Verdict::Pass => "pass",
         crate::report::Verdict::Fail => "fail",
@@ -343,6 +343,8 @@ pub fn aggregate(inputs: &[PathBuf], out: &Path) -> Result<SweepSummary> {
         out.join("junit.xml"),
         crate::report::junit::render(&format!("{} (sweep)", summary.scenario), &sweep_cases(&summary)),
     )?;
+    let html = crate::report::html::pages::sweep_page(out)?;
+    fs::write(out.join("report.html"), html).with_context(|| format!("cannot write `{}`", out.display()))?;
     Ok(summary)
 }
 

@@ -11,5 +11,6 @@ mod fidelity;
 mod gate;
 mod load;
 mod outputs;
+mod report;
 mod resilience;
 mod scenarios;
