@@ -649,7 +649,8 @@ fn timeline_section(d: &RunData) -> Result<String, String> {
         .map(|k| Series {
             name: names[k].into(),
             color: colours[k],
-            points: client.iter().map(|c| (mid(c.0), Some(c.2[k] as f64 / w))).collect(),
+            // Per second of the window actually covered (the last window of a run may be partial).
+            points: client.iter().map(|c| (mid(c.0), Some(c.2[k] as f64 / w.min(end - c.0).max(1e-9)))).collect(),
             dashed: false,
         })
         .collect();

@@ -43,11 +43,12 @@ pub struct Finding {
 pub const SATURATED: f64 = 0.9;
 
 /// The rules, in the order they are checked (the report lists them when none fired).
-pub const RULES: [(&str, &str); 10] = [
+pub const RULES: [(&str, &str); 11] = [
     ("objective", "an objective missed, with the budget it burned and the alerts that paged"),
     ("hypothesis", "a probe of the steady-state hypothesis out of tolerance, by phase"),
     ("saturation", "a service at or above 90% utilisation, with the share of queueing in its p99"),
     ("breaker-silent", "a breaker that never opened although calls failed above its threshold"),
+    ("breaker-opened", "breakers that opened, and the calls they spared their dependency"),
     ("no-timeout", "calls to a slow or hung dependency without a timeout"),
     ("retry-storm", "retries adding more than 10% to a dependency's calls without a retry budget"),
     ("rejections", "a service refusing more than 1% of its requests"),
@@ -302,6 +303,29 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
                 b.failure_rate_threshold
             ),
             advice: "lower minimum_calls, or use a shorter (or time-based) sliding window, so that the breaker sees a failure of this size".into(),
+        });
+    }
+
+    // breaker-opened (info): what the breakers did.
+    for (name, svc) in &s.services.0 {
+        if svc.breaker_opens == 0 {
+            continue;
+        }
+        let opens: Vec<f64> =
+            d.events.iter().filter(|e| e.kind == "breaker_open" && e.target == *name).map(|e| e.t_s).collect();
+        let (first, last) = (opens.first().copied().unwrap_or(0.0), opens.last().copied().unwrap_or(0.0));
+        let calls = svc.requests + svc.rejected_by_breaker;
+        out.push(Finding {
+            rule: "breaker-opened",
+            level: Level::Info,
+            text: format!(
+                "the breakers on {name} opened {} times between {first:.0} s and {last:.0} s{} and rejected {} calls ({} of the calls to it) without sending them",
+                svc.breaker_opens,
+                during(d, first, last.max(first + 1e-9)),
+                svc.rejected_by_breaker,
+                pct(if calls > 0 { svc.rejected_by_breaker as f64 / calls as f64 } else { 0.0 })
+            ),
+            advice: "fast failures instead of waiting on a failing dependency: check in the timeline that the callers' latency stayed bounded meanwhile".into(),
         });
     }
 
