@@ -25,6 +25,7 @@ pub mod dist;
 pub mod dsp;
 pub mod experiment;
 pub mod figures;
+pub mod live;
 pub mod metrics;
 pub mod report;
 pub mod resilience;

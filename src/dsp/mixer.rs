@@ -84,6 +84,12 @@ impl Mixer {
         }
     }
 
+    /// Reserves room for blocks of up to `frames`, so that [`Mixer::process`] never allocates (the
+    /// live audio callback).
+    pub fn reserve(&mut self, frames: usize) {
+        self.voice.reserve(frames.saturating_sub(self.voice.len()));
+    }
+
     /// Mixes one block. `inputs` are the channels after the input stage (gain, pad, converter),
     /// `playback` the computer's stereo playback; the stereo result goes to `out` (what the computer
     /// records). `n0` is the absolute index of the block's first frame. CH1 is processed in place.
