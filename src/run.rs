@@ -59,6 +59,16 @@ pub struct RunOutput {
     pub alerts: Vec<Vec<crate::slo::AlertSpan>>,
     /// Engine work counters.
     pub engine: EngineStats,
+    /// Live mode: the real interface's figures.
+    pub live: Option<crate::live::LiveReport>,
+}
+
+/// What a live run needs: the real clock, and the interface behind the device (if the scenario has one).
+pub struct LiveSetup {
+    /// The real time since the start of the run.
+    pub clock: Box<dyn Fn() -> SimTime>,
+    /// The interface.
+    pub backend: Option<Box<dyn crate::live::AudioBackend>>,
 }
 
 /// The address of every actor of a run, to deliver the lab's events.
@@ -152,7 +162,44 @@ pub fn simulate_with(
     record: Option<PathBuf>,
 ) -> Result<RunOutput, SimError> {
     let scenario = scenario.clone();
-    actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress, record).await })
+    actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress, record, None).await })
+}
+
+/// Runs `scenario` with `seed` in real time: the same actors, the lab following `live.clock`, and the
+/// device (if any) backed by `live.backend`.
+pub fn run_live(scenario: &Scenario, seed: u64, progress: Option<Progress>, live: LiveSetup) -> Result<RunOutput, SimError> {
+    let mut scenario = scenario.clone();
+    if let Some(d) = scenario.device.as_mut() {
+        // The interface captures two channels (the AG06's USB inputs): ch1 and ch2.
+        d.inputs.truncate(2);
+    }
+    actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress, None, Some(live)).await })
+}
+
+/// Drives a live run: whenever the lab is idle until a future instant, sleeps (real time) until then.
+/// Reports progress about four times a second.
+async fn drive_live(lab: &Rc<SimLab>, mut progress: Option<Progress>) -> Ending {
+    let mut last_progress = SimTime::ZERO;
+    lab.resume();
+    loop {
+        match std::future::poll_fn(|cx| lab.poll_idle(cx)).await {
+            crate::sim::Idle::Ended(ending) => return ending,
+            crate::sim::Idle::Until(t) => {
+                let wait = t.as_nanos().saturating_sub(lab.now().as_nanos());
+                if let Some(p) = progress.as_mut()
+                    && lab.now().as_nanos() >= last_progress.as_nanos() + 250_000_000
+                {
+                    last_progress = lab.now();
+                    p(lab.now());
+                }
+                if wait > 0 {
+                    // The lab re-checks the real clock and waits again if woken early.
+                    actix_rt::time::sleep(Duration::from_nanos(wait.min(50_000_000))).await;
+                }
+                lab.resume();
+            }
+        }
+    }
 }
 
 /// Waits for the end of the run, checking in real time that messages keep being handled. The check
@@ -191,11 +238,22 @@ async fn run_graph(
     seed: u64,
     progress: Option<Progress>,
     record: Option<PathBuf>,
+    live: Option<LiveSetup>,
 ) -> Result<RunOutput, SimError> {
     let limits = Limits { work_until: SimTime::ZERO + sc.duration, stop_at: SimTime::ZERO + sc.duration + sc.drain };
     let lab: Rc<SimLab> = Lab::new(limits);
-    if let Some(p) = progress {
-        lab.set_progress(p);
+    let (mut backend, mut live_progress) = (None, None);
+    match live {
+        Some(l) => {
+            lab.set_pace(l.clock);
+            backend = l.backend;
+            live_progress = progress;
+        }
+        None => {
+            if let Some(p) = progress {
+                lab.set_progress(p);
+            }
+        }
     }
 
     // Latency thresholds each service must count exactly (for latency objectives).
@@ -250,7 +308,10 @@ async fn run_graph(
     scaler.schedule(&lab);
     let autoscaler = Node::new(scaler, lab.clone()).start();
     let audio = sc.device.as_ref().map(|d| {
-        let device = DeviceActor::new(sc, seed);
+        let mut device = DeviceActor::new(sc, seed);
+        if let Some(b) = backend.take() {
+            device = device.with_backend(b);
+        }
         device.schedule(&lab);
         AudioAddrs {
             device: Node::new(device, lab.clone()).start(),
@@ -277,7 +338,7 @@ async fn run_graph(
     };
     lab.set_router(move |ev| routes.route(ev));
 
-    let ending = watch(&lab).await?;
+    let ending = if lab.is_live() { drive_live(&lab, live_progress).await } else { watch(&lab).await? };
     let end = lab.now();
 
     const GONE: &str = "invariant: actors live until the run is collected";
@@ -313,6 +374,10 @@ async fn run_graph(
     let children = supervisor.send(Finish::default()).await.expect(GONE);
     let health = health.send(Finish::default()).await.expect(GONE);
     let scaling = autoscaler.send(Finish::default()).await.expect(GONE);
+    let live = match &audio {
+        Some(a) => a.device.send(Finish::default()).await.expect(GONE),
+        None => None,
+    };
     let (audio, device_restarts) = match &audio {
         Some(a) => (
             Some(a.monitor.send(Finish::default()).await.expect(GONE)),
@@ -339,6 +404,7 @@ async fn run_graph(
         events,
         alerts: Vec::new(),
         engine: lab.stats(),
+        live,
     };
     add_alerts(sc, &mut out);
     Ok(out)

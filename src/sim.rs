@@ -7,7 +7,7 @@ pub mod queue;
 pub mod rng;
 pub mod time;
 
-pub use lab::{Ending, EngineStats, Lab, Limits};
+pub use lab::{Ending, EngineStats, Idle, Lab, Limits};
 pub use node::{Behavior, Deliver, Finish, Node};
 pub use queue::{EventQueue, TimerId};
 pub use rng::{SimRng, stream};

@@ -17,6 +17,7 @@ use super::{ChaosMsg, Event, SimLab, record};
 use crate::dsp::mixer::Mixer;
 use crate::dsp::source::Source;
 use crate::dsp::{db_to_lin, meter::ChannelMeter};
+use crate::live::{AudioBackend, LiveMeter, LiveReport};
 use crate::scenario::device::Device;
 use crate::scenario::{FaultEffect, Scenario};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
@@ -176,7 +177,13 @@ pub struct DeviceActor {
     #[allow(clippy::vec_box)]
     pool: Vec<Box<AudioBlock>>,
     watch: Vec<u32>,
+    /// Live mode: the real interface, polled every [`LIVE_POLL`].
+    backend: Option<Box<dyn AudioBackend>>,
+    live: Option<LiveMeter>,
 }
+
+/// How often live mode collects the periods the audio callbacks completed.
+pub const LIVE_POLL: SimDuration = SimDuration::from_millis(2);
 
 impl DeviceActor {
     /// The device of `sc` (which has one).
@@ -204,6 +211,77 @@ impl DeviceActor {
             storm_rng: crate::sim::stream(seed, "device/xrun_storm"),
             pool: Vec::new(),
             watch: Vec::new(),
+            backend: None,
+            live: None,
+        }
+    }
+
+    /// The device backed by a real interface (live mode): its periods come from `backend`'s callbacks,
+    /// and the DSP has already run in them.
+    pub fn with_backend(mut self, backend: Box<dyn AudioBackend>) -> Self {
+        self.live = Some(LiveMeter::new(self.spec.rate_hz, self.spec.frames));
+        self.backend = Some(backend);
+        self
+    }
+
+    /// Live mode: collects the completed periods and sends them to the monitor.
+    fn live_tick(&mut self, lab: &SimLab) {
+        if lab.now() >= lab.limits().stop_at {
+            return;
+        }
+        lab.schedule_daemon(lab.now() + LIVE_POLL, Event::Device(DeviceMsg::Tick { epoch: self.epoch }));
+        let Some(backend) = self.backend.as_mut() else { return };
+        if !self.up {
+            // Gone: every period that should have been played is missing.
+            let due = lab.now().as_nanos() / self.spec.period().as_nanos().max(1);
+            while self.n < due {
+                lab.send(Event::Monitor(MonitorMsg::Missing(self.n)));
+                self.n += 1;
+            }
+            return;
+        }
+        let mut periods = Vec::new();
+        backend.poll(&mut |p, m| {
+            periods.push((p, [m[0].clone(), m[1].clone(), m[2].clone(), m[3].clone()]));
+        });
+        let period_ns = self.spec.period().as_nanos().max(1) as f64;
+        for (p, [c1, c2, l, r]) in periods {
+            if let Some(m) = self.live.as_mut() {
+                m.add(&p);
+            }
+            let mut b = self.pool.pop().unwrap_or_else(|| {
+                Box::new(AudioBlock {
+                    n: 0,
+                    inputs: vec![Vec::new(); 2],
+                    playback: [Vec::new(), Vec::new()],
+                    out: [Vec::new(), Vec::new()],
+                    xrun: false,
+                    dsp_load: 0.0,
+                    captured_silence: false,
+                })
+            });
+            b.n = self.n;
+            self.n += 1;
+            b.inputs.resize(2, Vec::new());
+            b.inputs[0] = c1;
+            b.inputs[1] = c2;
+            b.out = [l, r];
+            b.xrun = p.xrun || p.underrun;
+            b.dsp_load = p.proc_ns as f64 / period_ns;
+            b.captured_silence = self.faults.silence;
+            if !b.xrun && !self.watch.is_empty() {
+                for fault in self.watch.drain(..) {
+                    lab.send(Event::Chaos(ChaosMsg::Recovered { fault }));
+                }
+            }
+            lab.send(Event::Monitor(MonitorMsg::Block(b)));
+        }
+    }
+
+    /// Live mode: hands the faults the callback implements to it.
+    fn push_faults(&mut self) {
+        if let Some(b) = self.backend.as_mut() {
+            b.set_faults(self.faults.stall, self.faults.silence, self.faults.clip_gain);
         }
     }
 
@@ -311,10 +389,11 @@ impl DeviceActor {
 impl Behavior for DeviceActor {
     type Msg = DeviceMsg;
     type Event = Event;
-    type Report = ();
+    type Report = Option<LiveReport>;
 
     fn handle(&mut self, msg: DeviceMsg, lab: &SimLab) {
         match msg {
+            DeviceMsg::Tick { epoch } if epoch == self.epoch && self.backend.is_some() => self.live_tick(lab),
             DeviceMsg::Tick { epoch } if epoch == self.epoch => self.tick(lab),
             DeviceMsg::Tick { .. } => {}
             DeviceMsg::Returned(b) => self.pool.push(b),
@@ -322,20 +401,33 @@ impl Behavior for DeviceActor {
                 self.reanchor();
                 self.faults.active.push((fault, effect));
                 self.faults.recompute(self.spec.rate_hz);
+                self.push_faults();
             }
             DeviceMsg::FaultOff { fault } => {
                 self.reanchor();
                 self.faults.active.retain(|(f, _)| *f != fault);
                 self.faults.recompute(self.spec.rate_hz);
+                self.push_faults();
             }
             DeviceMsg::Disconnect { down_for } => {
                 if self.up {
                     self.up = false;
+                    if let Some(b) = self.backend.as_mut() {
+                        b.close();
+                    }
                     let reason = "USB disconnected: the stream is gone".into();
                     lab.send(Event::DeviceSup(DeviceSupMsg::Crashed { reason, down_for }));
                 }
             }
             DeviceMsg::Reopen => {
+                if let Some(b) = self.backend.as_mut()
+                    && let Err(e) = b.reopen()
+                {
+                    // Still gone: the supervisor tries again.
+                    let reason = format!("cannot reopen the stream: {e}").into();
+                    lab.send(Event::DeviceSup(DeviceSupMsg::Crashed { reason, down_for: SimDuration::from_secs(1) }));
+                    return;
+                }
                 self.up = true;
                 self.slip = 0.0;
             }
@@ -343,7 +435,12 @@ impl Behavior for DeviceActor {
         }
     }
 
-    fn finish(&mut self, _lab: &SimLab) {}
+    fn finish(&mut self, lab: &SimLab) -> Option<LiveReport> {
+        let backend = self.backend.as_mut()?;
+        let info = backend.info();
+        backend.close();
+        Some(self.live.as_ref()?.finish(info, lab.now().as_secs_f64()))
+    }
 }
 
 /// The behaviour of the mixer.

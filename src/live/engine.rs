@@ -300,3 +300,25 @@ impl Taps {
         }
     }
 }
+
+thread_local! {
+    static IN_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as inside an audio callback (a counting allocator in the tests reads it).
+#[inline]
+pub fn enter_callback() {
+    IN_CALLBACK.with(|c| c.set(true));
+}
+
+/// Marks the end of an audio callback.
+#[inline]
+pub fn leave_callback() {
+    IN_CALLBACK.with(|c| c.set(false));
+}
+
+/// Whether this thread is inside an audio callback.
+#[inline]
+pub fn in_callback() -> bool {
+    IN_CALLBACK.with(std::cell::Cell::get)
+}

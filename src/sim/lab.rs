@@ -62,6 +62,19 @@ pub struct Lab<E> {
     waker: Cell<Option<Waker>>,
     stats: Cell<EngineStats>,
     progress: RefCell<Option<Progress>>,
+    /// Live mode: the real time since the start of the run. The lab then never runs ahead of it.
+    pace: OnceCell<Box<dyn Fn() -> SimTime>>,
+    /// Live mode: quiescent, waiting for the real clock to reach this instant.
+    idle_until: Cell<Option<SimTime>>,
+}
+
+/// What a live run's driver sees when the lab has nothing to do right now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Idle {
+    /// The next instant is in the future: sleep until then, then [`Lab::resume`].
+    Until(SimTime),
+    /// The run is over.
+    Ended(Ending),
 }
 
 /// How many instants pass between two calls of the progress callback.
@@ -80,6 +93,8 @@ impl<E: 'static> Lab<E> {
             waker: Cell::new(None),
             stats: Cell::new(EngineStats::default()),
             progress: RefCell::new(None),
+            pace: OnceCell::new(),
+            idle_until: Cell::new(None),
         })
     }
 
@@ -94,6 +109,44 @@ impl<E: 'static> Lab<E> {
     /// Installs a callback called with the current time every few tens of thousands of instants.
     pub fn set_progress(&self, f: impl FnMut(SimTime) + 'static) {
         *self.progress.borrow_mut() = Some(Box::new(f));
+    }
+
+    /// Live mode: the lab follows `clock` (the real time since the start of the run): an instant is
+    /// delivered only once the clock has reached it, and the driver ([`Lab::poll_idle`]) sleeps meanwhile.
+    pub fn set_pace(&self, clock: impl Fn() -> SimTime + 'static) {
+        if self.pace.set(Box::new(clock)).is_err() {
+            panic!("invariant: the lab's pace is set once");
+        }
+    }
+
+    /// Whether the lab follows a real clock.
+    pub fn is_live(&self) -> bool {
+        self.pace.get().is_some()
+    }
+
+    /// Live mode: resolves when nothing is in flight, with the instant to wait for or the run's end.
+    pub fn poll_idle(&self, cx: &mut Context<'_>) -> Poll<Idle> {
+        if self.in_flight.get() == 0 {
+            if let Some(ending) = self.ending.borrow().clone() {
+                return Poll::Ready(Idle::Ended(ending));
+            }
+            if let Some(t) = self.idle_until.take() {
+                return Poll::Ready(Idle::Until(t));
+            }
+        }
+        let w = self.waker.take();
+        match w {
+            Some(w) if w.will_wake(cx.waker()) => self.waker.set(Some(w)),
+            _ => self.waker.set(Some(cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+
+    /// Live mode: goes on after the driver has waited (starts the run the first time).
+    pub fn resume(&self) {
+        if self.in_flight.get() == 0 {
+            self.advance();
+        }
     }
 
     /// The current simulated time.
@@ -206,6 +259,18 @@ impl<E: 'static> Lab<E> {
                 Some(t) => Ok(t),
             }
         };
+        // Live: never ahead of the real clock. The driver sleeps until the instant and comes back.
+        if let Some(clock) = self.pace.get() {
+            let due = match &next {
+                Ok(t) => *t,
+                Err((_, at)) => *at,
+            };
+            if due > clock() {
+                self.idle_until.set(Some(due));
+                self.wake();
+                return;
+            }
+        }
         let t = match next {
             Ok(t) => t,
             Err((ending, at)) => {
