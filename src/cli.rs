@@ -46,6 +46,33 @@ pub enum Command {
         /// Write what the computer captured (the device's TO PC output) to this WAV file.
         #[arg(long, value_name = "FILE.wav")]
         record: Option<PathBuf>,
+        /// Run in real time, the device backed by a real audio interface (builds with `--features live`).
+        #[arg(long)]
+        live: bool,
+        /// With --live: the interface whose name or id contains this [default: the first AG06/AG03].
+        #[arg(long, requires = "live")]
+        device: Option<String>,
+    },
+    /// List the audio hosts, their devices and supported configurations; AG06/AG03 are marked (live builds).
+    Devices,
+    /// Check the interface before a show: the device, the rate, input that is not bit-exact zeros, no
+    /// clipping, no xruns at the buffer size. Exit 0 when nothing failed, 1 otherwise (live builds).
+    Preflight {
+        /// The interface whose name or id contains this [default: the first AG06/AG03].
+        #[arg(long)]
+        device: Option<String>,
+        /// Sample rate [Hz].
+        #[arg(long, default_value_t = 48_000)]
+        rate: u32,
+        /// Frames per buffer.
+        #[arg(long, default_value_t = 256)]
+        frames: u32,
+        /// How long to listen to the input for silence and clipping.
+        #[arg(long, default_value = "3s", value_parser = parse_duration)]
+        listen: SimDuration,
+        /// How long to count xruns.
+        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        xrun_window: SimDuration,
     },
     /// Run a scenario over many seeds (in parallel; a shard of them with --shard) and aggregate: mean and
     /// 95% confidence interval of every headline figure, merged latency histograms. Exit 1 if any seed
@@ -168,7 +195,19 @@ fn init_logging(verbose: u8) {
 
 fn dispatch(cmd: Command) -> Result<ExitCode> {
     match cmd {
-        Command::Run { scenario, seed, out, quiet, record } => run(&scenario, seed, out, quiet, record),
+        Command::Run { scenario, seed, out, quiet, record, live: false, .. } => {
+            run(&scenario, seed, out, quiet, record)
+        }
+        Command::Run { scenario, seed, out, quiet, record, live: true, device } => {
+            if record.is_some() {
+                anyhow::bail!("--record is not available with --live");
+            }
+            run_live(&scenario, seed, out, quiet, device)
+        }
+        Command::Devices => devices(),
+        Command::Preflight { device, rate, frames, listen, xrun_window } => {
+            preflight(device, rate, frames, listen, xrun_window)
+        }
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Report { dir } => {
             let path = crate::report::html::rerender(&dir)?;
@@ -331,6 +370,96 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, record
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "live"))]
+fn run_live(_: &Path, _: Option<u64>, _: Option<PathBuf>, _: bool, _: Option<String>) -> Result<ExitCode> {
+    anyhow::bail!(crate::live::NOT_BUILT)
+}
+
+#[cfg(not(feature = "live"))]
+fn devices() -> Result<ExitCode> {
+    anyhow::bail!(crate::live::NOT_BUILT)
+}
+
+#[cfg(not(feature = "live"))]
+fn preflight(_: Option<String>, _: u32, _: u32, _: SimDuration, _: SimDuration) -> Result<ExitCode> {
+    anyhow::bail!(crate::live::NOT_BUILT)
+}
+
+#[cfg(feature = "live")]
+fn devices() -> Result<ExitCode> {
+    write_stdout(&crate::live::preflight::devices())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "live")]
+fn preflight(
+    device: Option<String>,
+    rate: u32,
+    frames: u32,
+    listen: SimDuration,
+    xrun: SimDuration,
+) -> Result<ExitCode> {
+    use crate::live::preflight::{Options, Status, run, table};
+    if rate == 0 || frames == 0 {
+        anyhow::bail!("--rate and --frames must be positive");
+    }
+    let opts = Options { device, rate_hz: rate, frames, listen_s: listen.as_secs_f64(), xrun_s: xrun.as_secs_f64() };
+    let checks = run(&opts);
+    write_stdout(&table(&checks))?;
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    if failed > 0 {
+        eprintln!("preflight: {failed} check(s) failed");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "live")]
+fn run_live(
+    path: &Path,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    quiet: bool,
+    device: Option<String>,
+) -> Result<ExitCode> {
+    let sc = Scenario::load(path)?;
+    let problems = crate::live::unsupported_faults(&sc);
+    if !problems.is_empty() {
+        anyhow::bail!("{}: {}", path.display(), problems.join("\n  "));
+    }
+    let seed = seed.unwrap_or(sc.seed);
+    let out_dir = out.unwrap_or_else(|| Path::new("reports").join(sc.dir_name()));
+    crate::report::check_writable(&out_dir)?;
+    let show_progress = !quiet && std::io::stderr().is_terminal();
+    let setup = crate::live::setup(&sc, seed, device.as_deref())?;
+    if !quiet {
+        eprintln!(
+            "live: {} for {} in real time{}",
+            sc.name,
+            humantime::format_duration((sc.duration + sc.drain).into()),
+            setup.backend.as_ref().map(|b| format!(" on {}", b.info().device)).unwrap_or_default()
+        );
+    }
+    let bar = show_progress.then(|| progress_bar(&sc));
+    let progress: Option<crate::run::Progress> = bar.clone().map(|b| {
+        b.set_draw_target(ProgressDrawTarget::stderr());
+        Box::new(move |t: SimTime| b.set_position((t.as_secs_f64() * 1000.0) as u64)) as crate::run::Progress
+    });
+    let started = Instant::now();
+    let output = crate::run::run_live(&sc, seed, progress, setup)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let summary = Summary::new(&sc, &output, "live", started.elapsed().as_secs_f64());
+    bundle(&sc, &output, &summary)?
+        .write_to(&out_dir)
+        .with_context(|| format!("failed to write the reports of scenario \"{}\"", sc.name))?;
+    if !quiet {
+        write_stdout(&human_summary(&summary, &out_dir))?;
+    }
+    Ok(if summary.verdict == Verdict::Fail { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn human_summary(s: &Summary, dir: &Path) -> String {

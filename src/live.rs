@@ -162,3 +162,56 @@ impl LiveMeter {
         }
     }
 }
+
+#[cfg(feature = "live")]
+pub mod preflight;
+
+/// Live mode is not in this build.
+pub const NOT_BUILT: &str = "live mode is not in this build: rebuild with `cargo build --release --features live` (on Linux it needs the packages libasound2-dev and pkg-config)";
+
+/// Device faults a real interface cannot be given (they are properties of the modelled device's clock).
+pub fn unsupported_faults(sc: &crate::scenario::Scenario) -> Vec<String> {
+    use crate::scenario::FaultEffect;
+    sc.chaos
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let kind = match f.effect {
+                FaultEffect::XrunStorm { .. } => "xrun-storm",
+                FaultEffect::SampleRateMismatch { .. } => "sample-rate-mismatch",
+                FaultEffect::ClockDrift { .. } => "clock-drift",
+                _ => return None,
+            };
+            Some(format!(
+                "chaos[{i}] (\"{}\"): fault \"{kind}\" cannot be injected into a real interface (live: cpu-stall, silence, clipping, device-disconnect, and every service fault)",
+                f.name
+            ))
+        })
+        .collect()
+}
+
+/// Opens the scenario's device (if it has one) on the interface matching `device` and returns what
+/// [`crate::run::run_live`] needs; the clock starts now.
+#[cfg(feature = "live")]
+pub fn setup(
+    sc: &crate::scenario::Scenario,
+    seed: u64,
+    device: Option<&str>,
+) -> Result<crate::run::LiveSetup, device::LiveError> {
+    let backend: Option<Box<dyn AudioBackend>> = match &sc.device {
+        Some(d) => {
+            let (host, dev) = device::find(device)?;
+            Some(Box::new(device::CpalBackend::open(
+                host,
+                dev,
+                d.mixer(),
+                d.playback.clone(),
+                seed,
+                d.rate_hz,
+                d.frames,
+            )?))
+        }
+        None => None,
+    };
+    Ok(crate::run::LiveSetup { clock: Box::new(clock_since(now())), backend })
+}

@@ -56,6 +56,17 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     move |source| OutputError::Io { path: path.to_path_buf(), source }
 }
 
+/// Checks before a run that `dir` could be written by it (a live run should not find out at its end).
+pub fn check_writable(dir: &Path) -> Result<(), OutputError> {
+    if dir.exists() {
+        let is_empty_dir = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !is_empty_dir && !dir.join("summary.json").is_file() {
+            return Err(OutputError::NotOurs(dir.to_path_buf()));
+        }
+    }
+    Ok(())
+}
+
 impl Bundle {
     /// Writes every file into `dir` atomically: into a temporary sibling first, then renamed into place.
     /// A previous report in `dir` is replaced; any other existing non-empty directory is refused. On error

@@ -167,7 +167,12 @@ pub fn simulate_with(
 
 /// Runs `scenario` with `seed` in real time: the same actors, the lab following `live.clock`, and the
 /// device (if any) backed by `live.backend`.
-pub fn run_live(scenario: &Scenario, seed: u64, progress: Option<Progress>, live: LiveSetup) -> Result<RunOutput, SimError> {
+pub fn run_live(
+    scenario: &Scenario,
+    seed: u64,
+    progress: Option<Progress>,
+    live: LiveSetup,
+) -> Result<RunOutput, SimError> {
     let mut scenario = scenario.clone();
     if let Some(d) = scenario.device.as_mut() {
         // The interface captures two channels (the AG06's USB inputs): ch1 and ch2.

@@ -108,6 +108,8 @@ fn the_engine_mixes_what_it_captured_and_reports_each_period() {
     // DRY CH 1-2: what comes in goes out unchanged, left to left and right to right.
     let input: Vec<f32> = (0..512).map(|i| if i % 2 == 0 { 0.25 } else { -0.5 }).collect();
     let mut out = vec![0.0f32; 512];
+    // Two periods prime the engine (one is kept in reserve).
+    capture.push(&input);
     capture.push(&input);
     engine.process(&mut out, 0);
     assert!(out.chunks(2).all(|f| f == [0.25, -0.5]), "{:?}", &out[..4]);
@@ -120,20 +122,26 @@ fn the_engine_mixes_what_it_captured_and_reports_each_period() {
     capture.push(&input);
     engine.process(&mut out, 10_666_666);
     assert!(out.chunks(2).all(|f| f == [1.0, -1.0]), "{:?}", &out[..4]);
-    // A late callback (2 periods after the previous) is an xrun; on time is not.
+    // A late callback (2 periods after the previous) is an xrun; on time is not (after the stream's
+    // settling callbacks).
     controls.set(0, false, 1.0);
     capture.push(&input);
-    engine.process(&mut out, 10_666_666 + 2 * 5_333_333);
+    engine.process(&mut out, 16_000_000);
+    capture.push(&input);
+    engine.process(&mut out, 16_000_000 + 2 * 5_333_333);
     let mut seen = Vec::new();
     let mut scratch: [Vec<f32>; 4] = Default::default();
     taps.drain(&mut scratch, |p, m| {
         assert_eq!(m[0].len(), 256);
         seen.push(p);
     });
-    assert_eq!(seen.len(), 4);
-    assert_eq!(seen.iter().map(|p| p.xrun).collect::<Vec<_>>(), vec![false, false, false, true]);
+    assert_eq!(seen.len(), 5);
+    assert_eq!(seen.iter().map(|p| p.xrun).collect::<Vec<_>>(), vec![false, false, false, false, true]);
     assert_eq!(seen[1].interval_ns, 5_333_333);
-    // A missing capture after the input has started is an underrun.
-    engine.process(&mut out, 26_666_664);
-    taps.drain(&mut scratch, |p, _| assert!(p.underrun));
+    // The reserve period plays next; then nothing is waiting: an underrun.
+    engine.process(&mut out, 32_000_000);
+    engine.process(&mut out, 37_333_333);
+    let mut underruns = Vec::new();
+    taps.drain(&mut scratch, |p, _| underruns.push(p.underrun));
+    assert_eq!(underruns, vec![false, true]);
 }

@@ -180,6 +180,8 @@ pub struct DeviceActor {
     /// Live mode: the real interface, polled every [`LIVE_POLL`].
     backend: Option<Box<dyn AudioBackend>>,
     live: Option<LiveMeter>,
+    /// Live mode: periods the late callbacks skipped, not yet counted as missing.
+    live_lag: f64,
 }
 
 /// How often live mode collects the periods the audio callbacks completed.
@@ -213,6 +215,7 @@ impl DeviceActor {
             watch: Vec::new(),
             backend: None,
             live: None,
+            live_lag: 0.0,
         }
     }
 
@@ -248,6 +251,16 @@ impl DeviceActor {
         for (p, [c1, c2, l, r]) in periods {
             if let Some(m) = self.live.as_mut() {
                 m.add(&p);
+            }
+            // A late callback means the periods in between were never played: they are missing, and the
+            // period count keeps following the real clock (the windows of audio.csv).
+            if p.xrun && p.interval_ns > 0 {
+                self.live_lag += p.interval_ns as f64 / period_ns - 1.0;
+                while self.live_lag >= 1.0 {
+                    self.live_lag -= 1.0;
+                    lab.send(Event::Monitor(MonitorMsg::Missing(self.n)));
+                    self.n += 1;
+                }
             }
             let mut b = self.pool.pop().unwrap_or_else(|| {
                 Box::new(AudioBlock {

@@ -75,25 +75,50 @@ pub struct Listed {
     pub ag06: bool,
 }
 
-fn describe(r: &SupportedStreamConfigRange) -> String {
-    let buffer = match r.buffer_size() {
-        SupportedBufferSize::Range { min, max } => format!("buffer {min}..{max} frames"),
-        SupportedBufferSize::Unknown => "buffer size unknown".into(),
-    };
-    let rate = if r.min_sample_rate() == r.max_sample_rate() {
-        format!("{} Hz", r.min_sample_rate())
-    } else {
-        format!("{}..{} Hz", r.min_sample_rate(), r.max_sample_rate())
-    };
-    format!("{} ch, {rate}, {}, {buffer}", r.channels(), r.sample_format())
-}
-
 fn name_of(d: &cpal::Device) -> String {
     d.description().map(|x| x.name().to_string()).unwrap_or_else(|_| "?".into())
 }
 
 fn id_of(d: &cpal::Device) -> String {
     d.id().map(|i| i.to_string()).unwrap_or_else(|_| name_of(d))
+}
+
+/// Configurations sharing a format and rate range: (format, min rate, max rate, min channels, max
+/// channels, buffer range).
+type Group = (SampleFormat, u32, u32, u16, u16, Option<(u32, u32)>);
+
+/// Configurations condensed: one line per sample format and rate range, channels and buffer sizes as
+/// ranges over the configurations that share them.
+fn condense(ranges: impl Iterator<Item = SupportedStreamConfigRange>) -> Vec<String> {
+    let mut groups: Vec<Group> = Vec::new();
+    for r in ranges {
+        let buf = match r.buffer_size() {
+            SupportedBufferSize::Range { min, max } => Some((*min, *max)),
+            SupportedBufferSize::Unknown => None,
+        };
+        let key = (r.sample_format(), r.min_sample_rate(), r.max_sample_rate());
+        match groups.iter_mut().find(|g| (g.0, g.1, g.2) == key) {
+            Some(g) => {
+                g.3 = g.3.min(r.channels());
+                g.4 = g.4.max(r.channels());
+                g.5 = match (g.5, buf) {
+                    (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => groups.push((key.0, key.1, key.2, r.channels(), r.channels(), buf)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(fmt, lo, hi, cmin, cmax, buf)| {
+            let ch = if cmin == cmax { format!("{cmin} ch") } else { format!("{cmin}..{cmax} ch") };
+            let rate = if lo == hi { format!("{lo} Hz") } else { format!("{lo}..{hi} Hz") };
+            let buf =
+                buf.map(|(a, b)| format!("buffer {a}..{b} frames")).unwrap_or_else(|| "buffer size unknown".into());
+            format!("{ch}, {rate}, {fmt}, {buf}")
+        })
+        .collect()
 }
 
 /// Every device of every available host, with its configurations.
@@ -104,8 +129,8 @@ pub fn list() -> Vec<Listed> {
         let Ok(devices) = host.devices() else { continue };
         for d in devices {
             let (name, id) = (name_of(&d), id_of(&d));
-            let inputs = d.supported_input_configs().map(|c| c.map(|r| describe(&r)).collect()).unwrap_or_default();
-            let outputs = d.supported_output_configs().map(|c| c.map(|r| describe(&r)).collect()).unwrap_or_default();
+            let inputs = d.supported_input_configs().map(condense).unwrap_or_default();
+            let outputs = d.supported_output_configs().map(condense).unwrap_or_default();
             let ag06 = is_ag06(&name) || is_ag06(&id);
             out.push(Listed { host: host_id.name().to_string(), id, name, inputs, outputs, ag06 });
         }
@@ -179,7 +204,7 @@ fn pick(
         SupportedBufferSize::Range { min, max } => *min <= frames && frames <= *max,
         SupportedBufferSize::Unknown => true,
     };
-    let supported = ranges.iter().map(|r| format!("  {}", describe(r))).collect::<Vec<_>>().join("\n");
+    let supported = condense(ranges.iter().cloned()).iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n");
     let rated: Vec<&SupportedStreamConfigRange> = ranges.iter().filter(|r| fits_rate(r)).collect();
     if rated.is_empty() {
         let mut what = format!("{direction} at {rate_hz} Hz");
@@ -321,7 +346,7 @@ impl CpalBackend {
         let mut buf = vec![0.0f32; max * usize::from(cfg.channels)];
         self.device
             .build_input_stream::<T, _, _>(
-                cfg.clone(),
+                *cfg,
                 move |data: &[T], _info: &cpal::InputCallbackInfo| {
                     enter_callback();
                     let n = data.len().min(buf.len());
@@ -344,7 +369,7 @@ impl CpalBackend {
         let mut buf = vec![0.0f32; max * usize::from(cfg.channels)];
         self.device
             .build_output_stream::<T, _, _>(
-                cfg.clone(),
+                *cfg,
                 move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
                     enter_callback();
                     let n = data.len().min(buf.len());

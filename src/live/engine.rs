@@ -130,9 +130,12 @@ pub struct Engine {
     frame: u64,
     last_at: Option<u64>,
     errors_seen: u64,
-    /// Waiting for the first captured frames (the input stream starts a little after the output).
+    /// Two periods of input have arrived (the input stream starts a little after the output).
     primed: bool,
 }
+
+/// Callbacks at the start of a stream whose gaps are not xruns (the host is filling its buffers).
+pub const SETTLING_CALLBACKS: u64 = 4;
 
 /// Sizes of the rings, in periods.
 const CAPTURE_PERIODS: usize = 8;
@@ -196,12 +199,15 @@ impl Engine {
         let started = Instant::now();
         let frames = (output.len() / self.out_channels).min(self.out[0].len());
         // Captured input: what the input callback left, silence for what is missing.
+        // Start consuming once two periods are waiting and keep one in reserve, so that the order in
+        // which the host runs the input and output callbacks of a cycle does not matter (one period of
+        // monitoring latency).
         let waiting = self.capture.slots() / 2;
-        if waiting >= frames {
+        if !self.primed && waiting >= 2 * frames {
             self.primed = true;
         }
         let underrun = self.primed && waiting < frames;
-        let take = waiting.min(frames);
+        let take = if self.primed { waiting.min(frames) } else { 0 };
         let silence = self.controls.silence.load(Ordering::Relaxed);
         let gain = f32::from_bits(self.controls.clip_gain_bits.load(Ordering::Relaxed));
         let [ch1, ch2] = &mut self.inputs[..] else { unreachable!("invariant: two input channels") };
@@ -261,7 +267,8 @@ impl Engine {
         let errors = self.controls.host_xruns.load(Ordering::Relaxed);
         let reported = errors > self.errors_seen;
         self.errors_seen = errors;
-        let gap = interval * 2 > self.period_ns * 3;
+        // The first callbacks of a stream come as the host fills its buffers: gaps there are settling.
+        let gap = self.n >= SETTLING_CALLBACKS && interval * 2 > self.period_ns * 3;
         let p = Period {
             n: self.n,
             frames: frames as u32,

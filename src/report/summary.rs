@@ -72,6 +72,9 @@ pub struct Summary {
     /// The stress test (absent without one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stress: Option<StressSummary>,
+    /// Live mode: the real interface's figures (callbacks, xruns, jitter, DSP load).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<crate::live::LiveReport>,
     /// Engine work: distinct instants visited and messages delivered.
     pub engine: EngineSummary,
 }
@@ -719,6 +722,7 @@ impl Summary {
             audio: audio_summary(sc, out),
             hypothesis,
             stress: stress_summary(sc, out),
+            live: out.live.clone(),
             engine: EngineSummary { instants: out.engine.instants, messages: out.engine.messages },
         }
     }
