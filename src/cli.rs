@@ -52,6 +52,9 @@ pub enum Command {
         /// With --live: the interface whose name or id contains this [default: the first AG06/AG03].
         #[arg(long, requires = "live")]
         device: Option<String>,
+        /// With --live: serve Prometheus metrics at http://ADDR/metrics while the run lasts.
+        #[arg(long, requires = "live", value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// List the audio hosts, their devices and supported configurations; AG06/AG03 are marked (live builds).
     Devices,
@@ -198,11 +201,11 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Run { scenario, seed, out, quiet, record, live: false, .. } => {
             run(&scenario, seed, out, quiet, record)
         }
-        Command::Run { scenario, seed, out, quiet, record, live: true, device } => {
+        Command::Run { scenario, seed, out, quiet, record, live: true, device, metrics } => {
             if record.is_some() {
                 anyhow::bail!("--record is not available with --live");
             }
-            run_live(&scenario, seed, out, quiet, device)
+            run_live(&scenario, seed, out, quiet, device, metrics)
         }
         Command::Devices => devices(),
         Command::Preflight { device, rate, frames, listen, xrun_window } => {
@@ -373,7 +376,14 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, record
 }
 
 #[cfg(not(feature = "live"))]
-fn run_live(_: &Path, _: Option<u64>, _: Option<PathBuf>, _: bool, _: Option<String>) -> Result<ExitCode> {
+fn run_live(
+    _: &Path,
+    _: Option<u64>,
+    _: Option<PathBuf>,
+    _: bool,
+    _: Option<String>,
+    _: Option<std::net::SocketAddr>,
+) -> Result<ExitCode> {
     anyhow::bail!(crate::live::NOT_BUILT)
 }
 
@@ -423,6 +433,7 @@ fn run_live(
     out: Option<PathBuf>,
     quiet: bool,
     device: Option<String>,
+    metrics: Option<std::net::SocketAddr>,
 ) -> Result<ExitCode> {
     let sc = Scenario::load(path)?;
     let problems = crate::live::unsupported_faults(&sc);
@@ -433,7 +444,14 @@ fn run_live(
     let out_dir = out.unwrap_or_else(|| Path::new("reports").join(sc.dir_name()));
     crate::report::check_writable(&out_dir)?;
     let show_progress = !quiet && std::io::stderr().is_terminal();
-    let setup = crate::live::setup(&sc, seed, device.as_deref())?;
+    let mut setup = crate::live::setup(&sc, seed, device.as_deref())?;
+    if let Some(addr) = metrics {
+        let gauges = std::sync::Arc::new(crate::live::metrics::Gauges::default());
+        let bound = crate::live::metrics::serve(addr, gauges.clone())
+            .with_context(|| format!("cannot serve metrics at {addr}"))?;
+        eprintln!("live: metrics at http://{bound}/metrics");
+        setup.gauges = Some(gauges);
+    }
     if !quiet {
         eprintln!(
             "live: {} for {} in real time{}",

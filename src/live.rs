@@ -7,6 +7,7 @@
 #[cfg(feature = "live")]
 pub mod device;
 pub mod engine;
+pub mod metrics;
 
 use std::time::Instant;
 
@@ -213,5 +214,5 @@ pub fn setup(
         }
         None => None,
     };
-    Ok(crate::run::LiveSetup { clock: Box::new(clock_since(now())), backend })
+    Ok(crate::run::LiveSetup { clock: Box::new(clock_since(now())), backend, gauges: None })
 }

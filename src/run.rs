@@ -69,6 +69,8 @@ pub struct LiveSetup {
     pub clock: Box<dyn Fn() -> SimTime>,
     /// The interface.
     pub backend: Option<Box<dyn crate::live::AudioBackend>>,
+    /// Gauges for the metrics endpoint (`--metrics`), if served.
+    pub gauges: Option<std::sync::Arc<crate::live::metrics::Gauges>>,
 }
 
 /// The address of every actor of a run, to deliver the lab's events.
@@ -247,12 +249,13 @@ async fn run_graph(
 ) -> Result<RunOutput, SimError> {
     let limits = Limits { work_until: SimTime::ZERO + sc.duration, stop_at: SimTime::ZERO + sc.duration + sc.drain };
     let lab: Rc<SimLab> = Lab::new(limits);
-    let (mut backend, mut live_progress) = (None, None);
+    let (mut backend, mut live_progress, mut gauges) = (None, None, None);
     match live {
         Some(l) => {
             lab.set_pace(l.clock);
             backend = l.backend;
             live_progress = progress;
+            gauges = l.gauges;
         }
         None => {
             if let Some(p) = progress {
@@ -296,7 +299,10 @@ async fn run_graph(
     let faults = expand_all(&sc.chaos, seed, limits.stop_at);
     let profile = with_spikes(&sc.load.profile, &faults);
     let clock = ArrivalClock::new(&profile, sc.load.arrivals, stream(seed, "load/arrivals"));
-    let generator = LoadGenerator::new(sc, seed, clock);
+    let mut generator = LoadGenerator::new(sc, seed, clock);
+    if let Some(g) = &gauges {
+        generator = generator.with_gauges(g.clone());
+    }
     generator.schedule(&lab);
     let load = Node::new(generator, lab.clone()).start();
     let injector = ChaosInjector::new(faults, sc);
@@ -315,7 +321,7 @@ async fn run_graph(
     let audio = sc.device.as_ref().map(|d| {
         let mut device = DeviceActor::new(sc, seed);
         if let Some(b) = backend.take() {
-            device = device.with_backend(b);
+            device = device.with_backend(b, gauges.clone());
         }
         device.schedule(&lab);
         AudioAddrs {

@@ -171,3 +171,37 @@ fn clear_errors_for_a_missing_device_and_unsupported_configurations() {
     assert!(err.contains("buffers of 64 frames") && err.contains("buffer 256.."), "{err}");
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn the_metrics_endpoint_serves_prometheus_text_while_the_run_lasts() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, BASE).unwrap();
+    // A free loopback port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ag06-lab"))
+        .args(["run", scenario.to_str().unwrap(), "--live", "--device", &device(), "--quiet", "--metrics", &addr])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let mut s = std::net::TcpStream::connect(&addr).expect("the endpoint listens");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    let value = |name: &str| -> f64 {
+        let line = body.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name}: {body}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    // About 3 s in: ~560 callbacks so far, and requests answered.
+    let callbacks = value("ag06_callbacks_total ");
+    assert!((300.0..800.0).contains(&callbacks), "{callbacks}");
+    assert!(value("ag06_requests_total{outcome=\"ok\"}") > 50.0, "{body}");
+    assert!(body.contains("# TYPE ag06_xruns_total counter"));
+    assert!(child.wait().unwrap().success());
+}

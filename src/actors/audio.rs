@@ -17,6 +17,10 @@ use super::{ChaosMsg, Event, SimLab, record};
 use crate::dsp::mixer::Mixer;
 use crate::dsp::source::Source;
 use crate::dsp::{db_to_lin, meter::ChannelMeter};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::live::metrics::Gauges;
 use crate::live::{AudioBackend, LiveMeter, LiveReport};
 use crate::scenario::device::Device;
 use crate::scenario::{FaultEffect, Scenario};
@@ -182,6 +186,8 @@ pub struct DeviceActor {
     live: Option<LiveMeter>,
     /// Live mode: periods the late callbacks skipped, not yet counted as missing.
     live_lag: f64,
+    /// Live mode: the metrics endpoint's counters.
+    gauges: Option<Arc<Gauges>>,
 }
 
 /// How often live mode collects the periods the audio callbacks completed.
@@ -216,14 +222,16 @@ impl DeviceActor {
             backend: None,
             live: None,
             live_lag: 0.0,
+            gauges: None,
         }
     }
 
     /// The device backed by a real interface (live mode): its periods come from `backend`'s callbacks,
     /// and the DSP has already run in them.
-    pub fn with_backend(mut self, backend: Box<dyn AudioBackend>) -> Self {
+    pub fn with_backend(mut self, backend: Box<dyn AudioBackend>, gauges: Option<Arc<Gauges>>) -> Self {
         self.live = Some(LiveMeter::new(self.spec.rate_hz, self.spec.frames));
         self.backend = Some(backend);
+        self.gauges = gauges;
         self
     }
 
@@ -234,12 +242,18 @@ impl DeviceActor {
         }
         lab.schedule_daemon(lab.now() + LIVE_POLL, Event::Device(DeviceMsg::Tick { epoch: self.epoch }));
         let Some(backend) = self.backend.as_mut() else { return };
+        if let Some(g) = &self.gauges {
+            g.now_ns.store(lab.now().as_nanos(), Ordering::Relaxed);
+        }
         if !self.up {
             // Gone: every period that should have been played is missing.
             let due = lab.now().as_nanos() / self.spec.period().as_nanos().max(1);
             while self.n < due {
                 lab.send(Event::Monitor(MonitorMsg::Missing(self.n)));
                 self.n += 1;
+                if let Some(g) = &self.gauges {
+                    g.missing.fetch_add(1, Ordering::Relaxed);
+                }
             }
             return;
         }
@@ -252,6 +266,14 @@ impl DeviceActor {
             if let Some(m) = self.live.as_mut() {
                 m.add(&p);
             }
+            if let Some(g) = &self.gauges {
+                let load = (p.proc_ns as f64 / period_ns * 1e6) as u64;
+                g.callbacks.fetch_add(1, Ordering::Relaxed);
+                g.xruns.fetch_add(u64::from(p.xrun), Ordering::Relaxed);
+                g.underruns.fetch_add(u64::from(p.underrun), Ordering::Relaxed);
+                g.dsp_load_ppm.store(load, Ordering::Relaxed);
+                g.dsp_load_max_ppm.fetch_max(load, Ordering::Relaxed);
+            }
             // A late callback means the periods in between were never played: they are missing, and the
             // period count keeps following the real clock (the windows of audio.csv).
             if p.xrun && p.interval_ns > 0 {
@@ -260,6 +282,9 @@ impl DeviceActor {
                     self.live_lag -= 1.0;
                     lab.send(Event::Monitor(MonitorMsg::Missing(self.n)));
                     self.n += 1;
+                    if let Some(g) = &self.gauges {
+                        g.missing.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
             let mut b = self.pool.pop().unwrap_or_else(|| {

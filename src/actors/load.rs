@@ -92,6 +92,8 @@ pub struct LoadGenerator {
     stopped: Option<SimTime>,
     outstanding: SlotMap<DefaultKey, Outstanding>,
     meter: ClientMeter,
+    /// Live mode: the metrics endpoint's counters.
+    gauges: Option<std::sync::Arc<crate::live::metrics::Gauges>>,
 }
 
 impl LoadGenerator {
@@ -135,7 +137,14 @@ impl LoadGenerator {
             stopped: None,
             outstanding: SlotMap::new(),
             meter: ClientMeter::with_windows(sc.window),
+            gauges: None,
         }
+    }
+
+    /// Counts the outcomes into `gauges` too (the live metrics endpoint).
+    pub fn with_gauges(mut self, gauges: std::sync::Arc<crate::live::metrics::Gauges>) -> Self {
+        self.gauges = Some(gauges);
+        self
     }
 
     /// Puts the first events on the calendar.
@@ -217,6 +226,15 @@ impl LoadGenerator {
     /// A request's outcome, at the client.
     fn done(&mut self, o: Outstanding, outcome: Outcome, lab: &SimLab) {
         self.meter.record(lab.now(), outcome);
+        if let Some(g) = &self.gauges {
+            let k = match outcome {
+                Outcome::Ok(_) => 0,
+                Outcome::Failed => 1,
+                Outcome::TimedOut => 2,
+                Outcome::Rejected => 3,
+            };
+            g.requests[k].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if self.stress.is_some() {
             let n = self.thresholds.len();
             let s = &mut self.steps;

@@ -85,3 +85,23 @@ fn an_existing_directory_that_is_not_a_report_is_not_replaced() {
     }
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2, "no temporary directories left");
 }
+
+/// Without the `live` feature, live commands say how to get them (exit 2), and nothing is written.
+#[cfg(not(feature = "live"))]
+#[test]
+fn live_commands_in_a_build_without_live_mode_say_how_to_build_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let sc = super::common::root().join("tests/fixtures/live.toml");
+    for args in [
+        vec!["run", sc.to_str().unwrap(), "--live", "--out", out.to_str().unwrap()],
+        vec!["devices"],
+        vec!["preflight"],
+    ] {
+        let o = super::common::run_bin(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("--features live") && err.contains("libasound2-dev"), "{err}");
+    }
+    assert!(!out.exists());
+}
