@@ -515,6 +515,19 @@ fn human_summary(s: &Summary, dir: &Path) -> String {
             a.output_lufs.map(|l| format!("{l:.1}")).unwrap_or_else(|| "n/a".into())
         ));
     }
+    if let Some(l) = &s.live {
+        t.push_str(&format!(
+            "  live: {} on {}: {} callbacks ({:.1}/s), {} xruns, {} underruns, jitter p99 {:.3} ms, DSP load p99 {:.2}%\n",
+            l.info.device,
+            l.info.host,
+            l.callbacks,
+            l.callbacks_per_s,
+            l.xruns,
+            l.input_underruns,
+            l.jitter_ms.p99,
+            l.dsp_load.p99 * 100.0
+        ));
+    }
     for slo in &s.slos {
         let (goal, achieved) = match slo.sli {
             "xruns-per-hour" => (format!("at most {}/h", slo.objective), slo.achieved.map(|a| format!("{a:.1}/h"))),

@@ -180,9 +180,10 @@ fn page(d: &RunData) -> Result<String, String> {
     let file = if s.scenario_file.is_empty() { "<scenario.toml>" } else { &s.scenario_file };
     let _ = write!(
         h,
-        "<pre class=\"cmd\">ag06-lab run {} --seed {}</pre>\n<p class=\"meta\">{} requests: {} ok, {} failed, {} timed out, {} rejected{}{} · end-to-end latency mean {} ms, p99 {} ms, max {} ms</p>\n</header>\n",
+        "<pre class=\"cmd\">ag06-lab run {} --seed {}{}</pre>\n<p class=\"meta\">{} requests: {} ok, {} failed, {} timed out, {} rejected{}{} · end-to-end latency mean {} ms, p99 {} ms, max {} ms</p>\n</header>\n",
         esc(&shell_quote(file)),
         s.seed,
+        if s.mode == "live" { " --live" } else { "" },
         s.requests.total,
         s.requests.ok,
         s.requests.failed,
@@ -937,6 +938,27 @@ fn services_section(d: &RunData) -> String {
             a.output_lufs.map(|l| format!("{l:.1} LUFS")).unwrap_or_else(|| "–".into()),
             a.dsp_load_mean * 100.0,
             a.dsp_load_max * 100.0
+        );
+    }
+    if let Some(l) = &s.live {
+        let _ = writeln!(
+            h,
+            "<h3>Live interface</h3>\n<table id=\"live-table\">\n<tr><th class=\"l\">device</th><th>callbacks</th><th>xruns</th><th>input underruns</th><th>stream errors</th><th>interval p50 / p99 / max [ms]</th><th>jitter p50 / p99 / max [ms]</th><th>DSP load p50 / p99 / max</th></tr>\n<tr><td class=\"l\">{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{} / {} / {}</td><td>{:.2}% / {:.2}% / {:.2}%</td></tr>\n</table>",
+            esc(&l.device),
+            esc(&l.host),
+            l.callbacks,
+            l.xruns,
+            l.input_underruns,
+            l.stream_errors,
+            f3(l.callback_interval_ms.p50),
+            f3(l.callback_interval_ms.p99),
+            f3(l.callback_interval_ms.max),
+            f3(l.jitter_ms.p50),
+            f3(l.jitter_ms.p99),
+            f3(l.jitter_ms.max),
+            l.dsp_load.p50 * 100.0,
+            l.dsp_load.p99 * 100.0,
+            l.dsp_load.max * 100.0
         );
     }
     h.push_str("</section>\n");

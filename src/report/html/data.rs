@@ -58,6 +58,32 @@ pub struct Summary {
     pub stress: Option<Stress>,
     #[serde(default)]
     pub audio: Option<Audio>,
+    #[serde(default)]
+    pub live: Option<Live>,
+}
+
+/// Live figures of the interface.
+#[derive(Debug, Deserialize)]
+#[allow(missing_docs)]
+pub struct Live {
+    pub host: String,
+    pub device: String,
+    pub callbacks: u64,
+    pub xruns: u64,
+    pub input_underruns: u64,
+    pub stream_errors: u64,
+    pub callback_interval_ms: Spread,
+    pub jitter_ms: Spread,
+    pub dsp_load: Spread,
+}
+
+/// p50, p99, max.
+#[derive(Debug, Deserialize)]
+#[allow(missing_docs)]
+pub struct Spread {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
 }
 
 /// End-to-end counts.
