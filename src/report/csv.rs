@@ -55,6 +55,21 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
+/// A window's outcome counts and latencies: requests, ok, failed, timed_out, rejected, p50, p99, max.
+fn outcomes(r: &crate::metrics::WindowRow) -> [String; 8] {
+    let c = r.counts;
+    [
+        c.requests.to_string(),
+        c.ok.to_string(),
+        c.failed.to_string(),
+        c.timed_out.to_string(),
+        c.rejected.to_string(),
+        opt(r.p50_ms),
+        opt(r.p99_ms),
+        opt(r.max_ms),
+    ]
+}
+
 /// Renders `timeseries.csv`: windows in time order, services in scenario order within a window. Latency
 /// columns are empty in a window without successes.
 pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
@@ -64,18 +79,18 @@ pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
     for i in 0..windows {
         for (s, m) in sc.services.iter().zip(&out.services) {
             let Some(r) = m.rows.get(i) else { continue };
-            let c = r.counts;
+            let [requests, ok, failed, timed_out, rejected, p50, p99, max] = outcomes(r);
             w.write_record([
                 r.t_s.to_string(),
                 s.name.clone(),
-                c.requests.to_string(),
-                c.ok.to_string(),
-                c.failed.to_string(),
-                c.timed_out.to_string(),
-                c.rejected.to_string(),
-                opt(r.p50_ms),
-                opt(r.p99_ms),
-                opt(r.max_ms),
+                requests,
+                ok,
+                failed,
+                timed_out,
+                rejected,
+                p50,
+                p99,
+                max,
                 format!("{:.6}", r.utilization),
                 format!("{:.6}", r.queue_depth),
                 format!("{:.6}", r.workers),
@@ -107,19 +122,9 @@ pub fn client(out: &RunOutput) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(CLIENT_HEADER).expect("invariant: writing to memory");
     for r in &out.client.rows {
-        let c = r.counts;
-        w.write_record([
-            r.t_s.to_string(),
-            c.requests.to_string(),
-            c.ok.to_string(),
-            c.failed.to_string(),
-            c.timed_out.to_string(),
-            c.rejected.to_string(),
-            opt(r.p50_ms),
-            opt(r.p99_ms),
-            opt(r.max_ms),
-        ])
-        .expect("invariant: writing to memory");
+        let mut record = vec![r.t_s.to_string()];
+        record.extend(outcomes(r));
+        w.write_record(record).expect("invariant: writing to memory");
     }
     w.into_inner().expect("invariant: writing to memory")
 }

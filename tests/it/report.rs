@@ -508,3 +508,34 @@ fn the_page_renders_in_a_real_browser() {
     assert!(badge > 200, "the verdict badge is not on screen ({badge} px)");
     assert!(blue > 500, "no chart lines on screen ({blue} px)");
 }
+
+#[test]
+fn client_and_slo_csv_add_up_to_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (s, _) = run_text(tmp.path(), CHAOS);
+    let out = tmp.path().join("out");
+    let mut client = csv::Reader::from_path(out.join("client.csv")).unwrap();
+    let mut sums = [0u64; 5];
+    for rec in client.records() {
+        let rec = rec.unwrap();
+        for (k, sum) in sums.iter_mut().enumerate() {
+            *sum += rec[k + 1].parse::<u64>().unwrap();
+        }
+    }
+    let r = &s["requests"];
+    let want: Vec<u64> =
+        ["total", "ok", "failed", "timed_out", "rejected"].iter().map(|k| r[k].as_u64().unwrap()).collect();
+    assert_eq!(sums.to_vec(), want);
+    let mut slo = csv::Reader::from_path(out.join("slo.csv")).unwrap();
+    let mut by_slo: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for rec in slo.records() {
+        let rec = rec.unwrap();
+        let e = by_slo.entry(rec[1].to_string()).or_default();
+        e.0 += rec[2].parse::<u64>().unwrap();
+        e.1 += rec[3].parse::<u64>().unwrap();
+    }
+    for o in s["slos"].as_array().unwrap() {
+        let (good, total) = by_slo[o["name"].as_str().unwrap()];
+        assert_eq!((good, total), (o["good"].as_u64().unwrap(), o["total"].as_u64().unwrap()), "{}", o["name"]);
+    }
+}
