@@ -121,8 +121,22 @@ fn condense(ranges: impl Iterator<Item = SupportedStreamConfigRange>) -> Vec<Str
         .collect()
 }
 
+/// Keeps ALSA's messages about plug-ins it cannot load (a server that is not running, a missing card)
+/// off stderr while devices are probed, on this thread.
+fn quiet_alsa() -> Option<Box<dyn std::any::Any>> {
+    #[cfg(target_os = "linux")]
+    {
+        alsa::Output::local_error_handler().ok().map(|g| Box::new(g) as Box<dyn std::any::Any>)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
 /// Every device of every available host, with its configurations.
 pub fn list() -> Vec<Listed> {
+    let _quiet = quiet_alsa();
     let mut out = Vec::new();
     for host_id in cpal::available_hosts() {
         let Ok(host) = cpal::host_from_id(host_id) else { continue };
@@ -159,6 +173,7 @@ pub fn list_text(devices: &[Listed]) -> String {
 /// Finds the device: the first whose id or name contains `query` (case-insensitive), or without a query
 /// the first AG06/AG03; it must have both input and output.
 pub fn find(query: Option<&str>) -> Result<(String, cpal::Device), LiveError> {
+    let _quiet = quiet_alsa();
     let wanted = query.map(str::to_ascii_lowercase);
     for host_id in cpal::available_hosts() {
         let Ok(host) = cpal::host_from_id(host_id) else { continue };

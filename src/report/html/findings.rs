@@ -115,12 +115,20 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
         } else if !pages.is_empty() {
             text.push_str(&format!("; paged at {}", pages.join(", ")));
         }
-        out.push(Finding {
-            rule: "objective",
-            level: Level::Critical,
-            text,
-            advice: format!("see the findings on {} below and the timeline for when the budget went", slo.service),
-        });
+        // Where the budget went: the window that burned the most of it.
+        let worst = d.slo_rows.iter().filter(|r| r.slo == slo.name && r.total > 0).max_by_key(|r| r.total - r.good);
+        let advice = match worst {
+            Some(r) if r.total > r.good => format!(
+                "the window at {:.0} s{} burned the most ({} bad of {}): look there in the timeline and at the findings on {}",
+                r.t_s,
+                during(d, r.t_s, r.t_s + w),
+                r.total - r.good,
+                r.total,
+                slo.service
+            ),
+            _ => format!("no window stands out: look at the findings on {}", slo.service),
+        };
+        out.push(Finding { rule: "objective", level: Level::Critical, text, advice });
     }
 
     // hypothesis: one finding per probe, naming the phases it failed in.
