@@ -96,3 +96,47 @@ fn debug_and_release_builds_agree() {
     }
     assert_eq!(results[0], results[1]);
 }
+
+/// In real time (live mode's paced lab) a scenario without a device goes through exactly the events of
+/// its simulation: same arrivals, same outcomes, same windows; it just waits for each instant.
+#[test]
+fn a_live_run_without_a_device_replays_the_simulation_in_real_time() {
+    let text = r#"
+duration = "1500ms"
+drain = "200ms"
+window = "250ms"
+[load]
+entry = "api"
+rate_per_s = 200.0
+[[services]]
+name = "api"
+workers = 2
+latency = { dist = "exponential", mean = "4ms" }
+calls = ["db"]
+[[services]]
+name = "db"
+workers = 1
+latency = { dist = "exponential", mean = "2ms" }
+[[chaos]]
+fault = "kill"
+target = "db"
+at = "600ms"
+for = "200ms"
+"#;
+    let sc = super::common::scenario(text);
+    let simulated = ag06_lab::run::simulate(&sc, 7, None).unwrap();
+    let started = std::time::Instant::now();
+    let setup = ag06_lab::run::LiveSetup {
+        clock: Box::new(ag06_lab::live::clock_since(ag06_lab::live::now())),
+        backend: None,
+        gauges: None,
+    };
+    let live = ag06_lab::run::run_live(&sc, 7, None, setup).unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    assert!(wall >= 1.5, "the live run waited for its instants: {wall} s");
+    assert_eq!(live.end, simulated.end);
+    assert_eq!(live.client.counts, simulated.client.counts);
+    assert_eq!(ag06_lab::report::csv::timeseries(&sc, &live), ag06_lab::report::csv::timeseries(&sc, &simulated));
+    assert_eq!(ag06_lab::report::csv::events(&live.events), ag06_lab::report::csv::events(&simulated.events));
+    assert!(simulated.client.counts.failed > 0, "the kill shows");
+}
