@@ -259,7 +259,11 @@ impl DeviceActor {
         }
         let mut periods = Vec::new();
         backend.poll(&mut |p, m| {
-            periods.push((p, [m[0].clone(), m[1].clone(), m[2].clone(), m[3].clone()]));
+            // A period whose samples the meter ring had no room for is metered as silence (the ring holds
+            // over a second and is drained every LIVE_POLL, so this takes a stalled lab thread).
+            let take =
+                |b: &Vec<f32>| if b.len() == p.frames as usize { b.clone() } else { vec![0.0; p.frames as usize] };
+            periods.push((p, [take(&m[0]), take(&m[1]), take(&m[2]), take(&m[3])]));
         });
         let period_ns = self.spec.period().as_nanos().max(1) as f64;
         for (p, [c1, c2, l, r]) in periods {
