@@ -44,8 +44,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Xruns a non-realtime jackd shows without any fault, at most (a share of the callbacks).
-const BACKGROUND: f64 = 0.005;
+/// Xruns the dummy backend shows without any fault, at most (a share of the callbacks). Its timer is a
+/// plain sleep and this is a 2-core VM with neighbours: 0–2% of callbacks come more than 1.5 periods
+/// late now and then. A cpu-stall beyond the period makes every callback late (~100%).
+const BACKGROUND: f64 = 0.05;
 
 fn device() -> String {
     std::env::var("AG06_LIVE_DEVICE").unwrap_or_else(|_| "jack".into())
@@ -76,15 +78,15 @@ fn a_five_second_live_run_sees_every_callback_without_allocating_or_xruns() {
     let expected = 48_000.0 / 256.0 * sc.duration.as_secs_f64();
     assert!((l.callbacks as f64 - expected).abs() <= 0.1 * expected, "{} callbacks, expected {expected}", l.callbacks);
     assert_eq!(allocations, 0, "allocations inside the audio callbacks");
-    // jackd runs without real-time scheduling here (a 2-core VM): a callback can be late now and then.
-    // Without a fault that stays within BACKGROUND; a stall beyond the period makes every callback late.
+    // Without a fault, late callbacks stay within the dummy backend's BACKGROUND.
     assert!(l.xruns as f64 <= BACKGROUND * l.callbacks as f64, "xruns without a fault: {l:?}");
     assert!((l.callback_interval_ms.p50 - 5.333).abs() < 0.5, "{l:?}");
     assert_eq!(s.mode, "live");
     // The services ran beside it, in real time.
     assert!(out.client.counts.requests > 150, "{:?}", out.client.counts);
     let a = s.audio.as_ref().unwrap();
-    assert_eq!(a.periods, l.callbacks);
+    // Every callback is a period of audio.csv; late ones add the periods they skipped, as missing.
+    assert_eq!(a.periods, l.callbacks + a.missing);
 }
 
 #[test]
@@ -108,6 +110,19 @@ fn a_cpu_stall_longer_than_the_period_makes_xruns_and_only_then() {
         "before and after the stall"
     );
     assert!(s.live.as_ref().unwrap().dsp_load.max > 2.0, "the stall shows in the DSP load");
+}
+
+#[test]
+fn a_cpu_stall_shorter_than_the_period_makes_no_xruns() {
+    // 2 ms of busy-waiting in every callback of a 5.33 ms period: late never, only a heavier DSP load.
+    let text = format!(
+        "{BASE}\n[[chaos]]\nname = \"light stall\"\nfault = \"cpu-stall\"\ntarget = \"device\"\nat = \"1s\"\nfor = \"3s\"\nadd = \"2ms\"\n"
+    );
+    let (_, _, s) = live(&text);
+    let l = s.live.as_ref().unwrap();
+    assert!(l.xruns as f64 <= BACKGROUND * l.callbacks as f64, "{l:?}");
+    // The stall shows in the load: 2 / 5.33 = 0.375 of the period, in over half of the callbacks.
+    assert!(l.dsp_load.p99 > 0.35 && l.dsp_load.max < 1.0, "{:?}", l.dsp_load);
 }
 
 #[test]
