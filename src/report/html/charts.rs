@@ -86,7 +86,10 @@ pub enum Scale {
 /// Formats seconds for an axis: `42s`, `12:30` (m:ss) or `3:05h` (h:mm).
 pub fn fmt_t(t: f64, end: f64) -> String {
     let t = t.max(0.0);
-    if end <= 120.0 {
+    if end <= 12.0 {
+        // Ticks are less than a second apart: tenths.
+        format!("{t:.1}s")
+    } else if end <= 120.0 {
         format!("{t:.0}s")
     } else if end <= 3.0 * 3600.0 {
         let s = t.round() as u64;
