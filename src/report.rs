@@ -58,9 +58,14 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
 
 /// Checks before a run that `dir` could be written by it (a live run should not find out at its end).
 pub fn check_writable(dir: &Path) -> Result<(), OutputError> {
+    check_ours(dir, "summary.json")
+}
+
+/// Refuses an existing non-empty `dir` without the file `marker` (not an output directory of ours).
+fn check_ours(dir: &Path, marker: &str) -> Result<(), OutputError> {
     if dir.exists() {
         let is_empty_dir = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
-        if !is_empty_dir && !dir.join("summary.json").is_file() {
+        if !is_empty_dir && !dir.join(marker).is_file() {
             return Err(OutputError::NotOurs(dir.to_path_buf()));
         }
     }
@@ -77,12 +82,7 @@ impl Bundle {
 
     /// [`Bundle::write_to`], recognising a previous output of ours by the file `marker`.
     pub fn write_to_marked(&self, dir: &Path, marker: &str) -> Result<(), OutputError> {
-        if dir.exists() {
-            let is_empty_dir = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
-            if !is_empty_dir && !dir.join(marker).is_file() {
-                return Err(OutputError::NotOurs(dir.to_path_buf()));
-            }
-        }
+        check_ours(dir, marker)?;
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),

@@ -11,8 +11,8 @@
 //!                                                         └──▶ [telemetry ring] one Period per callback
 //! ```
 //!
-//! The DSP runs in the output callback: measured at 11 µs per 256-frame block for the full chain
-//! (`cargo bench --bench callback`), 0.2% of the 5.33 ms period, so a hand-off to another thread would
+//! The DSP runs in the output callback: measured at 13.7 µs per 256-frame callback for the full chain
+//! (`cargo bench --bench callback`), 0.26% of the 5.33 ms period, so a hand-off to another thread would
 //! only add a period of latency and a second deadline.
 
 use std::sync::Arc;

@@ -114,12 +114,11 @@ pub fn run(opts: &Options) -> Vec<Check> {
     let period_s = f64::from(opts.frames) / f64::from(opts.rate_hz);
     let start = super::now();
     let (mut frames, mut nonzero, mut clipped, mut peak, mut sum_sq) = (0u64, 0u64, 0u64, 0f32, 0f64);
-    let (mut callbacks, mut xruns, mut xrun_callbacks) = (0u64, 0u64, 0u64);
+    let (mut xruns, mut xrun_callbacks) = (0u64, 0u64);
     while start.elapsed().as_secs_f64() < total {
         std::thread::sleep(Duration::from_millis(20));
         let t = start.elapsed().as_secs_f64();
         backend.poll(&mut |p, m| {
-            callbacks += 1;
             // The first half second is the streams settling; xruns are counted after it.
             if t > 0.5 && t <= opts.xrun_s + 0.5 {
                 xrun_callbacks += 1;
@@ -203,7 +202,6 @@ pub fn run(opts: &Options) -> Vec<Check> {
         },
         detail,
     );
-    let _ = callbacks;
     checks
 }
 
