@@ -79,8 +79,8 @@ rate = 0.9
 fn day_report(c: &mut Criterion) {
     let sc = ag06_lab::scenario::Scenario::from_toml(DAY, "day.toml", "day").expect("the scenario is valid");
     let out = ag06_lab::run::simulate(&sc, 1, None).expect("the day runs");
-    let summary = ag06_lab::report::Summary::new(&sc, &out, "simulated", 0.0);
-    let bundle = ag06_lab::cli::bundle(&sc, &out, &summary).expect("the files render");
+    let summary = ag06_lab::report::Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
+    let bundle = ag06_lab::report::Bundle::of_run(&sc, &out, &summary).expect("the files render");
     let file = |name: &str| bundle.files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice());
     let html = file("report.html").expect("a report");
     eprintln!(

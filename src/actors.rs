@@ -6,7 +6,7 @@
 //!                   └──────────────────────────────▶│ │ Call / Reply (callee services, callers)
 //!   LoadGenerator ── Call (scheduled arrivals) ──────┘ │
 //!        ▲─────────────────── Reply ───────────────────┘
-//!   Recorder ◀── EventRow (fault_start, actor_crash, ...) from the chaos injector and the supervisor
+//!   Recorder ◀── EventRecord (fault_start, actor_crash, ...) from the chaos injector and the supervisor
 //! ```
 //! Every actor is an actix actor ([`crate::sim::Node`]) around a behaviour defined in a submodule.
 
@@ -32,7 +32,7 @@ pub use bus::{BusReport, EventBus, GroupReport};
 pub use chaos::{ChaosInjector, ChaosMsg, FaultRecord};
 pub use health::{HealthChecker, HealthMsg, HealthReport};
 pub use load::{LoadGenerator, LoadMsg};
-pub use recorder::{EventRow, Recorder, RecorderMsg};
+pub use recorder::{EventRecord, Recorder, RecorderMsg};
 pub use service::{ServiceActor, ServiceMsg, ServiceReport};
 pub use supervisor::{RootMsg, RootSupervisor, ServiceSupervisor, SupervisorMsg};
 
@@ -215,12 +215,11 @@ pub(crate) fn key(token: u64) -> DefaultKey {
 }
 
 /// Records an event through the recorder actor.
-pub(crate) fn record(lab: &SimLab, kind: &'static str, target: &str, detail: String) {
-    lab.send(Event::Recorder(RecorderMsg::Event(Box::new(EventRow {
+pub(crate) fn record(lab: &SimLab, target: &str, event: crate::model::event::Event) {
+    lab.send(Event::Recorder(RecorderMsg::Event(Box::new(EventRecord {
         t: lab.now(),
-        kind,
         target: target.to_string(),
-        detail,
+        event,
     }))));
 }
 

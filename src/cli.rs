@@ -10,8 +10,9 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::model::summary::{Mode, Sli};
 use crate::report::{Bundle, Summary, Verdict};
-use crate::run::{RunOutput, simulate};
+use crate::run::simulate;
 use crate::scenario::{RawScenario, Scenario};
 use crate::sim::{SimDuration, SimTime};
 
@@ -137,8 +138,13 @@ pub enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
-    /// Print the JSON Schema of the scenario format.
-    Schema,
+    /// Print the JSON Schema of the scenario format, or with --output of an output file (for CI scripts
+    /// that validate what they parse).
+    Schema {
+        /// The output file whose schema to print (default: the scenario format).
+        #[arg(long, value_enum)]
+        output: Option<crate::model::Output>,
+    },
     /// Measure the engine on the reference workload W (or a scenario): wall time, simulated requests per
     /// second, peak memory.
     Bench {
@@ -217,8 +223,11 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
             write_stdout(&format!("{}\n", path.display()))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema => {
-            let schema = schemars::schema_for!(RawScenario);
+        Command::Schema { output } => {
+            let schema = match output {
+                None => schemars::schema_for!(RawScenario),
+                Some(o) => o.schema(),
+            };
             let text = serde_json::to_string_pretty(&schema).context("rendering the schema")?;
             write_stdout(&format!("{text}\n"))?;
             Ok(ExitCode::SUCCESS)
@@ -316,8 +325,8 @@ pub fn run_scenario(
         instants = output.engine.instants,
         "run finished"
     );
-    let summary = Summary::new(sc, &output, "simulated", wall_s);
-    bundle(sc, &output, &summary)?
+    let summary = Summary::new(sc, &output, Mode::Simulated, wall_s);
+    Bundle::of_run(sc, &output, &summary)?
         .write_to(out_dir)
         .with_context(|| format!("failed to write the reports of scenario \"{}\"", sc.name))?;
     tracing::info!(dir = %out_dir.display(), "reports written");
@@ -334,29 +343,6 @@ fn progress_bar(sc: &Scenario) -> ProgressBar {
     );
     bar.set_message(sc.name.clone());
     bar
-}
-
-/// Renders every output file of a run (report.html from the others, as `ag06-lab report` would).
-pub fn bundle(sc: &Scenario, output: &RunOutput, summary: &Summary) -> Result<Bundle> {
-    let mut files = vec![
-        ("summary.json", summary.to_json()),
-        ("timeseries.csv", crate::report::csv::timeseries(sc, output)),
-        ("events.csv", crate::report::csv::events(&output.events)),
-        ("client.csv", crate::report::csv::client(output)),
-        ("slo.csv", crate::report::csv::slo(sc, output)),
-    ];
-    if let Some(a) = &output.audio {
-        files.push(("audio.csv", crate::report::csv::audio(a)));
-    }
-    files.push((
-        "junit.xml",
-        crate::report::junit::render(&summary.scenario, &crate::report::junit::run_cases(summary)),
-    ));
-    files.push(("latency.hdr", crate::report::latency_hdr(output.client.latency.histogram())));
-    let html = crate::report::html::render_run(|name| files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice()))
-        .context("failed to render report.html")?;
-    files.push(("report.html", html.into_bytes()));
-    Ok(Bundle { files })
 }
 
 fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, record: Option<PathBuf>) -> Result<ExitCode> {
@@ -470,8 +456,8 @@ fn run_live(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let summary = Summary::new(&sc, &output, "live", started.elapsed().as_secs_f64());
-    bundle(&sc, &output, &summary)?
+    let summary = Summary::new(&sc, &output, Mode::Live, started.elapsed().as_secs_f64());
+    Bundle::of_run(&sc, &output, &summary)?
         .write_to(&out_dir)
         .with_context(|| format!("failed to write the reports of scenario \"{}\"", sc.name))?;
     if !quiet {
@@ -530,8 +516,8 @@ fn human_summary(s: &Summary, dir: &Path) -> String {
     }
     for slo in &s.slos {
         let (goal, achieved) = match slo.sli {
-            "xruns-per-hour" => (format!("at most {}/h", slo.objective), slo.achieved.map(|a| format!("{a:.1}/h"))),
-            "max-dropout" => {
+            Sli::XrunsPerHour => (format!("at most {}/h", slo.objective), slo.achieved.map(|a| format!("{a:.1}/h"))),
+            Sli::MaxDropout => {
                 (format!("at most {} ms", slo.threshold_ms.unwrap_or(0.0)), slo.achieved.map(|a| format!("{a:.1} ms")))
             }
             _ => (format!("objective {}", slo.objective), slo.achieved.map(|a| format!("{a:.5}"))),
@@ -593,7 +579,7 @@ fn sweep(
     let out = out.unwrap_or_else(|| Path::new("reports").join(format!("{}-sweep", sc.dir_name())));
     let total = seeds.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let progress = |seed: u64, verdict: &str| {
+    let progress = |seed: u64, verdict: Verdict| {
         let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if !quiet {
             eprintln!("[{k}/{total}] seed {seed}: {verdict}");
@@ -720,8 +706,8 @@ fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Res
     let lat = out.client.latency.summary();
     // The output files, and report.html again on its own: what a run adds after the simulation.
     let started = Instant::now();
-    let summary = Summary::new(&sc, &out, "simulated", median);
-    let files = bundle(&sc, &out, &summary)?;
+    let summary = Summary::new(&sc, &out, Mode::Simulated, median);
+    let files = Bundle::of_run(&sc, &out, &summary)?;
     let outputs_s = started.elapsed().as_secs_f64();
     let file = |name: &str| files.files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice());
     let started = Instant::now();

@@ -9,123 +9,50 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use serde::Serialize;
 
 use crate::figures::{Better, of_summary};
+use crate::model::rows::{TimeseriesRow, from_csv};
+use crate::model::sweep::AggregateKind;
 use crate::report::junit::Case;
-use crate::sweep::{read_json, seed_dirs};
+use crate::sweep::{read_summary, seed_dirs};
 
-/// The statistical test.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Test {
-    /// Welch's unequal-variances t-test (the default).
-    Welch,
-    /// Mann-Whitney U (normal approximation, tie-corrected).
-    MannWhitney,
-}
-
-/// The verdict for one figure.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// Significantly worse.
-    Regression,
-    /// Significantly better.
-    Improvement,
-    /// Significantly different, in a figure with no better direction.
-    Changed,
-    /// Not significant at alpha.
-    NoSignificantChange,
-    /// Too few values to test.
-    NotEnoughData,
-}
-
-/// One compared figure.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct FigureComparison {
-    /// Figure name.
-    pub figure: String,
-    /// Which way is better.
-    pub better: Better,
-    /// Baseline mean.
-    pub baseline: f64,
-    /// Candidate mean.
-    pub candidate: f64,
-    /// candidate - baseline.
-    pub diff: f64,
-    /// diff / |baseline| (null when the baseline is 0).
-    pub rel_diff: Option<f64>,
-    /// Two-sided p-value.
-    pub p_value: Option<f64>,
-    /// Values on each side.
-    pub n: [usize; 2],
-    /// The verdict.
-    pub verdict: Verdict,
-}
-
-/// `compare.json`.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Comparison {
-    /// Schema version (1).
-    pub schema: u32,
-    /// "compare".
-    pub kind: &'static str,
-    /// The baseline directory.
-    pub baseline: String,
-    /// The candidate directory.
-    pub candidate: String,
-    /// "per-seed" (sweeps) or "per-window" (runs).
-    pub samples: &'static str,
-    /// The test.
-    pub test: Test,
-    /// Significance level.
-    pub alpha: f64,
-    /// Figures compared.
-    pub figures: Vec<FigureComparison>,
-    /// Regressions.
-    pub regressions: usize,
-    /// Improvements.
-    pub improvements: usize,
-}
+pub use crate::model::compare::{Comparison, FigureComparison, FigureVerdict as Verdict, Samples as SampleKind, Test};
 
 type Samples = BTreeMap<String, (Better, Vec<f64>)>;
 
 /// The samples of a directory: per seed for a sweep, per window for a run.
-fn samples(dir: &Path) -> Result<(&'static str, Samples)> {
+fn samples(dir: &Path) -> Result<(SampleKind, Samples)> {
     let mut out: Samples = BTreeMap::new();
     if dir.join("sweep.json").is_file() {
         for (_, d) in seed_dirs(&[dir.to_path_buf()])? {
-            for (name, (v, b)) in of_summary(&read_json(&d.join("summary.json"))?) {
+            for (name, (v, b)) in of_summary(&read_summary(&d.join("summary.json"))?) {
                 out.entry(name).or_insert((b, Vec::new())).1.push(v);
             }
         }
-        return Ok(("per-seed", out));
+        return Ok((SampleKind::PerSeed, out));
     }
     if dir.join("summary.json").is_file() {
-        let summary = read_json(&dir.join("summary.json"))?;
-        let entry = summary["entry"].as_str().unwrap_or_default().to_string();
-        let mut rdr = csv::Reader::from_path(dir.join("timeseries.csv"))?;
-        for rec in rdr.records() {
-            let rec = rec?;
-            let service = rec.get(1).unwrap_or_default().to_string();
-            let num = |i: usize| rec.get(i).and_then(|s| s.parse::<f64>().ok());
-            let (requests, ok) = (num(2).unwrap_or(0.0), num(3).unwrap_or(0.0));
+        let summary = read_summary(&dir.join("summary.json"))?;
+        let path = dir.join("timeseries.csv");
+        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+        let rows: Vec<TimeseriesRow> = from_csv(&bytes).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
+        for r in rows {
             let mut put = |name: String, v: Option<f64>, b: Better| {
                 if let Some(v) = v {
                     out.entry(name).or_insert((b, Vec::new())).1.push(v);
                 }
             };
-            let avail = (requests > 0.0).then(|| ok / requests);
+            let service = &r.service;
+            let avail = (r.requests > 0).then(|| r.ok as f64 / r.requests as f64);
             put(format!("services.{service}.availability"), avail, Better::Higher);
-            put(format!("services.{service}.latency_ms.p50"), num(7), Better::Lower);
-            put(format!("services.{service}.latency_ms.p99"), num(8), Better::Lower);
-            if service == entry {
+            put(format!("services.{service}.latency_ms.p50"), r.p50_ms, Better::Lower);
+            put(format!("services.{service}.latency_ms.p99"), r.p99_ms, Better::Lower);
+            if *service == summary.entry {
                 put("availability".into(), avail, Better::Higher);
-                put("latency_ms.p99".into(), num(8), Better::Lower);
+                put("latency_ms.p99".into(), r.p99_ms, Better::Lower);
             }
         }
-        return Ok(("per-window", out));
+        return Ok((SampleKind::PerWindow, out));
     }
     bail!("`{}` is neither a run directory (summary.json) nor a sweep directory (sweep.json)", dir.display())
 }
@@ -238,8 +165,8 @@ pub fn compare(baseline: &Path, candidate: &Path, test: Test, alpha: f64) -> Res
     let regressions = figures.iter().filter(|f| f.verdict == Verdict::Regression).count();
     let improvements = figures.iter().filter(|f| f.verdict == Verdict::Improvement).count();
     Ok(Comparison {
-        schema: 1,
-        kind: "compare",
+        schema: crate::model::SCHEMA,
+        kind: AggregateKind::Compare,
         baseline: baseline.display().to_string(),
         candidate: candidate.display().to_string(),
         samples: kind_a,

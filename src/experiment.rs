@@ -9,51 +9,11 @@
 
 use crate::actors::audio::AudioRow;
 use crate::metrics::WindowRow;
+pub use crate::model::summary::{Phase, PhaseCheck, PhaseName, ProbeMetric as Metric, ProbeResult};
 use crate::scenario::Target;
 use crate::sim::{SimDuration, SimTime};
 
-/// What a probe measures.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Metric {
-    /// ok / requests.
-    Availability,
-    /// 1 − availability.
-    ErrorRate,
-    /// Median latency [ms].
-    P50Ms,
-    /// 99th percentile [ms].
-    P99Ms,
-    /// Maximum [ms].
-    MaxMs,
-    /// Requests per second.
-    ThroughputPerS,
-    /// Busy worker share.
-    Utilization,
-    /// Mean waiting requests.
-    QueueDepth,
-    /// Device periods on time / periods.
-    AudioAvailability,
-    /// Device xruns per hour.
-    XrunsPerHour,
-}
-
 impl Metric {
-    /// Its name in scenario files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Availability => "availability",
-            Metric::ErrorRate => "error_rate",
-            Metric::P50Ms => "p50_ms",
-            Metric::P99Ms => "p99_ms",
-            Metric::MaxMs => "max_ms",
-            Metric::ThroughputPerS => "throughput_per_s",
-            Metric::Utilization => "utilization",
-            Metric::QueueDepth => "queue_depth",
-            Metric::AudioAvailability => "audio_availability",
-            Metric::XrunsPerHour => "xruns_per_hour",
-        }
-    }
-
     /// Whether it is about the device.
     pub fn audio(self) -> bool {
         matches!(self, Metric::AudioAvailability | Metric::XrunsPerHour)
@@ -131,68 +91,27 @@ pub struct ExperimentSpec {
     pub probes: Vec<Probe>,
 }
 
-/// A phase of the experiment.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Phase {
-    /// "steady" (no faults), "baseline", "fault: <name>" or "recovery".
-    pub name: String,
-    /// Start [s].
-    pub start_s: f64,
-    /// End [s].
-    pub end_s: f64,
-}
-
 /// The phases of a run with `faults` (name, start, end; in start order) ending at `end`.
 pub fn phases(spec: &ExperimentSpec, faults: &[(String, SimTime, SimTime)], end: SimTime) -> Vec<Phase> {
     let s = |t: SimTime| t.as_secs_f64();
     if faults.is_empty() {
-        return vec![Phase { name: "steady".into(), start_s: 0.0, end_s: s(end) }];
+        return vec![Phase { name: PhaseName::Steady, start_s: 0.0, end_s: s(end) }];
     }
     let first = faults.iter().map(|f| f.1).min().expect("invariant: faults");
     let last = faults.iter().map(|f| f.2).max().expect("invariant: faults").min(end);
     let mut v = vec![Phase {
-        name: "baseline".into(),
+        name: PhaseName::Baseline,
         start_s: s(SimTime::ZERO.max(SimTime::from_nanos(first.as_nanos().saturating_sub(spec.baseline.as_nanos())))),
         end_s: s(first),
     }];
     for (name, at, until) in faults {
-        v.push(Phase { name: format!("fault: {name}"), start_s: s(*at), end_s: s((*until).min(end)) });
+        v.push(Phase { name: PhaseName::Fault(name.clone()), start_s: s(*at), end_s: s((*until).min(end)) });
     }
     let from = (last + spec.settle).min(end);
-    v.push(Phase { name: "recovery".into(), start_s: s(from), end_s: s((from + spec.recovery).min(end)) });
+    v.push(Phase { name: PhaseName::Recovery, start_s: s(from), end_s: s((from + spec.recovery).min(end)) });
     // A baseline or recovery of zero length is dropped (faults from t=0, or running to the end).
     v.retain(|p| p.end_s > p.start_s);
     v
-}
-
-/// One probe in one phase.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct PhaseCheck {
-    /// Phase name.
-    pub phase: String,
-    /// The worst window's value (`null`: no data in the phase).
-    pub value: Option<f64>,
-    /// Windows checked.
-    pub windows: usize,
-    /// Whether every window was within tolerance.
-    pub ok: bool,
-}
-
-/// One probe's verdicts.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct ProbeResult {
-    /// Probe name.
-    pub name: String,
-    /// Target name.
-    pub target: String,
-    /// Metric name.
-    pub metric: &'static str,
-    /// Lowest tolerated value.
-    pub min: Option<f64>,
-    /// Highest tolerated value.
-    pub max: Option<f64>,
-    /// Per phase.
-    pub phases: Vec<PhaseCheck>,
 }
 
 /// Checks `probe` over `values` (one per window: start [s], value) in each of `phases`, with windows of
@@ -246,17 +165,17 @@ mod tests {
         };
         let end = SimTime::ZERO + SimDuration::from_secs(600);
         let p = phases(&spec, &[fault(100, 20), fault(200, 10)], end);
-        let names: Vec<(&str, f64, f64)> = p.iter().map(|x| (x.name.as_str(), x.start_s, x.end_s)).collect();
+        let names: Vec<(String, f64, f64)> = p.iter().map(|x| (x.name.to_string(), x.start_s, x.end_s)).collect();
         assert_eq!(
             names,
             vec![
-                ("baseline", 40.0, 100.0),
-                ("fault: f", 100.0, 120.0),
-                ("fault: f", 200.0, 210.0),
-                ("recovery", 210.0, 240.0)
+                ("baseline".to_string(), 40.0, 100.0),
+                ("fault: f".to_string(), 100.0, 120.0),
+                ("fault: f".to_string(), 200.0, 210.0),
+                ("recovery".to_string(), 210.0, 240.0)
             ]
         );
-        assert_eq!(phases(&spec, &[], end)[0].name, "steady");
+        assert_eq!(phases(&spec, &[], end)[0].name, PhaseName::Steady);
     }
 
     #[test]
@@ -272,9 +191,9 @@ mod tests {
         let values: Vec<(f64, Option<f64>)> =
             (0..12).map(|i| (i as f64 * 5.0, Some(if i == 7 { 350.0 } else { 100.0 }))).collect();
         let ph = vec![
-            Phase { name: "a".into(), start_s: 0.0, end_s: 30.0 },
-            Phase { name: "b".into(), start_s: 30.0, end_s: 60.0 },
-            Phase { name: "short".into(), start_s: 36.0, end_s: 37.0 },
+            Phase { name: PhaseName::Baseline, start_s: 0.0, end_s: 30.0 },
+            Phase { name: PhaseName::Fault("b".into()), start_s: 30.0, end_s: 60.0 },
+            Phase { name: PhaseName::Recovery, start_s: 36.0, end_s: 37.0 },
         ];
         let r = check(&probe, &values, 5.0, &ph);
         assert!(r[0].ok && r[0].windows == 6 && r[0].value == Some(100.0));

@@ -3,76 +3,55 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use crate::model::summary::Summary;
+pub use crate::model::sweep::Better;
 
-/// Which way is better.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Better {
-    /// Higher is better (availability, an objective achieved).
-    Higher,
-    /// Lower is better (latency, failures, xruns).
-    Lower,
-    /// Neither: reported, never a regression (request counts, utilisation, loudness).
-    Neutral,
-}
-
-/// The headline figures of a summary.json, by name.
-pub fn of_summary(s: &Value) -> BTreeMap<String, (f64, Better)> {
+/// The headline figures of a run's summary, by name.
+pub fn of_summary(s: &Summary) -> BTreeMap<String, (f64, Better)> {
     let mut m = BTreeMap::new();
-    let num = |v: &Value| v.as_f64();
     let mut put = |name: String, v: Option<f64>, b: Better| {
         if let Some(v) = v.filter(|x| x.is_finite()) {
             m.insert(name, (v, b));
         }
     };
-    let r = &s["requests"];
-    put("requests.total".into(), num(&r["total"]), Better::Neutral);
-    put("requests.ok".into(), num(&r["ok"]), Better::Neutral);
-    for k in ["failed", "timed_out", "rejected"] {
-        put(format!("requests.{k}"), num(&r[k]), Better::Lower);
+    let ratio = |ok: u64, total: u64| (total > 0).then(|| ok as f64 / total as f64);
+    let c = &s.requests.counts;
+    put("requests.total".into(), Some(c.requests as f64), Better::Neutral);
+    put("requests.ok".into(), Some(c.ok as f64), Better::Neutral);
+    put("requests.failed".into(), Some(c.failed as f64), Better::Lower);
+    put("requests.timed_out".into(), Some(c.timed_out as f64), Better::Lower);
+    put("requests.rejected".into(), Some(c.rejected as f64), Better::Lower);
+    put("availability".into(), ratio(c.ok, c.requests), Better::Higher);
+    let l = &s.latency_ms;
+    for (k, v) in [("mean", l.mean), ("p50", l.p50), ("p90", l.p90), ("p99", l.p99), ("p999", l.p999), ("max", l.max)] {
+        put(format!("latency_ms.{k}"), Some(v), Better::Lower);
     }
-    if let (Some(ok), Some(total)) = (num(&r["ok"]), num(&r["total"])) {
-        put("availability".into(), (total > 0.0).then(|| ok / total), Better::Higher);
+    for (name, v) in &s.services {
+        put(format!("services.{name}.availability"), ratio(v.ok, v.requests), Better::Higher);
+        put(format!("services.{name}.latency_ms.mean"), Some(v.latency_ms.mean), Better::Lower);
+        put(format!("services.{name}.latency_ms.p99"), Some(v.latency_ms.p99), Better::Lower);
+        put(format!("services.{name}.utilization"), Some(v.utilization), Better::Neutral);
+        put(format!("services.{name}.restarts"), Some(v.restarts as f64), Better::Lower);
     }
-    for k in ["mean", "p50", "p90", "p99", "p999", "max"] {
-        put(format!("latency_ms.{k}"), num(&s["latency_ms"][k]), Better::Lower);
+    for slo in &s.slos {
+        let better = if slo.sli.lower_is_better() { Better::Lower } else { Better::Higher };
+        put(format!("slo.{}.achieved", slo.name), slo.achieved, better);
     }
-    if let Some(services) = s["services"].as_object() {
-        for (name, v) in services {
-            if let (Some(ok), Some(total)) = (num(&v["ok"]), num(&v["requests"])) {
-                put(format!("services.{name}.availability"), (total > 0.0).then(|| ok / total), Better::Higher);
-            }
-            put(format!("services.{name}.latency_ms.mean"), num(&v["latency_ms"]["mean"]), Better::Lower);
-            put(format!("services.{name}.latency_ms.p99"), num(&v["latency_ms"]["p99"]), Better::Lower);
-            put(format!("services.{name}.utilization"), num(&v["utilization"]), Better::Neutral);
-            put(format!("services.{name}.restarts"), num(&v["restarts"]), Better::Lower);
+    if let Some(a) = &s.audio {
+        for (k, v) in [
+            ("xruns", a.xruns as f64),
+            ("missing", a.missing as f64),
+            ("dropouts", a.dropouts as f64),
+            ("max_dropout_ms", a.max_dropout_ms),
+            ("clipped_samples", a.clipped_samples as f64),
+        ] {
+            put(format!("audio.{k}"), Some(v), Better::Lower);
         }
+        put("audio.output_lufs".into(), a.output_lufs, Better::Neutral);
+        put("audio.dsp_load_mean".into(), Some(a.dsp_load_mean), Better::Lower);
     }
-    if let Some(slos) = s["slos"].as_array() {
-        for slo in slos {
-            let name = slo["name"].as_str().unwrap_or("?");
-            let better = match slo["sli"].as_str() {
-                Some("xruns-per-hour" | "max-dropout") => Better::Lower,
-                _ => Better::Higher,
-            };
-            put(format!("slo.{name}.achieved"), num(&slo["achieved"]), better);
-        }
-    }
-    let a = &s["audio"];
-    if a.is_object() {
-        for k in ["xruns", "missing", "dropouts", "max_dropout_ms", "clipped_samples"] {
-            put(format!("audio.{k}"), num(&a[k]), Better::Lower);
-        }
-        put("audio.output_lufs".into(), num(&a["output_lufs"]), Better::Neutral);
-        put("audio.dsp_load_mean".into(), num(&a["dsp_load_mean"]), Better::Lower);
-    }
-    if let Some(probes) = s["hypothesis"]["probes"].as_array() {
-        let failed = probes
-            .iter()
-            .flat_map(|p| p["phases"].as_array().into_iter().flatten())
-            .filter(|c| c["ok"] == Value::Bool(false))
-            .count();
+    if let Some(h) = &s.hypothesis {
+        let failed = h.probes.iter().flat_map(|p| &p.phases).filter(|c| !c.ok).count();
         put("hypothesis.deviations".into(), Some(failed as f64), Better::Lower);
     }
     m

@@ -27,6 +27,7 @@ pub mod experiment;
 pub mod figures;
 pub mod live;
 pub mod metrics;
+pub mod model;
 pub mod report;
 pub mod resilience;
 pub mod run;

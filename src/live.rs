@@ -4,6 +4,7 @@
 //!
 //! This is the only module that reads the wall clock (`std::time::Instant`) or touches cpal.
 
+pub use crate::model::summary::{BackendInfo, LiveReport, Spread};
 #[cfg(feature = "live")]
 pub mod device;
 pub mod engine;
@@ -12,7 +13,6 @@ pub mod metrics;
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
 
 use crate::sim::{SimDuration, SimTime};
 use engine::Period;
@@ -33,21 +33,6 @@ pub trait AudioBackend {
     fn info(&self) -> BackendInfo;
 }
 
-/// Names and host-side counters of a backend.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
-pub struct BackendInfo {
-    /// The audio host (e.g. "ALSA").
-    pub host: String,
-    /// The device opened.
-    pub device: String,
-    /// Errors the host reported on the streams.
-    pub stream_errors: u64,
-    /// Of those, xruns.
-    pub host_xruns: u64,
-    /// Captured frames dropped because the callback side was behind.
-    pub capture_overflow_frames: u64,
-}
-
 /// The real time since `start` as lab time: the clock a live run follows.
 pub fn clock_since(start: Instant) -> impl Fn() -> SimTime + 'static {
     move || SimTime::from_nanos(start.elapsed().as_nanos() as u64)
@@ -56,43 +41,6 @@ pub fn clock_since(start: Instant) -> impl Fn() -> SimTime + 'static {
 /// The wall clock now, as an instant to measure from (live mode only).
 pub fn now() -> Instant {
     Instant::now()
-}
-
-/// Percentiles of a live figure [ms, or a ratio for loads].
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
-pub struct Spread {
-    /// Median.
-    pub p50: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Maximum.
-    pub max: f64,
-}
-
-/// Live figures of the audio path, in `summary.json` `live`.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
-pub struct LiveReport {
-    /// Host and device, and what the host reported.
-    #[serde(flatten)]
-    pub info: BackendInfo,
-    /// Sample rate [Hz].
-    pub sample_rate_hz: u32,
-    /// Frames per callback asked for.
-    pub buffer_frames: u32,
-    /// Output callbacks seen.
-    pub callbacks: u64,
-    /// Callbacks counted as xruns: a gap over 1.5 periods since the previous one, or a host-reported xrun.
-    pub xruns: u64,
-    /// Callbacks that found less captured input than they needed.
-    pub input_underruns: u64,
-    /// Time between callbacks [ms].
-    pub callback_interval_ms: Spread,
-    /// |interval − period| [ms].
-    pub jitter_ms: Spread,
-    /// Time in the callback / period.
-    pub dsp_load: Spread,
-    /// Callbacks per second of wall time over the run.
-    pub callbacks_per_s: f64,
 }
 
 /// Accumulates [`LiveReport`] from the periods.
@@ -172,23 +120,33 @@ pub const NOT_BUILT: &str = "live mode is not in this build: rebuild with `cargo
 
 /// Device faults a real interface cannot be given (they are properties of the modelled device's clock).
 pub fn unsupported_faults(sc: &crate::scenario::Scenario) -> Vec<String> {
-    use crate::scenario::FaultEffect;
     sc.chaos
         .iter()
         .enumerate()
         .filter_map(|(i, f)| {
-            let kind = match f.effect {
-                FaultEffect::XrunStorm { .. } => "xrun-storm",
-                FaultEffect::SampleRateMismatch { .. } => "sample-rate-mismatch",
-                FaultEffect::ClockDrift { .. } => "clock-drift",
-                _ => return None,
-            };
+            let kind = f.effect.kind();
+            if kind.runs_live() {
+                return None;
+            }
             Some(format!(
-                "chaos[{i}] (\"{}\"): fault \"{kind}\" cannot be injected into a real interface (live: cpu-stall, silence, clipping, device-disconnect, and every service fault)",
-                f.name
+                "chaos[{i}] (\"{}\"): fault \"{kind}\" cannot be injected into a real interface (live: {})",
+                f.name,
+                live_kinds()
             ))
         })
         .collect()
+}
+
+/// The fault kinds live mode injects, in words.
+fn live_kinds() -> String {
+    use crate::model::summary::FaultKind;
+    let device: Vec<&str> = FaultKind::ALL
+        .iter()
+        .filter(|k| k.device_only() || **k == FaultKind::CpuStall)
+        .filter(|k| k.runs_live())
+        .map(|k| k.name())
+        .collect();
+    format!("{}, and every service fault", device.join(", "))
 }
 
 /// Opens the scenario's device (if it has one) on the interface matching `device` and returns what

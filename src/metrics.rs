@@ -4,29 +4,13 @@
 //! Windows are rolled lazily: a meter closes every window that ended before the instant it is told about,
 //! so an idle service costs nothing between requests and late windows still get their (empty) rows.
 
+pub use crate::model::summary::{Counts, LatencySummary};
 use hdrhistogram::Histogram;
-use serde::Serialize;
 
 use crate::sim::{SimDuration, SimTime};
 
 /// Significant digits of every latency histogram.
 pub const SIGFIG: u8 = 3;
-
-/// Outcome counters. `requests = ok + failed + timed_out + rejected`.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    /// Requests whose outcome was decided.
-    #[serde(rename = "total")]
-    pub requests: u64,
-    /// Succeeded in time.
-    pub ok: u64,
-    /// Failed (an error, a failed or timed-out dependency, a crash, a fast failure while down).
-    pub failed: u64,
-    /// The caller gave up before the answer (or the run ended first).
-    pub timed_out: u64,
-    /// Refused at the door: the queue was full.
-    pub rejected: u64,
-}
 
 /// How one request ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -72,25 +56,6 @@ impl Default for Latency {
             max_ns: 0,
         }
     }
-}
-
-/// Latency figures in milliseconds.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize)]
-pub struct LatencySummary {
-    /// Exact minimum.
-    pub min: f64,
-    /// Exact mean.
-    pub mean: f64,
-    /// Median (histogram resolution: 0.1%).
-    pub p50: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
-    /// Exact maximum.
-    pub max: f64,
 }
 
 /// Nanoseconds to milliseconds, rounded to the nanosecond so that printed figures carry no float noise.
@@ -151,15 +116,11 @@ impl Latency {
 
     /// A latency from a histogram read back from disk; its exact mean and max come from the run's
     /// summary (`latency_ms`), since the histogram only keeps 3 significant digits.
-    pub fn from_histogram(hist: Histogram<u64>, summary_ms: &serde_json::Value) -> Self {
+    pub fn from_histogram(hist: Histogram<u64>, summary_ms: &LatencySummary) -> Self {
         let n = hist.len();
-        let mean_ns = summary_ms["mean"].as_f64().unwrap_or(0.0) * 1e6;
-        let max_ns = (summary_ms["max"].as_f64().unwrap_or(0.0) * 1e6).round() as u64;
-        let min_ns = match summary_ms["min"].as_f64() {
-            Some(ms) => (ms * 1e6).round() as u64,
-            None if n > 0 => hist.min(),
-            None => u64::MAX,
-        };
+        let mean_ns = summary_ms.mean * 1e6;
+        let max_ns = (summary_ms.max * 1e6).round() as u64;
+        let min_ns = if n > 0 { (summary_ms.min * 1e6).round() as u64 } else { u64::MAX };
         Latency { hist, sum_ns: (mean_ns * n as f64).round() as u128, min_ns, max_ns }
     }
 

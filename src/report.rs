@@ -73,6 +73,30 @@ fn check_ours(dir: &Path, marker: &str) -> Result<(), OutputError> {
 }
 
 impl Bundle {
+    /// Every output file of a run (report.html rendered from the others, as `ag06-lab report` would).
+    pub fn of_run(
+        sc: &crate::scenario::Scenario,
+        output: &crate::run::RunOutput,
+        summary: &Summary,
+    ) -> Result<Bundle, html::data::DataError> {
+        let mut files = vec![
+            ("summary.json", summary.to_json()),
+            ("timeseries.csv", csv::timeseries(sc, output)),
+            ("events.csv", csv::events(&output.events)),
+            ("events.jsonl", crate::model::event::to_jsonl(&output.events)),
+            ("client.csv", csv::client(output)),
+            ("slo.csv", csv::slo(sc, output)),
+        ];
+        if let Some(a) = &output.audio {
+            files.push(("audio.csv", csv::audio(a)));
+        }
+        files.push(("junit.xml", junit::render(&summary.scenario, &junit::run_cases(summary))));
+        files.push(("latency.hdr", latency_hdr(output.client.latency.histogram())));
+        let html = html::render_run(|name| files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice()))?;
+        files.push(("report.html", html.into_bytes()));
+        Ok(Bundle { files })
+    }
+
     /// Writes every file into `dir` atomically: into a temporary sibling first, then renamed into place.
     /// A previous report in `dir` is replaced; any other existing non-empty directory is refused. On error
     /// nothing is left behind.

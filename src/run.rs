@@ -10,7 +10,7 @@ use actix::{Actor, Addr};
 
 use crate::actors::audio::{AudioMonitor, AudioReport, DeviceActor, DeviceSupervisor, MixerActor};
 use crate::actors::experiment::ExperimentMonitor;
-use crate::actors::recorder::EventRow;
+use crate::actors::recorder::EventRecord;
 use crate::actors::service::DepStats;
 use crate::actors::{
     Autoscaler, BusReport, ChaosInjector, Event, EventBus, FaultRecord, HealthChecker, HealthReport, LoadGenerator,
@@ -54,7 +54,7 @@ pub struct RunOutput {
     /// Reopens of the device's stream and the time it was gone.
     pub device_restarts: (u64, SimDuration),
     /// The event log.
-    pub events: Vec<EventRow>,
+    pub events: Vec<EventRecord>,
     /// Burn-rate alerts that fired, per objective (scenario order).
     pub alerts: Vec<Vec<crate::slo::AlertSpan>>,
     /// Engine work counters.
@@ -449,7 +449,7 @@ async fn run_graph(
 /// Evaluates every objective's burn-rate alerts over the run and adds alert_fired / alert_resolved to
 /// the event log.
 fn add_alerts(sc: &Scenario, out: &mut RunOutput) {
-    use crate::actors::recorder::EventRow;
+    use crate::model::event::{AlertRuleFields, Event, EventRecord};
     for slo in &sc.slos {
         let spans = match crate::slo::series_of(sc, out, slo) {
             Some(s) => crate::slo::evaluate(&s, slo.objective, &slo.alerts),
@@ -457,16 +457,23 @@ fn add_alerts(sc: &Scenario, out: &mut RunOutput) {
         };
         for a in &spans {
             let rule = &slo.alerts[a.rule];
-            let what = format!("{:?} {}/{} burn rate > {}", rule.severity, rule.long, rule.short, rule.burn_rate)
-                .to_lowercase();
-            out.events.push(EventRow {
+            let fields = AlertRuleFields {
+                severity: rule.severity,
+                long: rule.long,
+                short: rule.short,
+                burn_rate: rule.burn_rate,
+            };
+            out.events.push(EventRecord {
                 t: a.fired,
-                kind: "alert_fired",
                 target: slo.name.clone(),
-                detail: format!("{what} (long-window burn rate {:.1})", a.burn_rate),
+                event: Event::AlertFired { rule: fields.clone(), burn_rate_at_fire: a.burn_rate },
             });
             if let Some(r) = a.resolved {
-                out.events.push(EventRow { t: r, kind: "alert_resolved", target: slo.name.clone(), detail: what });
+                out.events.push(EventRecord {
+                    t: r,
+                    target: slo.name.clone(),
+                    event: Event::AlertResolved { rule: fields },
+                });
             }
         }
         out.alerts.push(spans);

@@ -16,6 +16,7 @@ use crate::resilience::{AutoscaleConfig, BreakerConfig, BulkheadConfig, HealthCo
 use crate::sim::{SimDuration, SimTime};
 use crate::supervision::{RestartType, SupervisorSpec};
 
+pub use crate::model::summary::FaultKind;
 pub use raw::{Arrivals, RawScenario};
 
 /// Index of a service in [`Scenario::services`].
@@ -300,8 +301,10 @@ pub enum Target {
 /// One occurrence of a fault in a run (expanded from a [`chaos::FaultSpec`]).
 #[derive(Clone, Debug)]
 pub struct Fault {
-    /// Label for reports.
+    /// Label for reports: the `[[chaos]]` entry's name, with ` #N` for the N-th occurrence of a repeated fault.
     pub name: String,
+    /// The `[[chaos]]` entry's name.
+    pub chaos: String,
     /// The target.
     pub target: Target,
     /// Start.
@@ -384,25 +387,25 @@ pub enum FaultEffect {
 }
 
 impl FaultEffect {
-    /// The kebab-case kind, as in scenario files and events.
-    pub fn kind(&self) -> &'static str {
+    /// The kind, as in scenario files and events.
+    pub fn kind(&self) -> FaultKind {
         match self {
-            FaultEffect::Kill => "kill",
-            FaultEffect::Stop => "stop",
-            FaultEffect::Panic => "panic",
-            FaultEffect::DeviceDisconnect => "device-disconnect",
-            FaultEffect::XrunStorm { .. } => "xrun-storm",
-            FaultEffect::CpuStall { .. } => "cpu-stall",
-            FaultEffect::SampleRateMismatch { .. } => "sample-rate-mismatch",
-            FaultEffect::ClockDrift { .. } => "clock-drift",
-            FaultEffect::Silence => "silence",
-            FaultEffect::Clipping { .. } => "clipping",
-            FaultEffect::Latency { .. } => "latency",
-            FaultEffect::Hang => "hang",
-            FaultEffect::Partition { .. } => "partition",
-            FaultEffect::Slowdown { .. } => "cpu-stall",
-            FaultEffect::LoadSpike { .. } => "load-spike",
-            FaultEffect::Errors { .. } => "errors",
+            FaultEffect::Kill => FaultKind::Kill,
+            FaultEffect::Stop => FaultKind::Stop,
+            FaultEffect::Panic => FaultKind::Panic,
+            FaultEffect::DeviceDisconnect => FaultKind::DeviceDisconnect,
+            FaultEffect::XrunStorm { .. } => FaultKind::XrunStorm,
+            FaultEffect::CpuStall { .. } => FaultKind::CpuStall,
+            FaultEffect::SampleRateMismatch { .. } => FaultKind::SampleRateMismatch,
+            FaultEffect::ClockDrift { .. } => FaultKind::ClockDrift,
+            FaultEffect::Silence => FaultKind::Silence,
+            FaultEffect::Clipping { .. } => FaultKind::Clipping,
+            FaultEffect::Latency { .. } => FaultKind::Latency,
+            FaultEffect::Hang => FaultKind::Hang,
+            FaultEffect::Partition { .. } => FaultKind::Partition,
+            FaultEffect::Slowdown { .. } => FaultKind::CpuStall,
+            FaultEffect::LoadSpike { .. } => FaultKind::LoadSpike,
+            FaultEffect::Errors { .. } => FaultKind::Errors,
         }
     }
 

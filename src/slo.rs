@@ -7,17 +7,8 @@
 //! 30-day objective are the defaults: page at 14.4 over 1 h and 5 min (2% of the budget in an hour), page
 //! at 6 over 6 h and 30 min (5% in 6 h), ticket at 1 over 3 days and 6 h (10% in 3 days).
 
+pub use crate::model::summary::{Budget, Severity};
 use crate::sim::{SimDuration, SimTime};
-
-/// How loudly an alert calls.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Wake someone up.
-    Page,
-    /// Look at it tomorrow.
-    Ticket,
-}
 
 /// One multi-window burn-rate rule.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,22 +99,6 @@ pub fn evaluate(s: &Series, objective: f64, rules: &[AlertRule]) -> Vec<AlertSpa
     }
     out.sort_by_key(|a| (a.fired, a.rule));
     out
-}
-
-/// Error-budget figures of an objective over a run.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Budget {
-    /// The SLO period [days].
-    pub period_days: f64,
-    /// Bad events the run was allowed: (1 − objective) × its events.
-    pub allowed_bad: f64,
-    /// Bad events in the run.
-    pub bad: u64,
-    /// bad / allowed_bad: the share of the budget the run burned at its own traffic.
-    pub consumed: Option<f64>,
-    /// The share of a whole period's budget the run burned, if the period's traffic were like the run's:
-    /// consumed × run length / period.
-    pub consumed_of_period: Option<f64>,
 }
 
 /// The budget of `s` for `objective` over `period`, for a run of length `horizon`.

@@ -13,11 +13,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
-use serde_json::Value;
 
 use crate::figures::{Better, mean_ci95, of_summary};
-use crate::metrics::{Latency, LatencySummary};
+use crate::metrics::Latency;
+use crate::model::summary::{Summary, Verdict};
+use crate::model::sweep::AggregateKind;
 use crate::report::junit::Case;
 use crate::scenario::Scenario;
 
@@ -73,7 +73,7 @@ pub fn run(
     seeds: &[u64],
     jobs: usize,
     out: &Path,
-    on_done: &(dyn Fn(u64, &str) + Sync),
+    on_done: &(dyn Fn(u64, Verdict) + Sync),
 ) -> Result<SweepSummary> {
     let tmp = staging(out)?;
     let next = AtomicUsize::new(0);
@@ -116,15 +116,17 @@ pub fn run(
     }
 }
 
-fn run_seed(sc: &Scenario, seed: u64, dir: &Path) -> Result<&'static str> {
+fn run_seed(sc: &Scenario, seed: u64, dir: &Path) -> Result<Verdict> {
     let started = std::time::Instant::now();
     let output = crate::run::simulate(sc, seed, None)?;
-    let summary = crate::report::Summary::new(sc, &output, "simulated", started.elapsed().as_secs_f64());
-    crate::cli::bundle(sc, &output, &summary)?.write_to(dir)?;
-    Ok(match summary.verdict {
-        crate::report::Verdict::Pass => "pass",
-        crate::report::Verdict::Fail => "fail",
-    })
+    let summary = crate::report::Summary::new(
+        sc,
+        &output,
+        crate::model::summary::Mode::Simulated,
+        started.elapsed().as_secs_f64(),
+    );
+    crate::report::Bundle::of_run(sc, &output, &summary)?.write_to(dir)?;
+    Ok(summary.verdict)
 }
 
 /// A fresh staging directory next to `out` (refusing an `out` that is not a sweep directory).
@@ -157,60 +159,7 @@ fn swap(tmp: &Path, out: &Path) -> Result<()> {
     fs::rename(tmp, out).with_context(|| format!("cannot write `{}`", out.display()))
 }
 
-/// Statistics of one figure over the seeds.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct FigureStats {
-    /// Which way is better.
-    pub better: Better,
-    /// Seeds with a value.
-    pub n: usize,
-    /// Mean.
-    pub mean: f64,
-    /// Sample standard deviation.
-    pub sd: f64,
-    /// 95% confidence interval of the mean (Student's t).
-    pub ci95: [f64; 2],
-    /// Smallest value.
-    pub min: f64,
-    /// Largest value.
-    pub max: f64,
-}
-
-/// One objective over the seeds.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct SloStats {
-    /// Name.
-    pub name: String,
-    /// Seeds where it was met.
-    pub met: usize,
-    /// Seeds.
-    pub runs: usize,
-    /// Seeds where it failed.
-    pub failed_seeds: Vec<u64>,
-}
-
-/// `sweep.json`.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct SweepSummary {
-    /// Schema version (1).
-    pub schema: u32,
-    /// "sweep".
-    pub kind: &'static str,
-    /// Scenario name.
-    pub scenario: String,
-    /// Seeds, sorted.
-    pub seeds: Vec<u64>,
-    /// Runs that passed.
-    pub passed: usize,
-    /// Runs that failed.
-    pub failed: usize,
-    /// End-to-end latency over all seeds (merged histograms) [ms].
-    pub latency_ms: LatencySummary,
-    /// Every headline figure over the seeds.
-    pub figures: BTreeMap<String, FigureStats>,
-    /// Objectives.
-    pub slos: Vec<SloStats>,
-}
+pub use crate::model::sweep::{FigureStats, SloStats, SweepSummary};
 
 /// The per-seed run directories of sweep directories, by seed (an identical duplicate is dropped; the
 /// same seed with different results is an error).
@@ -246,18 +195,25 @@ pub fn seed_dirs(inputs: &[PathBuf]) -> Result<BTreeMap<u64, PathBuf>> {
 }
 
 /// A summary without its wall time (the one field that differs between identical runs).
-fn comparable(dir: &Path) -> Result<Value> {
-    let mut v = read_json(&dir.join("summary.json"))?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("wall_s");
-    }
-    Ok(v)
+fn comparable(dir: &Path) -> Result<Summary> {
+    let mut s = read_summary(&dir.join("summary.json"))?;
+    s.wall_s = 0.0;
+    Ok(s)
 }
 
-/// Reads a JSON file.
-pub fn read_json(p: &Path) -> Result<Value> {
+/// Reads a JSON file of the output model.
+pub fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Result<T> {
     let text = fs::read_to_string(p).with_context(|| format!("cannot read `{}`", p.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("`{}` is not valid JSON", p.display()))
+    serde_json::from_str(&text).with_context(|| format!("`{}` is not a valid {}", p.display(), file_kind(p)))
+}
+
+fn file_kind(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into())
+}
+
+/// Reads a run's `summary.json`.
+pub fn read_summary(p: &Path) -> Result<Summary> {
+    read_json(p)
 }
 
 /// Aggregates the seeds of `inputs` into `out` (copying the per-seed runs there when `out` is not one of
@@ -267,20 +223,17 @@ pub fn aggregate(inputs: &[PathBuf], out: &Path) -> Result<SweepSummary> {
     let mut summaries = Vec::new();
     let mut merged = Latency::default();
     for (seed, dir) in &dirs {
-        let s = read_json(&dir.join("summary.json"))?;
+        let s = read_summary(&dir.join("summary.json"))?;
         let hdr = fs::read(dir.join("latency.hdr"))
             .with_context(|| format!("cannot read `{}`", dir.join("latency.hdr").display()))?;
         let h = crate::report::read_latency_hdr(&hdr)
             .map_err(|e| anyhow::anyhow!("`{}`: {e}", dir.join("latency.hdr").display()))?;
-        merged.merge(&Latency::from_histogram(h, &s["latency_ms"]));
+        merged.merge(&Latency::from_histogram(h, &s.latency_ms));
         summaries.push((*seed, s));
     }
-    let scenario = summaries[0].1["scenario"].as_str().unwrap_or("?").to_string();
-    if let Some((seed, other)) = summaries.iter().find(|(_, s)| s["scenario"].as_str() != Some(scenario.as_str())) {
-        bail!(
-            "seed {seed} ran scenario \"{}\", not \"{scenario}\": merge sweeps of one scenario",
-            other["scenario"].as_str().unwrap_or("?")
-        );
+    let scenario = summaries[0].1.scenario.clone();
+    if let Some((seed, other)) = summaries.iter().find(|(_, s)| s.scenario != scenario) {
+        bail!("seed {seed} ran scenario \"{}\", not \"{scenario}\": merge sweeps of one scenario", other.scenario);
     }
     let mut values: BTreeMap<String, (Better, Vec<f64>)> = BTreeMap::new();
     for (_, s) in &summaries {
@@ -299,27 +252,26 @@ pub fn aggregate(inputs: &[PathBuf], out: &Path) -> Result<SweepSummary> {
         .collect();
     let mut slos: Vec<SloStats> = Vec::new();
     for (seed, s) in &summaries {
-        for slo in s["slos"].as_array().into_iter().flatten() {
-            let name = slo["name"].as_str().unwrap_or("?").to_string();
-            let entry = match slos.iter_mut().position(|x| x.name == name) {
+        for slo in &s.slos {
+            let entry = match slos.iter_mut().position(|x| x.name == slo.name) {
                 Some(i) => &mut slos[i],
                 None => {
-                    slos.push(SloStats { name, met: 0, runs: 0, failed_seeds: Vec::new() });
+                    slos.push(SloStats { name: slo.name.clone(), met: 0, runs: 0, failed_seeds: Vec::new() });
                     slos.last_mut().expect("invariant: just pushed")
                 }
             };
             entry.runs += 1;
-            if slo["met"] == Value::Bool(true) {
+            if slo.met {
                 entry.met += 1;
             } else {
                 entry.failed_seeds.push(*seed);
             }
         }
     }
-    let passed = summaries.iter().filter(|(_, s)| s["verdict"] == "pass").count();
+    let passed = summaries.iter().filter(|(_, s)| s.verdict == Verdict::Pass).count();
     let summary = SweepSummary {
-        schema: 1,
-        kind: "sweep",
+        schema: crate::model::SCHEMA,
+        kind: AggregateKind::Sweep,
         scenario,
         seeds: dirs.keys().copied().collect(),
         passed,

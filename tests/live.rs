@@ -60,7 +60,7 @@ fn live(text: &str) -> (Scenario, ag06_lab::run::RunOutput, Summary) {
     let setup = ag06_lab::live::setup(&sc, 1, Some(&device())).unwrap_or_else(|e| panic!("{e}"));
     let started = std::time::Instant::now();
     let out = ag06_lab::run::run_live(&sc, 1, None, setup).unwrap();
-    let s = Summary::new(&sc, &out, "live", started.elapsed().as_secs_f64());
+    let s = Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Live, started.elapsed().as_secs_f64());
     (sc, out, s)
 }
 
@@ -81,7 +81,7 @@ fn a_five_second_live_run_sees_every_callback_without_allocating_or_xruns() {
     // Without a fault, late callbacks stay within the dummy backend's BACKGROUND.
     assert!(l.xruns as f64 <= BACKGROUND * l.callbacks as f64, "xruns without a fault: {l:?}");
     assert!((l.callback_interval_ms.p50 - 5.333).abs() < 0.5, "{l:?}");
-    assert_eq!(s.mode, "live");
+    assert_eq!(s.mode, ag06_lab::model::summary::Mode::Live);
     // The services ran beside it, in real time.
     assert!(out.client.counts.requests > 150, "{:?}", out.client.counts);
     let a = s.audio.as_ref().unwrap();
@@ -138,7 +138,7 @@ fn a_disconnect_drops_the_stream_and_the_supervisor_reopens_it() {
     let f = &s.faults[0];
     let r = f.recovered_after_s.expect("recovered");
     assert!((1.0..1.6).contains(&r), "recovered after {r} s");
-    assert!(out.events.iter().any(|e| e.kind == "actor_restart" && e.target == "device"));
+    assert!(out.events.iter().any(|e| e.event.kind().name() == "actor_restart" && e.target == "device"));
 }
 
 #[test]

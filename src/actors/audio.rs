@@ -17,6 +17,7 @@ use super::{ChaosMsg, Event, SimLab, record};
 use crate::dsp::mixer::Mixer;
 use crate::dsp::source::Source;
 use crate::dsp::{db_to_lin, meter::ChannelMeter};
+use crate::model::event::Event as Ev;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -788,7 +789,7 @@ impl DeviceSupervisor {
         let since = self.down_since.take().unwrap_or(now);
         self.stats.0 += 1;
         self.stats.1 = self.stats.1 + (now - since);
-        record(lab, "actor_restart", "device", format!("stream reopened; downtime {}", now - since));
+        record(lab, "device", Ev::ActorRestart { downtime: now - since, stream_reopened: true });
         self.state.on_restarted(&[0]);
         lab.send(Event::Device(DeviceMsg::Reopen));
     }
@@ -804,7 +805,7 @@ impl Behavior for DeviceSupervisor {
         match msg {
             DeviceSupMsg::Crashed { reason, down_for } => {
                 self.down_since.get_or_insert(now);
-                record(lab, "actor_crash", "device", reason.to_string());
+                record(lab, "device", Ev::ActorCrash { reason: reason.to_string() });
                 match self.state.on_exit(now, 0, true) {
                     Decision::Restart { nth, .. } => {
                         let delay = match &self.state.spec().backoff {
@@ -819,7 +820,7 @@ impl Behavior for DeviceSupervisor {
                             "{restarts} reopens within {} exceed the intensity {}: device supervisor gives up",
                             spec.period, spec.intensity
                         );
-                        record(lab, "supervisor_escalate", "device", reason.clone());
+                        record(lab, "device", Ev::SupervisorEscalate { reason: reason.clone() });
                         lab.send(Event::Root(super::RootMsg::Escalate { subtree: 1, reason: reason.into() }));
                     }
                     Decision::LeaveDown => {}

@@ -3,6 +3,7 @@
 //! delay).
 
 use super::{Event, ServiceMsg, SimLab, record};
+use crate::model::event::Event as Ev;
 use crate::resilience::{Autoscaler as Hpa, Scale};
 use crate::scenario::{Scenario, ServiceId};
 use crate::sim::Behavior;
@@ -100,22 +101,14 @@ impl Behavior for Autoscaler {
                     Scale::Up { to } => {
                         let msg = AutoscaleMsg::Provisioned { i: i as u32, to, from: workers, utilization };
                         lab.schedule_daemon(now + c.hpa.config().provisioning_delay, Event::Autoscale(msg));
-                        record(
-                            lab,
-                            "scale_requested",
-                            &c.name,
-                            format!("{workers} -> {to} workers (utilization {utilization:.3}, target {target})"),
-                        );
+                        let ev = Ev::ScaleRequested { from: workers, to, utilization, target_utilization: target };
+                        record(lab, &c.name, ev);
                     }
                     Scale::Down { to } => {
                         self.stats[service.index()].scale_downs += 1;
                         lab.send(Event::Service(service, ServiceMsg::SetWorkers { workers: to }));
-                        record(
-                            lab,
-                            "scale_down",
-                            &c.name,
-                            format!("{workers} -> {to} workers (utilization {utilization:.3}, target {target})"),
-                        );
+                        let ev = Ev::ScaleDown { from: workers, to, utilization, target_utilization: target };
+                        record(lab, &c.name, ev);
                     }
                 }
             }
@@ -124,12 +117,7 @@ impl Behavior for Autoscaler {
                 c.hpa.provisioned();
                 self.stats[c.service.index()].scale_ups += 1;
                 lab.send(Event::Service(c.service, ServiceMsg::SetWorkers { workers: to }));
-                record(
-                    lab,
-                    "scale_up",
-                    &c.name,
-                    format!("{from} -> {to} workers (utilization {utilization:.3} when requested)"),
-                );
+                record(lab, &c.name, Ev::ScaleUp { from, to, utilization });
             }
         }
     }

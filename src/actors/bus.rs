@@ -7,6 +7,7 @@
 //! The bus also keeps the lab's ledger of successful processing per group and offset, from which the
 //! summary counts consumed, redelivered and lost messages.
 
+pub use crate::model::summary::{BusReport, GroupReport};
 use rand::RngExt;
 use slotmap::{DefaultKey, SlotMap};
 
@@ -35,34 +36,6 @@ struct Group {
     processed: Vec<Vec<u32>>,
     /// Per partition: the offset a consumer waits for.
     waiting: Vec<Option<u64>>,
-}
-
-/// Figures of one consumer group.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct GroupReport {
-    /// Group name.
-    pub group: String,
-    /// The consumer service.
-    pub consumer: String,
-    /// Messages processed successfully at least once.
-    pub consumed: u64,
-    /// Extra successful processings of messages already processed (after a consumer crash).
-    pub redelivered: u64,
-    /// Messages below the committed position that were never processed: must be 0.
-    pub lost: u64,
-    /// Messages not processed yet when the run ended.
-    pub pending: u64,
-}
-
-/// Figures of one event bus.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct BusReport {
-    /// Messages appended.
-    pub produced: u64,
-    /// Messages per partition.
-    pub partitions: Vec<u64>,
-    /// Per consumer group.
-    pub groups: Vec<GroupReport>,
 }
 
 /// The behaviour of an event bus.

@@ -2,6 +2,7 @@
 
 use super::audio::DeviceMsg;
 use super::{Event, ServiceMsg, SimLab, record};
+use crate::model::event::Event as Ev;
 use crate::scenario::{Fault, FaultEffect, Target};
 use crate::sim::{Behavior, SimTime};
 
@@ -24,8 +25,10 @@ pub enum ChaosMsg {
 pub struct FaultRecord {
     /// Its label.
     pub name: String,
+    /// The `[[chaos]]` entry it comes from.
+    pub chaos: String,
     /// Its kind.
-    pub kind: &'static str,
+    pub kind: crate::model::summary::FaultKind,
     /// The target's name.
     pub target: String,
     /// Parameters, in words.
@@ -54,6 +57,7 @@ impl ChaosInjector {
             .zip(&targets)
             .map(|(f, t)| FaultRecord {
                 name: f.name.clone(),
+                chaos: f.chaos.clone(),
                 kind: f.effect.kind(),
                 target: t.clone(),
                 detail: match f.effect {
@@ -89,7 +93,14 @@ impl Behavior for ChaosInjector {
                 let target = &self.targets[i as usize];
                 self.records[i as usize].start = Some(lab.now());
                 let detail = &self.records[i as usize].detail;
-                record(lab, "fault_start", target, format!("{} ({detail}) for {}", f.name, f.duration));
+                let ev = Ev::FaultStart {
+                    fault: f.name.clone(),
+                    chaos: f.chaos.clone(),
+                    fault_kind: f.effect.kind(),
+                    params: detail.clone(),
+                    duration: f.duration,
+                };
+                record(lab, target, ev);
                 let msg = match f.effect {
                     FaultEffect::Panic => ServiceMsg::ArmPanic { fault: f.name.clone().into() },
                     FaultEffect::Stop => {
@@ -113,7 +124,7 @@ impl Behavior for ChaosInjector {
             ChaosMsg::End(i) => {
                 let f = &self.faults[i as usize];
                 self.records[i as usize].end = Some(lab.now());
-                record(lab, "fault_end", &self.targets[i as usize], f.name.clone());
+                record(lab, &self.targets[i as usize], Ev::FaultEnd { fault: f.name.clone() });
                 let windowed = !matches!(
                     f.effect,
                     FaultEffect::Kill | FaultEffect::Stop | FaultEffect::Panic | FaultEffect::DeviceDisconnect

@@ -4,6 +4,7 @@
 use super::audio::MonitorMsg;
 use super::{Event, ServiceMsg, SimLab, record};
 use crate::experiment::{Metric, Probe};
+use crate::model::event::Event as Ev;
 use crate::scenario::{Scenario, Target};
 use crate::sim::{Behavior, SimDuration, SimTime};
 
@@ -83,7 +84,7 @@ impl Behavior for ExperimentMonitor {
                                 grace,
                                 p.metric.name()
                             );
-                            record(lab, "hypothesis_abort", &p.name, why.clone());
+                            record(lab, &p.name, Ev::HypothesisAbort { reason: why.clone() });
                             lab.abort(why);
                         }
                     }

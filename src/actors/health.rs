@@ -3,6 +3,8 @@
 //! and tracks the overall status by the share of passing checks.
 
 use super::{Event, ServiceMsg, SimLab, SupervisorMsg, record};
+use crate::model::event::Event as Ev;
+pub use crate::model::summary::HealthReport;
 use crate::resilience::{Check, CheckChange, ProbeKind, Status, overall};
 use crate::scenario::{Scenario, ServiceId};
 use crate::sim::{Behavior, SimTime, TimerId};
@@ -34,29 +36,6 @@ struct Component {
     check: Check,
     seq: u64,
     timer: Option<TimerId>,
-}
-
-/// Health figures at the end of a run.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct HealthReport {
-    /// Overall status at the end (`null` without health checks).
-    pub status: Option<Status>,
-    /// Components checked.
-    pub components: usize,
-    /// Probes sent.
-    pub probes: u64,
-    /// Probes that failed.
-    pub failed_probes: u64,
-    /// Checks that failed.
-    pub checks_failed: u64,
-    /// Remediations asked for.
-    pub remediations: u64,
-    /// Simulated seconds spent in each overall status other than healthy.
-    pub degraded_s: f64,
-    /// Simulated seconds unhealthy.
-    pub unhealthy_s: f64,
-    /// Simulated seconds critical.
-    pub critical_s: f64,
 }
 
 /// The behaviour of the health checker.
@@ -115,19 +94,16 @@ impl HealthChecker {
             Some(CheckChange::Failed) => {
                 self.report.checks_failed += 1;
                 let cfg = c.check.config();
-                record(lab, "health_failed", &c.name, format!("{} consecutive probes failed", cfg.failure_threshold));
+                record(lab, &c.name, Ev::HealthFailed { probes: cfg.failure_threshold });
                 if cfg.remediate {
                     self.report.remediations += 1;
                     let reason = format!("health check failed ({} consecutive probes)", cfg.failure_threshold);
                     lab.send(Event::Supervisor(SupervisorMsg::Remediate { service: c.service, reason: reason.into() }));
                 }
             }
-            Some(CheckChange::Recovered) => record(
-                lab,
-                "health_recovered",
-                &c.name,
-                format!("{} consecutive probes passed", c.check.config().success_threshold),
-            ),
+            Some(CheckChange::Recovered) => {
+                record(lab, &c.name, Ev::HealthRecovered { probes: c.check.config().success_threshold })
+            }
             None => {}
         }
         if change.is_some() {
@@ -136,12 +112,7 @@ impl HealthChecker {
             if status != self.status {
                 self.account(lab.now());
                 self.status = status;
-                record(
-                    lab,
-                    "health_status",
-                    "system",
-                    format!("{status:?} ({passing}/{} checks passing)", self.components.len()).to_lowercase(),
-                );
+                record(lab, "system", Ev::HealthStatus { status, passing, checks: self.components.len() });
             }
         }
     }

@@ -273,17 +273,12 @@ impl LoadGenerator {
             if total > 0 && bad as f64 / total as f64 > st.stop_error_rate {
                 self.stopped = Some(lab.now());
                 self.next = None;
-                record(
-                    lab,
-                    "stress_stop",
-                    "load",
-                    format!(
-                        "step at {:.1}/s had an error ratio of {:.3} > {}: the rate stops rising",
-                        st.rate(prev as usize),
-                        bad as f64 / total as f64,
-                        st.stop_error_rate
-                    ),
-                );
+                let ev = crate::model::event::Event::StressStop {
+                    step_rate_per_s: st.rate(prev as usize),
+                    error_rate: bad as f64 / total as f64,
+                    stop_error_rate: st.stop_error_rate,
+                };
+                record(lab, "load", ev);
             }
         }
         if self.stopped.is_none() {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use rand::RngExt;
 
 use super::{Event, ServiceMsg, SimLab, record};
+use crate::model::event::Event as Ev;
 use crate::scenario::{Scenario, ServiceId};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
 use crate::supervision::{Decision, RestartType, Supervisor, SupervisorSpec};
@@ -110,12 +111,10 @@ impl ServiceSupervisor {
     fn on_exit(&mut self, i: usize, reason: &str, down_for: SimDuration, abnormal: bool, lab: &SimLab) {
         let now = lab.now();
         self.mark_down(i, now);
-        let kind = if abnormal { "actor_crash" } else { "actor_stop" };
-        record(lab, kind, &self.names[i], reason.to_string());
+        let reason = reason.to_string();
+        record(lab, &self.names[i], if abnormal { Ev::ActorCrash { reason } } else { Ev::ActorStop { reason } });
         match self.state.on_exit(now, i, abnormal) {
-            Decision::LeaveDown => {
-                record(lab, "actor_left_down", &self.names[i], "not restarted (restart type)".to_string())
-            }
+            Decision::LeaveDown => record(lab, &self.names[i], Ev::ActorLeftDown),
             Decision::Restart { shutdown, restart, nth } => {
                 let why = format!(
                     "shut down by the supervisor ({:?} after {} exited)",
@@ -125,7 +124,7 @@ impl ServiceSupervisor {
                 for c in shutdown {
                     lab.send(Event::Service(ServiceId(c as u32), ServiceMsg::Shutdown));
                     self.mark_down(c, now);
-                    record(lab, "actor_stop", &self.names[c], why.clone());
+                    record(lab, &self.names[c], Ev::ActorStop { reason: why.clone() });
                 }
                 let backoff = match &self.state.spec().backoff {
                     Some(b) => b.delay(nth, self.rng.random::<f64>()),
@@ -146,7 +145,7 @@ impl ServiceSupervisor {
                     "{restarts} restarts within {} exceed the intensity {}: services supervisor gives up",
                     spec.period, spec.intensity
                 );
-                record(lab, "supervisor_escalate", "services", reason.clone());
+                record(lab, "services", Ev::SupervisorEscalate { reason: reason.clone() });
                 self.pending.clear();
                 lab.send(Event::Root(RootMsg::Escalate { subtree: 0, reason: reason.into() }));
             }
@@ -164,7 +163,7 @@ impl ServiceSupervisor {
             let since = s.down_since.take().unwrap_or(now);
             s.restarts += 1;
             s.downtime = s.downtime + (now - since);
-            record(lab, "actor_restart", &self.names[c], format!("downtime {}", now - since));
+            record(lab, &self.names[c], Ev::ActorRestart { downtime: now - since, stream_reopened: false });
             lab.send(Event::Service(ServiceId(c as u32), ServiceMsg::Restart));
             done.push(c);
         }
@@ -190,11 +189,11 @@ impl Behavior for ServiceSupervisor {
             SupervisorMsg::Remediate { service, reason } => {
                 let i = service.index();
                 if self.state.is_running(i) {
-                    record(lab, "remediation", &self.names[i], format!("restart requested: {reason}"));
+                    record(lab, &self.names[i], Ev::Remediation { reason: reason.to_string(), already_down: false });
                     lab.send(Event::Service(service, ServiceMsg::Shutdown));
                     self.on_exit(i, &format!("remediation: {reason}"), SimDuration::ZERO, true, lab);
                 } else {
-                    record(lab, "remediation", &self.names[i], "already down, restart pending".to_string());
+                    record(lab, &self.names[i], Ev::Remediation { reason: reason.to_string(), already_down: true });
                 }
             }
             SupervisorMsg::RestartSubtree => {
@@ -260,13 +259,13 @@ impl Behavior for RootSupervisor {
                         "the root supervisor gave up: its subtrees failed more than {} time(s) within {} (last: the {} subtree: {reason})",
                         spec.intensity, spec.period, SUBTREES[subtree as usize]
                     );
-                    record(lab, "supervisor_escalate", "root", why.clone());
+                    record(lab, "root", Ev::SupervisorEscalate { reason: why.clone() });
                     lab.abort(why);
                 }
             },
             RootMsg::SubtreeRestartDue { subtree } => {
                 let name = SUBTREES[subtree as usize];
-                record(lab, "supervisor_restart", name, format!("the root restarts the {name} subtree"));
+                record(lab, name, Ev::SupervisorRestart);
                 self.state.on_restarted(&[subtree as usize]);
                 match subtree {
                     0 => lab.send(Event::Supervisor(SupervisorMsg::RestartSubtree)),

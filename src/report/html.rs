@@ -19,11 +19,15 @@ pub mod pages;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::model::event::Event;
+use crate::model::rows::{AudioRow, SloRow, TimeseriesRow};
+use crate::model::summary::{AlertSummary, HypothesisResult, Mode, PhaseCheck, ProbeResult, Severity, Verdict};
 use charts::{AMBER, Axis, GREEN, GREY, Lane, RED, Scale, Series, color, css};
 use data::{DataError, RunData};
 
 /// Escapes text for HTML (element content and quoted attribute values).
-pub fn esc(s: &str) -> String {
+pub fn esc<T: std::fmt::Display + ?Sized>(x: &T) -> String {
+    let s = x.to_string();
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -130,9 +134,7 @@ pub fn rerender(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     }
     let read = |name: &str| std::fs::read(dir.join(name)).ok();
     let html = if dir.join("summary.json").is_file() {
-        let names =
-            ["summary.json", "timeseries.csv", "client.csv", "slo.csv", "events.csv", "audio.csv", "latency.hdr"];
-        let files: Vec<(&str, Vec<u8>)> = names.iter().filter_map(|n| read(n).map(|b| (*n, b))).collect();
+        let files: Vec<(&str, Vec<u8>)> = data::FILES.iter().filter_map(|n| read(n).map(|b| (*n, b))).collect();
         render_run(|n| files.iter().find(|f| f.0 == n).map(|f| f.1.as_slice()))
     } else if dir.join("sweep.json").is_file() {
         pages::sweep_page(dir)
@@ -164,12 +166,12 @@ pub fn badge(pass: bool, text: &str) -> String {
 fn page(d: &RunData) -> Result<String, String> {
     let s = &d.summary;
     let mut h = head(&format!("{} — ag06-lab report", s.scenario));
-    let pass = s.verdict == "pass";
+    let pass = s.verdict == Verdict::Pass;
     let _ = write!(
         h,
         "<header id=\"header\">\n<h1>{} {}</h1>\n<p class=\"meta\">seed <b>{}</b> · mode <b>{}</b> · horizon <b>{:.1} s</b> · ended <b>{}</b> · entry <b>{}</b> · window {} s</p>\n",
         esc(&s.scenario),
-        badge(pass, &s.verdict.to_uppercase()),
+        badge(pass, &s.verdict.name().to_uppercase()),
         s.seed,
         esc(&s.mode),
         s.simulated_s,
@@ -183,12 +185,12 @@ fn page(d: &RunData) -> Result<String, String> {
         "<pre class=\"cmd\">ag06-lab run {} --seed {}{}</pre>\n<p class=\"meta\">{} requests: {} ok, {} failed, {} timed out, {} rejected{}{} · end-to-end latency mean {} ms, p99 {} ms, max {} ms</p>\n</header>\n",
         esc(&shell_quote(file)),
         s.seed,
-        if s.mode == "live" { " --live" } else { "" },
-        s.requests.total,
-        s.requests.ok,
-        s.requests.failed,
-        s.requests.timed_out,
-        s.requests.rejected,
+        if s.mode == Mode::Live { " --live" } else { "" },
+        s.requests.counts.requests,
+        s.requests.counts.ok,
+        s.requests.counts.failed,
+        s.requests.counts.timed_out,
+        s.requests.counts.rejected,
         if s.requests.unfinished > 0 { format!(" ({} unfinished)", s.requests.unfinished) } else { String::new() },
         if s.requests.dropped > 0 { format!(", {} dropped arrivals", s.requests.dropped) } else { String::new() },
         f3(s.latency_ms.mean),
@@ -245,7 +247,7 @@ fn findings_section(d: &RunData) -> String {
     h
 }
 
-fn alert_text(a: &data::Alert) -> String {
+fn alert_text(a: &AlertSummary) -> String {
     let dur = |s: f64| humantime::format_duration(std::time::Duration::from_secs(s.round() as u64)).to_string();
     format!(
         "{} {}/{} &gt; {} at {:.0} s{}",
@@ -260,7 +262,7 @@ fn alert_text(a: &data::Alert) -> String {
 
 /// The alerts of an objective: each one when there are few, else per rule: how often it fired, when first,
 /// and how long it was firing in all.
-fn alerts_cell(alerts: &[data::Alert], end: f64) -> String {
+fn alerts_cell(alerts: &[AlertSummary], end: f64) -> String {
     if alerts.is_empty() {
         return "none".into();
     }
@@ -268,7 +270,7 @@ fn alerts_cell(alerts: &[data::Alert], end: f64) -> String {
         return alerts.iter().map(alert_text).collect::<Vec<_>>().join("<br>");
     }
     let dur = |s: f64| humantime::format_duration(std::time::Duration::from_secs(s.round() as u64)).to_string();
-    let mut rules: Vec<(&data::Alert, usize, f64)> = Vec::new();
+    let mut rules: Vec<(&AlertSummary, usize, f64)> = Vec::new();
     for a in alerts {
         let firing = a.resolved_at_s.unwrap_or(end) - a.fired_at_s;
         match rules
@@ -310,7 +312,7 @@ fn objectives_section(d: &RunData) -> String {
     for o in &s.slos {
         let sli = match o.threshold_ms {
             Some(t) => format!("{} ≤ {t} ms", o.sli),
-            None => o.sli.clone(),
+            None => o.sli.to_string(),
         };
         let (consumed, of_period) = match &o.budget {
             Some(b) => (
@@ -349,7 +351,7 @@ fn objectives_section(d: &RunData) -> String {
     h
 }
 
-fn tolerance(p: &data::Probe) -> String {
+fn tolerance(p: &ProbeResult) -> String {
     match (p.min, p.max) {
         (Some(a), Some(b)) => format!("{a} – {b}"),
         (Some(a), None) => format!("≥ {a}"),
@@ -358,7 +360,7 @@ fn tolerance(p: &data::Probe) -> String {
     }
 }
 
-fn check_cell(c: Option<&data::PhaseCheck>) -> String {
+fn check_cell(c: Option<&PhaseCheck>) -> String {
     match c {
         Some(c) => format!(
             "<td class=\"{}\">{} <span class=\"note\">({} windows)</span></td>",
@@ -377,7 +379,7 @@ fn hypothesis_section(d: &RunData) -> String {
     let Some(hy) = &d.summary.hypothesis else { return String::new() };
     let mut h = format!(
         "<section id=\"hypothesis\">\n<h2>Steady-state hypothesis: {}</h2>\n<table id=\"hypothesis-table\">\n",
-        badge(hy.result == "completed", &hy.result)
+        badge(hy.result == HypothesisResult::Completed, hy.result.name())
     );
     if hy.phases.len() <= WIDE_PHASES {
         h.push_str("<tr><th class=\"l\">probe</th><th class=\"l\">metric</th><th>tolerance</th>");
@@ -500,13 +502,12 @@ pub fn lanes(d: &RunData) -> Vec<Lane> {
     let s = &d.summary;
     let end = s.simulated_s;
     let mut lanes = Vec::new();
-    // Faults, repeated occurrences ("x #2") on one lane.
+    // Faults: every occurrence and target of one `[[chaos]]` entry on one lane.
     let mut by_name: Vec<(String, Vec<Span>)> = Vec::new();
-    for (a, b, name) in d.fault_spans() {
-        let base = match name.rfind(" #") {
-            Some(i) if name[i + 2..].chars().all(|c| c.is_ascii_digit()) => &name[..i],
-            _ => name,
-        };
+    for f in &s.faults {
+        let Some(a) = f.start_s else { continue };
+        let b = f.end_s.unwrap_or(end);
+        let base = f.chaos.as_str();
         match by_name.iter_mut().find(|(n, _)| n == base) {
             Some((_, v)) => v.push((a, b, RED)),
             None => by_name.push((base.to_string(), vec![(a, b, RED)])),
@@ -516,34 +517,38 @@ pub fn lanes(d: &RunData) -> Vec<Lane> {
         lanes.push(Lane { name: format!("fault {name}"), spans: coalesce(spans, end), points: Vec::new() });
     }
     // Breakers: the state of each caller's breaker on each callee.
-    let mut breakers: BTreeMap<String, Vec<(f64, &str)>> = BTreeMap::new();
+    let mut breakers: BTreeMap<String, Vec<(f64, Option<charts::RGBColor>)>> = BTreeMap::new();
     let mut down: BTreeMap<String, Vec<(f64, bool)>> = BTreeMap::new();
     for e in &d.events {
-        match e.kind.as_str() {
-            "breaker_open" | "breaker_half_open" | "breaker_closed" => {
-                let caller = e.detail.strip_prefix("caller ").unwrap_or(&e.detail);
-                let caller = caller.split(':').next().unwrap_or(caller);
-                breakers.entry(format!("{caller}→{}", e.target)).or_default().push((e.t_s, e.kind.as_str()));
+        let t = e.t.as_secs_f64();
+        let (caller, colour) = match &e.event {
+            Event::BreakerOpen { caller, .. } => (caller, Some(RED)),
+            Event::BreakerHalfOpen { caller } => (caller, Some(AMBER)),
+            Event::BreakerClosed { caller, .. } => (caller, None),
+            Event::ActorCrash { .. } | Event::ActorStop { .. } => {
+                down.entry(e.target.clone()).or_default().push((t, true));
+                continue;
             }
-            "actor_crash" | "actor_stop" => down.entry(e.target.clone()).or_default().push((e.t_s, true)),
-            "actor_restart" => down.entry(e.target.clone()).or_default().push((e.t_s, false)),
-            _ => {}
-        }
+            Event::ActorRestart { .. } => {
+                down.entry(e.target.clone()).or_default().push((t, false));
+                continue;
+            }
+            _ => continue,
+        };
+        breakers.entry(format!("{caller}→{}", e.target)).or_default().push((t, colour));
     }
     for (name, changes) in breakers {
         let mut spans = Vec::new();
-        for (i, (t, kind)) in changes.iter().enumerate() {
+        for (i, (t, colour)) in changes.iter().enumerate() {
             let until = changes.get(i + 1).map(|c| c.0).unwrap_or(end);
-            match *kind {
-                "breaker_open" => spans.push((*t, until, RED)),
-                "breaker_half_open" => spans.push((*t, until, AMBER)),
-                _ => {}
+            if let Some(colour) = colour {
+                spans.push((*t, until, *colour));
             }
         }
         lanes.push(Lane { name: format!("breaker {name}"), spans: coalesce(spans, end), points: Vec::new() });
     }
     // Services: down from a crash or stop until the restart.
-    let order: Vec<&str> = s.services.0.iter().map(|(n, _)| n.as_str()).chain(["device"]).collect();
+    let order: Vec<&str> = s.services.iter().map(|(n, _)| n.as_str()).chain(["device"]).collect();
     let mut down: Vec<(String, Vec<(f64, bool)>)> = down.into_iter().collect();
     down.sort_by_key(|(n, _)| order.iter().position(|o| o == n).unwrap_or(usize::MAX));
     for (name, changes) in down {
@@ -572,7 +577,9 @@ pub fn lanes(d: &RunData) -> Vec<Lane> {
         let spans = o
             .alerts
             .iter()
-            .map(|a| (a.fired_at_s, a.resolved_at_s.unwrap_or(end), if a.severity == "page" { RED } else { GREY }))
+            .map(|a| {
+                (a.fired_at_s, a.resolved_at_s.unwrap_or(end), if a.severity == Severity::Page { RED } else { GREY })
+            })
             .collect();
         lanes.push(Lane { name: format!("alert {}", o.name), spans: coalesce(spans, end), points: Vec::new() });
     }
@@ -585,9 +592,9 @@ fn timeline_section(d: &RunData) -> Result<String, String> {
     let w = d.window_s();
     let mut marks = Vec::new();
     for e in &d.events {
-        match e.kind.as_str() {
-            "actor_crash" | "actor_stop" => marks.push((e.t_s, RED)),
-            "actor_restart" => marks.push((e.t_s, GREEN)),
+        match e.event {
+            Event::ActorCrash { .. } | Event::ActorStop { .. } => marks.push((e.t.as_secs_f64(), RED)),
+            Event::ActorRestart { .. } => marks.push((e.t.as_secs_f64(), GREEN)),
             _ => {}
         }
     }
@@ -661,7 +668,7 @@ fn timeline_section(d: &RunData) -> Result<String, String> {
         &charts::time_chart(&axis, "requests/s", Scale::Linear { min_top: 1.0 }, &thr, 200)?,
         &legend_of(&thr),
     ));
-    let per_service = |f: &dyn Fn(&data::WindowRow) -> Option<f64>| -> Vec<Series> {
+    let per_service = |f: &dyn Fn(&TimeseriesRow) -> Option<f64>| -> Vec<Series> {
         d.by_service
             .iter()
             .enumerate()
@@ -689,7 +696,7 @@ fn timeline_section(d: &RunData) -> Result<String, String> {
     ));
     let varies =
         d.by_service.iter().any(|(_, rows)| rows.windows(2).any(|p| (p[0].workers - p[1].workers).abs() > 1e-9));
-    if varies || s.services.0.iter().any(|(_, v)| v.scale_ups + v.scale_downs > 0) {
+    if varies || s.services.iter().any(|(_, v)| v.scale_ups + v.scale_downs > 0) {
         let workers = per_service(&|r| Some(r.workers));
         h.push_str(&chart_box(
             "chart-workers",
@@ -701,7 +708,7 @@ fn timeline_section(d: &RunData) -> Result<String, String> {
     // Error budget burn-down: the share of the run's budget left after each window.
     let mut burn = Vec::new();
     for (i, o) in s.slos.iter().enumerate() {
-        let rows: Vec<&data::SloRow> = d.slo_rows.iter().filter(|r| r.slo == o.name).collect();
+        let rows: Vec<&SloRow> = d.slo_rows.iter().filter(|r| r.slo == o.name).collect();
         let total: u64 = rows.iter().map(|r| r.total).sum();
         let allowed = (1.0 - o.objective) * total as f64;
         if rows.is_empty() || allowed <= 0.0 {
@@ -766,7 +773,7 @@ fn audio_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
         &legend_of(&levels),
     ));
     let first = channels.first().copied().unwrap_or("ch1");
-    let dev: Vec<&data::AudioRow> = d.audio.iter().filter(|r| r.channel == first).collect();
+    let dev: Vec<&AudioRow> = d.audio.iter().filter(|r| r.channel == first).collect();
     let xr = vec![
         Series {
             name: "xruns".into(),
@@ -828,7 +835,7 @@ fn services_section(d: &RunData) -> String {
     let mut h = String::from(
         "<section id=\"services\">\n<h2>Services</h2>\n<table id=\"services-table\">\n<tr><th class=\"l\">service</th><th>requests</th><th>OK</th><th>KO</th><th>KO %</th><th>min</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>utilisation</th><th>queue</th><th>crashes</th><th>restarts</th></tr>\n",
     );
-    for (name, v) in &s.services.0 {
+    for (name, v) in &s.services {
         let ko = v.failed + v.timed_out + v.rejected;
         let l = &v.latency_ms;
         let _ = writeln!(
@@ -854,7 +861,7 @@ fn services_section(d: &RunData) -> String {
     }
     h.push_str("</table>\n<p class=\"note\">Server side: latency [ms] from arrival at the service to its answer, successes only. KO = failed + timed out + rejected.</p>\n");
     // Response-time buckets (Gatling's distribution).
-    if let Some((_, first)) = s.services.0.iter().find(|(_, v)| !v.latency_buckets.is_empty()) {
+    if let Some((_, first)) = s.services.iter().find(|(_, v)| !v.latency_buckets.is_empty()) {
         h.push_str(
             "<h3>Response-time distribution</h3>\n<table id=\"buckets-table\">\n<tr><th class=\"l\">service</th>",
         );
@@ -870,7 +877,7 @@ fn services_section(d: &RunData) -> String {
             prev = b.le_ms;
         }
         h.push_str("<th>KO</th></tr>\n");
-        for (name, v) in &s.services.0 {
+        for (name, v) in &s.services {
             let _ = write!(h, "<tr data-name=\"{}\"><td class=\"l\">{}</td>", esc(name), esc(name));
             for b in &v.latency_buckets {
                 let share = if v.requests > 0 { 100.0 * b.count as f64 / v.requests as f64 } else { 0.0 };
@@ -883,7 +890,6 @@ fn services_section(d: &RunData) -> String {
     // Resilience figures, for the services that have any.
     let rows: Vec<_> = s
         .services
-        .0
         .iter()
         .filter(|(_, v)| {
             v.breaker_opens
@@ -944,12 +950,12 @@ fn services_section(d: &RunData) -> String {
         let _ = writeln!(
             h,
             "<h3>Live interface</h3>\n<table id=\"live-table\">\n<tr><th class=\"l\">device</th><th>callbacks</th><th>xruns</th><th>input underruns</th><th>stream errors</th><th>interval p50 / p99 / max [ms]</th><th>jitter p50 / p99 / max [ms]</th><th>DSP load p50 / p99 / max</th></tr>\n<tr><td class=\"l\">{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{} / {} / {}</td><td>{:.2}% / {:.2}% / {:.2}%</td></tr>\n</table>",
-            esc(&l.device),
-            esc(&l.host),
+            esc(&l.info.device),
+            esc(&l.info.host),
             l.callbacks,
             l.xruns,
             l.input_underruns,
-            l.stream_errors,
+            l.info.stream_errors,
             f3(l.callback_interval_ms.p50),
             f3(l.callback_interval_ms.p99),
             f3(l.callback_interval_ms.max),

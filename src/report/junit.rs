@@ -56,8 +56,8 @@ pub fn run_cases(s: &super::Summary) -> Vec<Case> {
     for slo in &s.slos {
         let achieved = slo.achieved.map(|a| format!("{a}")).unwrap_or_else(|| "n/a (no data)".into());
         let goal = match slo.sli {
-            "xruns-per-hour" => format!("at most {}", slo.objective),
-            "max-dropout" => format!("at most {} ms", slo.threshold_ms.unwrap_or(0.0)),
+            super::summary::Sli::XrunsPerHour => format!("at most {}", slo.objective),
+            super::summary::Sli::MaxDropout => format!("at most {} ms", slo.threshold_ms.unwrap_or(0.0)),
             _ => format!("objective {}", slo.objective),
         };
         v.push(Case {
@@ -77,7 +77,7 @@ pub fn run_cases(s: &super::Summary) -> Vec<Case> {
                 };
                 v.push(Case {
                     class: format!("hypothesis.{}", p.name),
-                    name: c.phase.clone(),
+                    name: c.phase.to_string(),
                     failure: (!c.ok).then(|| {
                         format!(
                             "{} of {}: worst window {} over {} windows, tolerance {tol}",

@@ -1,6 +1,7 @@
 //! Health checks: consecutive-failure and consecutive-success thresholds per component, and the overall
 //! status by the share of passing components (the seed system's thresholds).
 
+pub use crate::model::summary::Status;
 use crate::sim::SimDuration;
 
 /// What a probe checks.
@@ -96,20 +97,6 @@ impl Check {
         }
         None
     }
-}
-
-/// Overall health.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// At least 80% of the checks pass.
-    Healthy,
-    /// At least 50%.
-    Degraded,
-    /// At least 20%.
-    Unhealthy,
-    /// Fewer.
-    Critical,
 }
 
 /// The overall status when `passing` of `total` checks pass.

@@ -92,7 +92,14 @@ impl FaultSpec {
                 format!("{} #{}", self.name, k + 1)
             };
             for target in targets {
-                out.push(Fault { name: name.clone(), target, at, duration: self.duration, effect: self.effect });
+                out.push(Fault {
+                    name: name.clone(),
+                    chaos: self.name.clone(),
+                    target,
+                    at,
+                    duration: self.duration,
+                    effect: self.effect,
+                });
             }
         }
         out
@@ -230,6 +237,7 @@ mod tests {
             RateProfile { segments: vec![Segment { start_s: 0.0, end_s: 100.0, from_per_s: 10.0, to_per_s: 10.0 }] };
         let f = Fault {
             name: "s".into(),
+            chaos: "s".into(),
             target: Target::Load,
             at: t(20),
             duration: SimDuration::from_secs(10),

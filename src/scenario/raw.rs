@@ -150,18 +150,7 @@ pub struct RawProbe {
     pub abort_after: Option<Dur>,
 }
 
-/// The audio interface.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeviceModel {
-    /// Yamaha AG06 (MK1): 6 channels.
-    Ag06,
-    /// Yamaha AG06MK2: 6 channels. The default.
-    #[default]
-    Ag06mk2,
-    /// Yamaha AG03: 3 channels (CH1 mic, CH2/3 stereo line).
-    Ag03,
-}
+pub use crate::model::summary::DeviceModel;
 
 /// The TO PC switch.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
@@ -937,44 +926,7 @@ pub enum SeverityName {
     Ticket,
 }
 
-/// Fault kinds (v1).
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// Crash the service actor: in-flight and queued requests fail, arrivals fail fast while it is down,
-    /// its supervisor restarts it after `for` (default: the service's `restart_delay`).
-    Kill,
-    /// Add `add` to every request's processing time while active.
-    Latency,
-    /// Fail requests with probability `rate` while active (on top of the service's own `error_rate`).
-    Errors,
-    /// Stop the service normally (a graceful shutdown: in-flight requests fail as with kill). Permanent
-    /// services are restarted after `for`; transient and temporary ones stay down.
-    Stop,
-    /// A bug: the service's handler panics when it next starts a request. The supervisor handles the
-    /// crash like a kill (downtime: the service's `restart_delay`).
-    Panic,
-    /// Device: USB unplugged for `for`; its supervisor reopens the stream afterwards.
-    DeviceDisconnect,
-    /// Device: each period is an xrun with probability `rate`.
-    XrunStorm,
-    /// Device: every block's processing takes `add` longer.
-    CpuStall,
-    /// Device: the host runs at `host_rate_hz` while the device runs at its own rate.
-    SampleRateMismatch,
-    /// Device: its clock runs `ppm` parts per million fast (or slow, if negative).
-    ClockDrift,
-    /// Device: the computer captures bit-exact zeros (denied permission, wrong device).
-    Silence,
-    /// The service stops answering: it holds its workers and every message waits until the fault ends.
-    Hang,
-    /// Calls from the target to the `to` services (and their answers) are lost: callers time out.
-    Partition,
-    /// The load generator's arrival rate is multiplied by `multiplier` (target = "load").
-    LoadSpike,
-    /// Device: `gain_db` more input gain: the converters clip.
-    Clipping,
-}
+pub use crate::model::summary::FaultKind;
 
 /// Which of the matched targets a fault hits.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::raw::LoadModel;
 use super::raw::{
-    DeliveryName, FaultKind, RawDist, RawLoad, RawScenario, RawService, RawSlo, RawSupervisor, RestartName,
-    ServiceKindName, SliKind, StrategyName,
+    DeliveryName, RawDist, RawLoad, RawScenario, RawService, RawSlo, RawSupervisor, RestartName, ServiceKindName,
+    SliKind, StrategyName,
 };
 use super::{
     Consumes, Indicator, Load, Problem, RateProfile, Scenario, Segment, Service, ServiceId, ServiceKind, Slo, Stress,
@@ -799,26 +799,6 @@ fn slo(c: &mut Checker, p: &str, s: &RawSlo, has_device: bool, lookup: &Lookup<'
             .collect(),
     };
     Some(Slo { name: s.name.clone(), target: target?, indicator: indicator?, objective: objective?, period, alerts })
-}
-
-pub(super) fn kind_name(k: FaultKind) -> &'static str {
-    match k {
-        FaultKind::Kill => "kill",
-        FaultKind::Latency => "latency",
-        FaultKind::Errors => "errors",
-        FaultKind::Stop => "stop",
-        FaultKind::Panic => "panic",
-        FaultKind::DeviceDisconnect => "device-disconnect",
-        FaultKind::XrunStorm => "xrun-storm",
-        FaultKind::CpuStall => "cpu-stall",
-        FaultKind::SampleRateMismatch => "sample-rate-mismatch",
-        FaultKind::ClockDrift => "clock-drift",
-        FaultKind::Silence => "silence",
-        FaultKind::Clipping => "clipping",
-        FaultKind::Hang => "hang",
-        FaultKind::Partition => "partition",
-        FaultKind::LoadSpike => "load-spike",
-    }
 }
 
 #[cfg(test)]

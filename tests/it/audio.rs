@@ -162,9 +162,9 @@ fn a_disconnect_is_missing_periods_until_the_supervisor_reopens_the_stream() {
     // Recovered at the first period after the reopen at 20 s.
     let rec = out.faults[0].recovered.unwrap().as_secs_f64() - 10.0;
     assert!((10.0..10.01).contains(&rec), "{rec}");
-    let kinds: Vec<&str> = out.events.iter().map(|e| e.kind).collect();
+    let kinds: Vec<&str> = out.events.iter().map(|e| e.event.kind().name()).collect();
     assert!(kinds.contains(&"actor_crash") && kinds.contains(&"actor_restart"));
-    let s = ag06_lab::report::Summary::new(&sc, &out, "simulated", 0.0);
+    let s = ag06_lab::report::Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
     assert_eq!(s.audio.as_ref().unwrap().max_dropout_ms.round(), 10_000.0);
 }
 
@@ -196,7 +196,7 @@ threshold = "5s"
         ),
     );
     let (sc, out) = run(&text);
-    let s = ag06_lab::report::Summary::new(&sc, &out, "simulated", 0.0);
+    let s = ag06_lab::report::Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
     let by = |n: &str| s.slos.iter().find(|x| x.name == n).unwrap();
     // 10 s missing of 60 s: 5/6 on time.
     assert!((by("on time").achieved.unwrap() - 50.0 / 60.0).abs() < 1e-3);

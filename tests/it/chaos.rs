@@ -61,7 +61,7 @@ add = "25ms"
         assert_eq!(r.max_ms, Some(max), "window {}", r.t_s);
     }
     assert_eq!(out.client.latency.summary().max, 37.0);
-    let kinds: Vec<_> = out.events.iter().map(|e| (e.t.as_secs_f64(), e.kind)).collect();
+    let kinds: Vec<_> = out.events.iter().map(|e| (e.t.as_secs_f64(), e.event.kind().name())).collect();
     assert_eq!(kinds, vec![(10.0, "fault_start"), (20.0, "fault_end")]);
 }
 
@@ -104,7 +104,7 @@ for = "3s"
     let c = out.client.counts;
     assert_eq!(c.failed, 301, "{c:?}");
     assert_eq!(c.ok, 6000 - 301);
-    let kinds: Vec<_> = out.events.iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> = out.events.iter().map(|e| e.event.kind().name()).collect();
     assert_eq!(kinds, vec!["fault_start", "actor_crash", "fault_end", "actor_restart"]);
     assert_eq!(out.children[1].restarts, 1);
     assert_eq!(out.children[1].downtime.as_secs_f64(), 3.0);
@@ -232,7 +232,7 @@ at = "10s"
 for = "1s"
 "#;
     let (_, out) = sim(text);
-    let hit: Vec<(&str, &str)> = out.faults.iter().map(|f| (f.kind, f.target.as_str())).collect();
+    let hit: Vec<(&str, &str)> = out.faults.iter().map(|f| (f.kind.name(), f.target.as_str())).collect();
     assert_eq!(hit.iter().filter(|(k, _)| *k == "errors").count(), 2, "{hit:?}");
     let kills: Vec<&str> = hit.iter().filter(|(k, _)| *k == "kill").map(|(_, t)| *t).collect();
     assert_eq!(kills.len(), 1);
@@ -253,5 +253,5 @@ fn repeated_faults_with_probability_are_seeded() {
     assert_eq!(starts(&a), starts(&b));
     assert!(a.faults.len() < 13 && !a.faults.is_empty(), "{} of 13 occurrences happened", a.faults.len());
     // Each fault shows in the event log with its start and end.
-    assert_eq!(a.events.iter().filter(|e| e.kind == "fault_start").count(), a.faults.len());
+    assert_eq!(a.events.iter().filter(|e| e.event.kind().name() == "fault_start").count(), a.faults.len());
 }

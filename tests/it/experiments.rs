@@ -27,7 +27,7 @@ latency = { dist = "constant", value = "10ms" }
 fn run(text: &str) -> (ag06_lab::scenario::Scenario, ag06_lab::run::RunOutput, Summary) {
     let sc = scenario(text);
     let out = simulate(&sc, 1, None).unwrap();
-    let s = Summary::new(&sc, &out, "simulated", 0.0);
+    let s = Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
     (sc, out, s)
 }
 
@@ -59,8 +59,8 @@ add = "100ms"
     );
     let (_, _, s) = run(&text);
     let h = s.hypothesis.as_ref().unwrap();
-    assert_eq!(h.result, "deviated");
-    let names: Vec<&str> = h.phases.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(h.result.name(), "deviated");
+    let names: Vec<String> = h.phases.iter().map(|p| p.name.to_string()).collect();
     assert_eq!(names, vec!["baseline", "fault: latency:back", "recovery"]);
     let p99 = &h.probes[0];
     let verdicts: Vec<bool> = p99.phases.iter().map(|c| c.ok).collect();
@@ -95,10 +95,10 @@ for = "2m"
     }
     // Breached from the window starting at 60 s; aborted at the first window end more than 10 s later.
     assert_eq!(out.end.as_secs_f64(), 75.0);
-    assert_eq!(s.hypothesis.as_ref().unwrap().result, "aborted");
-    assert!(s.ended.starts_with("aborted"));
+    assert_eq!(s.hypothesis.as_ref().unwrap().result.name(), "aborted");
+    assert!(s.ended.to_string().starts_with("aborted"));
     assert_eq!(s.verdict, Verdict::Fail);
-    assert!(out.events.iter().any(|e| e.kind == "hypothesis_abort"));
+    assert!(out.events.iter().any(|e| e.event.kind().name() == "hypothesis_abort"));
 }
 
 #[test]
@@ -128,7 +128,7 @@ rate = 1.0
     let page = slo.alerts.iter().find(|a| a.long_s == 3600.0).unwrap();
     assert_eq!(page.fired_at_s, 65.0);
     assert_eq!(page.resolved_at_s, Some(180.0 + 300.0));
-    assert!(out.events.iter().any(|e| e.kind == "alert_fired" && e.target == "front availability"));
+    assert!(out.events.iter().any(|e| e.event.kind().name() == "alert_fired" && e.target == "front availability"));
     let b = slo.budget.as_ref().unwrap();
     // 6000 failed of 30000: the run's budget (30 bad) is burned 200 times over.
     assert_eq!(b.bad, 6000);

@@ -47,7 +47,7 @@ latency = { dist = "constant", value = "95ms" }
     let (sc, out) = sim(text);
     assert_eq!(out.client.counts.requests + out.client.dropped, 1000);
     assert_eq!(out.client.dropped, 500);
-    let s = Summary::new(&sc, &out, "simulated", 0.0);
+    let s = Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
     assert_eq!(s.requests.dropped, 500);
 }
 
@@ -103,7 +103,7 @@ threshold = "200ms"
 objective = 0.95
 "#;
     let (sc, out) = sim(text);
-    let s = Summary::new(&sc, &out, "simulated", 0.0);
+    let s = Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
     let st = s.stress.as_ref().unwrap();
     assert_eq!(
         st.breaking_point_per_s,
@@ -118,5 +118,5 @@ objective = 0.95
     let first_over = over[0];
     let step_index = (first_over - 20.0) / 20.0;
     assert_eq!(stopped, (step_index + 2.0) * 30.0);
-    assert!(out.events.iter().any(|e| e.kind == "stress_stop"));
+    assert!(out.events.iter().any(|e| e.event.kind().name() == "stress_stop"));
 }

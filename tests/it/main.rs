@@ -14,3 +14,4 @@ mod outputs;
 mod report;
 mod resilience;
 mod scenarios;
+mod schemas;

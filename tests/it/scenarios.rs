@@ -59,7 +59,7 @@ fn protections_contain_the_cascading_failure() {
     let run = |f: &str| {
         let sc = Scenario::load(&root().join("scenarios").join(f)).unwrap();
         let out = simulate(&sc, sc.seed, None).unwrap();
-        let s = ag06_lab::report::Summary::new(&sc, &out, "simulated", 0.0);
+        let s = ag06_lab::report::Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
         (out, s)
     };
     let (bare, bare_s) = run("cascading-failure.toml");
@@ -72,7 +72,7 @@ fn protections_contain_the_cascading_failure() {
     assert!(prot_s.latency_ms.p99 < 500.0, "protected p99 {}", prot_s.latency_ms.p99);
     assert!(bare.client.counts.rejected > 0);
     assert_eq!(prot.client.counts.ok, prot.client.counts.requests);
-    let storage = &prot_s.services.0[2].1;
+    let storage = &prot_s.services[2];
     assert!(storage.breaker_opens > 0 && storage.rejected_by_breaker > 0 && storage.fallbacks > 0);
     assert_eq!(bare_s.verdict, ag06_lab::report::Verdict::Fail);
     assert_eq!(prot_s.verdict, ag06_lab::report::Verdict::Pass);

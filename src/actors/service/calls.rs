@@ -13,6 +13,7 @@ use slotmap::DefaultKey;
 
 use super::{Active, ServiceActor, ServiceMsg};
 use crate::actors::{CallResult, Caller, Event, SimLab, record, token};
+use crate::model::event::Event as Ev;
 use crate::resilience::{Bulkhead, CircuitBreaker, Entry, Permit, RetryBudget, RetryConfig, Transition};
 use crate::scenario::{Service, ServiceId};
 use crate::sim::{SimDuration, SimTime, TimerId};
@@ -422,25 +423,16 @@ impl ServiceActor {
         match tr {
             Transition::Opened { failure_rate, slow_rate, calls, wait } => {
                 dep.stats.breaker_opens += 1;
-                record(
-                    lab,
-                    "breaker_open",
-                    &dep.name,
-                    format!(
-                        "caller {caller}: failure rate {failure_rate:.1}%, slow-call rate {slow_rate:.1}% over {calls} calls; open for {wait}"
-                    ),
-                );
+                let ev = Ev::BreakerOpen { caller: caller.to_string(), failure_rate, slow_rate, calls, open_for: wait };
+                record(lab, &dep.name, ev);
                 if let Some(due) = dep.breaker.as_ref().and_then(|b| b.half_open_due()) {
                     lab.schedule_daemon(due, Event::Service(id, ServiceMsg::BreakerTimer { dep: d as u32 }));
                 }
             }
-            Transition::HalfOpened => record(lab, "breaker_half_open", &dep.name, format!("caller {caller}")),
-            Transition::Closed { failure_rate } => record(
-                lab,
-                "breaker_closed",
-                &dep.name,
-                format!("caller {caller}: failure rate {failure_rate:.1}% in the trial calls"),
-            ),
+            Transition::HalfOpened => record(lab, &dep.name, Ev::BreakerHalfOpen { caller: caller.to_string() }),
+            Transition::Closed { failure_rate } => {
+                record(lab, &dep.name, Ev::BreakerClosed { caller: caller.to_string(), failure_rate })
+            }
         }
     }
 }

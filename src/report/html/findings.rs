@@ -2,7 +2,10 @@
 //! when its condition holds, says what it saw (with the figures) and what to try. Nothing is canned: a rule
 //! whose condition is false says nothing.
 
-use super::data::{RunData, WindowRow};
+use super::data::RunData;
+use crate::model::event::Event;
+use crate::model::rows::TimeseriesRow as WindowRow;
+use crate::model::summary::{BreakerWindow, FaultKind, PhaseName, Severity};
 
 /// How serious a finding is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,7 +105,7 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
         let pages: Vec<String> = slo
             .alerts
             .iter()
-            .filter(|a| a.severity == "page")
+            .filter(|a| a.severity == Severity::Page)
             .map(|a| format!("{:.0} s (burn rate {:.1})", a.fired_at_s, a.burn_rate_at_fire))
             .collect();
         if pages.len() > 5 {
@@ -168,7 +171,7 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
             if let Some((ph, v)) = worst {
                 text.push_str(&format!("; worst window {v:.4} in \"{}\"", ph.phase));
             }
-            let faults_only = failed.iter().all(|ph| ph.phase.starts_with("fault: "));
+            let faults_only = failed.iter().all(|ph| matches!(ph.phase, PhaseName::Fault(_)));
             out.push(Finding {
                 rule: "hypothesis",
                 level: Level::Critical,
@@ -188,7 +191,7 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
     let saturated = |r: &WindowRow| r.workers > 0.0 && r.utilization >= SATURATED && end - r.t_s >= 0.5 * w;
     let hot_windows =
         |rows: &[WindowRow]| -> Vec<f64> { rows.iter().filter(|r| saturated(r)).map(|r| r.t_s).collect() };
-    for ((name, svc), (_, rows)) in s.services.0.iter().zip(&d.by_service) {
+    for ((name, svc), (_, rows)) in s.services.iter().zip(&d.by_service) {
         let hot: Vec<&WindowRow> = rows.iter().filter(|r| saturated(r)).collect();
         let Some(peak) = hot.iter().max_by(|a, b| a.utilization.total_cmp(&b.utilization)) else { continue };
         let (first, last) = (hot[0].t_s, hot[hot.len() - 1].t_s + w);
@@ -215,7 +218,7 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
                 ms(p99)
             ));
         }
-        let cfg = svc.config.as_ref();
+        let cfg = Some(&svc.config);
         // A worker waiting for a dependency counts as busy: when a callee was saturated in the same
         // windows, the bottleneck is downstream.
         let mine: Vec<f64> = hot.iter().map(|r| r.t_s).collect();
@@ -248,8 +251,8 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
     }
 
     // breaker-silent
-    for ((name, svc), (_, rows)) in s.services.0.iter().zip(&d.by_service) {
-        let Some(b) = svc.config.as_ref().and_then(|c| c.breaker.as_ref()) else { continue };
+    for ((name, svc), (_, rows)) in s.services.iter().zip(&d.by_service) {
+        let Some(b) = Some(&svc.config).and_then(|c| c.breaker.as_ref()) else { continue };
         if svc.breaker_opens > 0 {
             continue;
         }
@@ -274,7 +277,7 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
         let failed: u64 = run.iter().map(bad).sum();
         let seen: u64 = rows[..=j].iter().map(|r| r.requests).sum();
         let span = run.len() as f64 * w;
-        let why = if b.window == "count" {
+        let why = if b.window == BreakerWindow::Count {
             if seen < u64::from(b.minimum_calls) {
                 format!("its minimum_calls ({}) is higher than the {seen} calls it had seen by then", b.minimum_calls)
             } else {
@@ -315,12 +318,16 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
     }
 
     // breaker-opened (info): what the breakers did.
-    for (name, svc) in &s.services.0 {
+    for (name, svc) in &s.services {
         if svc.breaker_opens == 0 {
             continue;
         }
-        let opens: Vec<f64> =
-            d.events.iter().filter(|e| e.kind == "breaker_open" && e.target == *name).map(|e| e.t_s).collect();
+        let opens: Vec<f64> = d
+            .events
+            .iter()
+            .filter(|e| matches!(e.event, Event::BreakerOpen { .. }) && e.target == *name)
+            .map(|e| e.t.as_secs_f64())
+            .collect();
         let (first, last) = (opens.first().copied().unwrap_or(0.0), opens.last().copied().unwrap_or(0.0));
         let calls = svc.requests + svc.rejected_by_breaker;
         out.push(Finding {
@@ -338,19 +345,19 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
     }
 
     // no-timeout
-    for ((name, svc), (_, rows)) in s.services.0.iter().zip(&d.by_service) {
-        let Some(cfg) = svc.config.as_ref() else { continue };
+    for ((name, svc), (_, rows)) in s.services.iter().zip(&d.by_service) {
+        let Some(cfg) = Some(&svc.config) else { continue };
         let callers: Vec<&str> = s
             .services
-            .0
             .iter()
-            .filter(|(_, c)| c.config.as_ref().is_some_and(|c| c.calls.iter().any(|x| x == name)))
+            .filter(|(_, c)| c.config.calls.iter().any(|x| x == name))
             .map(|(n, _)| n.as_str())
             .collect();
         if callers.is_empty() || cfg.timeout_ms.is_some() {
             continue;
         }
-        let hung = s.faults.iter().find(|f| (f.kind == "hang" || f.kind == "partition") && f.target == *name);
+        let hung =
+            s.faults.iter().find(|f| matches!(f.kind, FaultKind::Hang | FaultKind::Partition) && f.target == *name);
         let slow = rows.iter().filter_map(|r| r.p99_ms.map(|p| (r.t_s, p))).max_by(|a, b| a.1.total_cmp(&b.1));
         let typical = svc.latency_ms.p50;
         let text = match (hung, slow) {
@@ -384,8 +391,8 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
     }
 
     // retry-storm
-    for (name, svc) in &s.services.0 {
-        let Some(cfg) = svc.config.as_ref() else { continue };
+    for (name, svc) in &s.services {
+        let Some(cfg) = Some(&svc.config) else { continue };
         if svc.retries == 0 || cfg.retry_budget || svc.requests == 0 {
             continue;
         }
@@ -407,14 +414,14 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
     }
 
     // rejections
-    for (name, svc) in &s.services.0 {
+    for (name, svc) in &s.services {
         if svc.requests == 0 {
             continue;
         }
         let refused = svc.rejected;
         let share = refused as f64 / svc.requests as f64;
         if share > 0.01 {
-            let cfg = svc.config.as_ref();
+            let cfg = Some(&svc.config);
             let mut text = format!("{name} refused {refused} requests ({} of its {})", pct(share), svc.requests);
             if svc.rate_limited > 0 {
                 text.push_str(&format!(", {} of them by its rate limiter", svc.rate_limited));
@@ -467,8 +474,8 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
     }
 
     // autoscale-ceiling (and lag)
-    for ((name, svc), (_, rows)) in s.services.0.iter().zip(&d.by_service) {
-        let Some([_, max]) = svc.config.as_ref().and_then(|c| c.autoscale_workers) else { continue };
+    for ((name, svc), (_, rows)) in s.services.iter().zip(&d.by_service) {
+        let Some([_, max]) = Some(&svc.config).and_then(|c| c.autoscale_workers) else { continue };
         let hot: Vec<&WindowRow> = rows.iter().filter(|r| saturated(r)).collect();
         if hot.is_empty() {
             continue;

@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde_json::Value;
+use crate::model::compare::{Comparison, FigureVerdict};
+use crate::model::summary::{Summary, Verdict};
+use crate::model::sweep::SweepSummary;
 
 use super::data::DataError;
 use super::{badge, chart_box, charts, esc, f3, head};
@@ -13,18 +15,18 @@ fn derr(file: &str, why: impl std::fmt::Display) -> DataError {
     DataError { file: file.into(), why: why.to_string() }
 }
 
-fn json(file: &str, bytes: Option<&[u8]>) -> Result<Value, DataError> {
+fn json<T: serde::de::DeserializeOwned>(file: &str, bytes: Option<&[u8]>) -> Result<T, DataError> {
     serde_json::from_slice(bytes.ok_or_else(|| derr(file, "missing"))?).map_err(|e| derr(file, e))
 }
 
-fn num(v: &Value) -> String {
-    match v.as_f64() {
-        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
-        Some(x) => {
-            let t = format!("{x:.6}");
-            t.trim_end_matches('0').trim_end_matches('.').to_string()
-        }
-        None => "–".into(),
+fn num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else if x.is_finite() {
+        let t = format!("{x:.6}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        "–".into()
     }
 }
 
@@ -36,15 +38,15 @@ fn drawn(name: &str) -> bool {
 /// The report of a sweep directory: `sweep.json`, `latency.hdr` and `seeds/<seed>/summary.json`.
 pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| derr(&p.display().to_string(), e));
-    let sweep = json("sweep.json", Some(&read(&dir.join("sweep.json"))?))?;
-    let seeds: Vec<u64> = sweep["seeds"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
-    let mut per_seed: Vec<(u64, Value)> = Vec::new();
-    for seed in &seeds {
+    let sweep: SweepSummary = json("sweep.json", Some(&read(&dir.join("sweep.json"))?))?;
+    let seeds = &sweep.seeds;
+    let mut per_seed: Vec<(u64, Summary)> = Vec::new();
+    for seed in seeds {
         let p = dir.join("seeds").join(seed.to_string()).join("summary.json");
         per_seed.push((*seed, json(&p.display().to_string(), Some(&read(&p)?))?));
     }
-    let scenario = sweep["scenario"].as_str().unwrap_or("?");
-    let failed = sweep["failed"].as_u64().unwrap_or(0);
+    let scenario = &sweep.scenario;
+    let failed = sweep.failed;
     let mut h = head(&format!("{scenario} sweep — ag06-lab report"));
     let _ = write!(
         h,
@@ -52,15 +54,15 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
         esc(scenario),
         badge(failed == 0, if failed == 0 { "PASS" } else { "FAIL" }),
         seeds.len(),
-        esc(&seed_list(&seeds)),
-        sweep["passed"].as_u64().unwrap_or(0),
+        esc(&seed_list(seeds)),
+        sweep.passed,
         failed
     );
     h.push_str("<section id=\"objectives\">\n<h2>Objectives across seeds</h2>\n<table id=\"objectives-table\">\n<tr><th class=\"l\">objective</th><th>met in</th><th class=\"l\">seeds that missed it</th></tr>\n");
-    for o in sweep["slos"].as_array().into_iter().flatten() {
-        let (met, runs) = (o["met"].as_u64().unwrap_or(0), o["runs"].as_u64().unwrap_or(0));
-        let missed: Vec<String> = o["failed_seeds"].as_array().into_iter().flatten().map(num).collect();
-        let name = o["name"].as_str().unwrap_or("?");
+    for o in &sweep.slos {
+        let (met, runs) = (o.met, o.runs);
+        let missed: Vec<String> = o.failed_seeds.iter().map(u64::to_string).collect();
+        let name = &o.name;
         let _ = writeln!(
             h,
             "<tr class=\"{}\" data-name=\"{}\"><td class=\"l\">{}</td><td>{met} / {runs}</td><td class=\"l\">{}</td></tr>",
@@ -72,8 +74,8 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
     }
     h.push_str("</table>\n</section>\n");
     h.push_str("<section id=\"distribution\">\n<h2>Distribution across seeds</h2>\n<p class=\"note\">Dots: one seed each; line: the mean; band: its 95% confidence interval (Student's t).</p>\n");
-    let figures = sweep["figures"].as_object().cloned().unwrap_or_default();
-    for (name, st) in &figures {
+    let figures = &sweep.figures;
+    for (name, st) in figures {
         if !drawn(name) {
             continue;
         }
@@ -84,26 +86,24 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
         if values.is_empty() {
             continue;
         }
-        let ci = [st["ci95"][0].as_f64().unwrap_or(0.0), st["ci95"][1].as_f64().unwrap_or(0.0)];
-        let svg =
-            charts::seed_chart(&values, st["mean"].as_f64().unwrap_or(0.0), ci).map_err(|e| derr("report.html", e))?;
+        let svg = charts::seed_chart(&values, st.mean, st.ci95).map_err(|e| derr("report.html", e))?;
         h.push_str(&chart_box(&format!("chart-{name}"), name, &svg, &[]));
     }
     h.push_str("<table id=\"figures-table\">\n<tr><th class=\"l\">figure</th><th>better</th><th>n</th><th>mean</th><th>sd</th><th>95% CI</th><th>min</th><th>max</th></tr>\n");
-    for (name, st) in &figures {
+    for (name, st) in figures {
         let _ = writeln!(
             h,
             "<tr data-name=\"{}\"><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>[{}, {}]</td><td>{}</td><td>{}</td></tr>",
             esc(name),
             esc(name),
-            esc(st["better"].as_str().unwrap_or("")),
-            num(&st["n"]),
-            num(&st["mean"]),
-            num(&st["sd"]),
-            num(&st["ci95"][0]),
-            num(&st["ci95"][1]),
-            num(&st["min"]),
-            num(&st["max"])
+            esc(&st.better),
+            num(st.n as f64),
+            num(st.mean),
+            num(st.sd),
+            num(st.ci95[0]),
+            num(st.ci95[1]),
+            num(st.min),
+            num(st.max)
         );
     }
     h.push_str("</table>\n</section>\n");
@@ -119,36 +119,43 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
                 &svg,
                 &[],
             ));
-            let l = &sweep["latency_ms"];
+            let l = &sweep.latency_ms;
             let _ = writeln!(
                 h,
                 "<table id=\"percentiles\"><tr><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr><tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>\n</section>",
-                num(&l["mean"]),
-                num(&l["p50"]),
-                num(&l["p90"]),
-                num(&l["p99"]),
-                num(&l["p999"]),
-                num(&l["max"])
+                num(l.mean),
+                num(l.p50),
+                num(l.p90),
+                num(l.p99),
+                num(l.p999),
+                num(l.max)
             );
         }
     }
     h.push_str("<section id=\"seeds\">\n<h2>Seeds</h2>\n<table id=\"seeds-table\">\n<tr><th>seed</th><th>verdict</th><th>requests</th><th>availability</th><th>p99 [ms]</th><th class=\"l\">report</th></tr>\n");
     for (seed, s) in &per_seed {
         let f = crate::figures::of_summary(s);
-        let pass = s["verdict"] == "pass";
+        let pass = s.verdict == Verdict::Pass;
         let _ = writeln!(
             h,
             "<tr class=\"{}\"><td>{seed}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\"><a href=\"seeds/{seed}/report.html\">seeds/{seed}/report.html</a></td></tr>",
             if pass { "" } else { "bad" },
             if pass { "ok" } else { "ko" },
             if pass { "pass" } else { "fail" },
-            num(&s["requests"]["total"]),
+            num(s.requests.counts.requests as f64),
             f.get("availability").map(|v| format!("{:.5}", v.0)).unwrap_or_else(|| "–".into()),
             f.get("latency_ms.p99").map(|v| f3(v.0)).unwrap_or_else(|| "–".into()),
         );
     }
     h.push_str("</table>\n</section>\n</body>\n</html>\n");
     Ok(h)
+}
+
+fn test_name(t: crate::model::compare::Test) -> &'static str {
+    match t {
+        crate::model::compare::Test::Welch => "welch",
+        crate::model::compare::Test::MannWhitney => "mann-whitney",
+    }
 }
 
 fn seed_list(seeds: &[u64]) -> String {
@@ -160,9 +167,9 @@ fn seed_list(seeds: &[u64]) -> String {
 
 /// The report of a comparison: `compare.json`, and `baseline.hdr` / `candidate.hdr` when present.
 pub fn compare_page<'a>(file: impl Fn(&str) -> Option<&'a [u8]>) -> Result<String, DataError> {
-    let c = json("compare.json", file("compare.json"))?;
-    let regressions = c["regressions"].as_u64().unwrap_or(0);
-    let (baseline, candidate) = (c["baseline"].as_str().unwrap_or("?"), c["candidate"].as_str().unwrap_or("?"));
+    let c: Comparison = json("compare.json", file("compare.json"))?;
+    let regressions = c.regressions;
+    let (baseline, candidate) = (&c.baseline, &c.candidate);
     let mut h = head(&format!("{baseline} vs {candidate} — ag06-lab comparison"));
     let _ = write!(
         h,
@@ -170,49 +177,49 @@ pub fn compare_page<'a>(file: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Strin
         badge(regressions == 0, if regressions == 0 { "NO REGRESSION" } else { "REGRESSION" }),
         esc(baseline),
         esc(candidate),
-        esc(c["samples"].as_str().unwrap_or("")),
-        esc(c["test"].as_str().unwrap_or("")),
-        num(&c["alpha"]),
+        esc(&c.samples),
+        esc(test_name(c.test)),
+        num(c.alpha),
         regressions,
-        c["improvements"].as_u64().unwrap_or(0)
+        c.improvements
     );
     h.push_str("<section id=\"figures\">\n<h2>Figures, side by side</h2>\n<table id=\"compare-table\">\n<tr><th class=\"l\">figure</th><th>better</th><th>baseline</th><th>candidate</th><th>difference</th><th>relative</th><th>p-value</th><th>n</th><th class=\"l\">verdict</th></tr>\n");
-    let mut figures: Vec<&Value> = c["figures"].as_array().into_iter().flatten().collect();
+    let mut figures: Vec<_> = c.figures.iter().collect();
     // Regressions first, then improvements and changes, then the rest; by name within each.
-    let rank = |v: &Value| match v["verdict"].as_str() {
-        Some("regression") => 0,
-        Some("improvement") => 1,
-        Some("changed") => 2,
+    let rank = |v: FigureVerdict| match v {
+        FigureVerdict::Regression => 0,
+        FigureVerdict::Improvement => 1,
+        FigureVerdict::Changed => 2,
         _ => 3,
     };
-    figures.sort_by_key(|f| rank(f));
+    figures.sort_by_key(|f| rank(f.verdict));
     for f in figures {
-        let verdict = f["verdict"].as_str().unwrap_or("?");
-        let name = f["figure"].as_str().unwrap_or("?");
+        let verdict = f.verdict;
+        let name = &f.figure;
         let _ = writeln!(
             h,
             "<tr class=\"{}\" data-name=\"{}\"><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td class=\"l {}\">{}</td></tr>",
             match verdict {
-                "regression" => "bad",
-                "changed" => "warn",
+                FigureVerdict::Regression => "bad",
+                FigureVerdict::Changed => "warn",
                 _ => "",
             },
             esc(name),
             esc(name),
-            esc(f["better"].as_str().unwrap_or("")),
-            num(&f["baseline"]),
-            num(&f["candidate"]),
-            num(&f["diff"]),
-            f["rel_diff"].as_f64().map(|r| format!("{:+.2}%", r * 100.0)).unwrap_or_else(|| "–".into()),
-            f["p_value"].as_f64().map(|p| format!("{p:.2e}")).unwrap_or_else(|| "–".into()),
-            num(&f["n"][0]),
-            num(&f["n"][1]),
+            esc(&f.better),
+            num(f.baseline),
+            num(f.candidate),
+            num(f.diff),
+            f.rel_diff.map(|r| format!("{:+.2}%", r * 100.0)).unwrap_or_else(|| "–".into()),
+            f.p_value.map(|p| format!("{p:.2e}")).unwrap_or_else(|| "–".into()),
+            num(f.n[0] as f64),
+            num(f.n[1] as f64),
             match verdict {
-                "regression" => "ko",
-                "improvement" => "ok",
+                FigureVerdict::Regression => "ko",
+                FigureVerdict::Improvement => "ok",
                 _ => "",
             },
-            esc(verdict)
+            esc(&verdict)
         );
     }
     h.push_str("</table>\n</section>\n");

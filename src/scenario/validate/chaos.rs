@@ -1,7 +1,7 @@
 //! Checks of `[[chaos]]`: targets (name, glob, tag, "device", "load"), mode, probability, schedule, and
 //! each fault kind's parameters.
 
-use super::{Checker, DEVICE, kind_name};
+use super::{Checker, DEVICE};
 use crate::dist::Dist;
 use crate::scenario::chaos::{FaultSpec, Mode, Schedule};
 use crate::scenario::raw::{FaultKind, ModeName, RawChaos, RawService};
@@ -10,18 +10,6 @@ use crate::sim::{SimDuration, SimTime};
 
 /// The name by which faults refer to the load generator.
 pub const LOAD: &str = "load";
-
-fn is_device_fault(k: FaultKind) -> bool {
-    matches!(
-        k,
-        FaultKind::DeviceDisconnect
-            | FaultKind::XrunStorm
-            | FaultKind::SampleRateMismatch
-            | FaultKind::ClockDrift
-            | FaultKind::Silence
-            | FaultKind::Clipping
-    )
-}
 
 /// The services a selector matches: `tag:x`, a glob with `*`/`?`/`[`, or a name.
 fn select(c: &mut Checker, at: &str, sel: &str, raw: &[RawService]) -> Vec<ServiceId> {
@@ -81,14 +69,14 @@ pub(super) fn fault(
     has_device: bool,
     dists: &mut Vec<Dist>,
 ) -> Option<FaultSpec> {
-    let kind = kind_name(f.fault);
+    let kind = f.fault.name();
     let tat = format!("{p}.target");
     // Targets.
     let targets: Vec<Target> = if f.target == DEVICE {
         if !has_device {
             c.err(tat.clone(), "the target \"device\" needs a [device] section");
         }
-        if !is_device_fault(f.fault) && f.fault != FaultKind::CpuStall {
+        if !f.fault.device_only() && f.fault != FaultKind::CpuStall {
             c.err(format!("{p}.fault"), "the device takes audio faults: device-disconnect, xrun-storm, cpu-stall, sample-rate-mismatch, clock-drift, silence, clipping");
         }
         vec![Target::Device]
@@ -98,7 +86,7 @@ pub(super) fn fault(
         }
         vec![Target::Load]
     } else {
-        if is_device_fault(f.fault) {
+        if f.fault.device_only() {
             c.err(tat.clone(), format!("{kind} is an audio fault: target = \"device\""));
         }
         if f.fault == FaultKind::LoadSpike {

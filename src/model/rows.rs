@@ -1,0 +1,244 @@
+//! The rows of the tidy CSV files, written and read through serde (the csv crate): the header is the
+//! field names, in order (contract: extend, don't rename).
+//!
+//! Numbers are written as Rust prints them (`5`, `0.25`), fixed-point where the column says so, and empty
+//! for a missing value; the `fmt` helpers below keep every file byte-stable across versions.
+
+use serde::{Deserialize, Serialize};
+
+/// Serializers for CSV cells.
+pub mod fmt {
+    use serde::Serializer;
+
+    /// `x` as Rust prints it (`5`, not `5.0`).
+    pub fn plain<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(x)
+    }
+
+    /// `x` as Rust prints it, empty for `None`.
+    pub fn plain_opt<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match x {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_str(""),
+        }
+    }
+
+    /// Six decimals.
+    pub fn fixed6<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{x:.6}"))
+    }
+
+    /// Six decimals, empty for `None`.
+    pub fn fixed6_opt<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match x {
+            Some(v) => s.collect_str(&format_args!("{v:.6}")),
+            None => s.serialize_str(""),
+        }
+    }
+
+    /// Nine decimals (nanoseconds in seconds).
+    pub fn fixed9<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{x:.9}"))
+    }
+}
+
+/// A row of `timeseries.csv`: one per window per service (windows in time order, services in scenario
+/// order within a window). Latency columns are empty in a window without successes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimeseriesRow {
+    /// Window start [s].
+    #[serde(serialize_with = "fmt::plain")]
+    pub t_s: f64,
+    /// Service name.
+    pub service: String,
+    /// Requests whose outcome was decided in the window.
+    pub requests: u64,
+    /// Successes.
+    pub ok: u64,
+    /// Failures.
+    pub failed: u64,
+    /// Timed out.
+    pub timed_out: u64,
+    /// Refused.
+    pub rejected: u64,
+    /// Median latency of the window's successes [ms].
+    #[serde(serialize_with = "fmt::plain_opt")]
+    pub p50_ms: Option<f64>,
+    /// 99th percentile [ms].
+    #[serde(serialize_with = "fmt::plain_opt")]
+    pub p99_ms: Option<f64>,
+    /// Maximum [ms].
+    #[serde(serialize_with = "fmt::plain_opt")]
+    pub max_ms: Option<f64>,
+    /// Busy worker share over the window.
+    #[serde(serialize_with = "fmt::fixed6")]
+    pub utilization: f64,
+    /// Time-averaged queue length over the window.
+    #[serde(serialize_with = "fmt::fixed6")]
+    pub queue_depth: f64,
+    /// Time-averaged workers over the window.
+    #[serde(serialize_with = "fmt::fixed6")]
+    pub workers: f64,
+}
+
+/// A row of `client.csv`: the end-to-end outcomes and latency seen by the load generator, one per window.
+/// The rows add up to `summary.json` `requests`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientRow {
+    /// Window start [s].
+    #[serde(serialize_with = "fmt::plain")]
+    pub t_s: f64,
+    /// Requests whose outcome was decided in the window.
+    pub requests: u64,
+    /// Successes.
+    pub ok: u64,
+    /// Failures.
+    pub failed: u64,
+    /// Timed out.
+    pub timed_out: u64,
+    /// Refused.
+    pub rejected: u64,
+    /// Median latency [ms].
+    #[serde(serialize_with = "fmt::plain_opt")]
+    pub p50_ms: Option<f64>,
+    /// 99th percentile [ms].
+    #[serde(serialize_with = "fmt::plain_opt")]
+    pub p99_ms: Option<f64>,
+    /// Maximum [ms].
+    #[serde(serialize_with = "fmt::plain_opt")]
+    pub max_ms: Option<f64>,
+}
+
+/// A row of `slo.csv`: per window and objective, the good and total events of its SLI.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SloRow {
+    /// Window start [s].
+    #[serde(serialize_with = "fmt::plain")]
+    pub t_s: f64,
+    /// Objective name.
+    pub slo: String,
+    /// Good events.
+    pub good: u64,
+    /// All events.
+    pub total: u64,
+}
+
+/// A row of `events.csv`: `detail` is rendered from the event's fields (`events.jsonl` has the fields).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRow {
+    /// When [s].
+    #[serde(serialize_with = "fmt::fixed9")]
+    pub t_s: f64,
+    /// What.
+    pub kind: super::event::EventKind,
+    /// Which actor, service or objective it is about.
+    pub target: String,
+    /// The figures, in words.
+    pub detail: String,
+}
+
+/// A row of `audio.csv`: one per window per channel (ch1.., out_l, out_r); `xruns`, `dsp_load` and
+/// `missing` are the device's, repeated on each channel's row; levels are empty for silence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AudioRow {
+    /// Window start [s].
+    #[serde(serialize_with = "fmt::plain")]
+    pub t_s: f64,
+    /// Channel name.
+    pub channel: String,
+    /// Peak [dBFS].
+    #[serde(serialize_with = "fmt::plain_opt")]
+    pub peak_dbfs: Option<f64>,
+    /// RMS [dBFS].
+    #[serde(serialize_with = "fmt::plain_opt")]
+    pub rms_dbfs: Option<f64>,
+    /// Samples at or above full scale.
+    pub clipped: u64,
+    /// Late periods.
+    pub xruns: u64,
+    /// Modelled DSP load (processing time / period).
+    #[serde(serialize_with = "fmt::fixed6_opt")]
+    pub dsp_load: Option<f64>,
+    /// Missing periods.
+    pub missing: u64,
+    /// Blocks of bit-exact zeros.
+    pub zero_blocks: u64,
+}
+
+/// The CSV header of a row type: its serde field names, in order (asked of its `Deserialize`, so a file
+/// without rows still has its header).
+pub fn header<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct Names(Option<&'static [&'static str]>);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("field names taken")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    impl<'de> serde::Deserializer<'de> for &mut Names {
+        type Error = Stop;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = Some(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut names = Names(None);
+    let _ = T::deserialize(&mut names);
+    names.0.expect("invariant: CSV rows are structs")
+}
+
+/// Renders rows as CSV with a header row.
+pub fn to_csv<T: Serialize + for<'de> Deserialize<'de>>(rows: impl IntoIterator<Item = T>) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    w.write_record(header::<T>()).expect("invariant: writing to memory");
+    for r in rows {
+        w.serialize(r).expect("invariant: writing to memory");
+    }
+    w.into_inner().expect("invariant: writing to memory")
+}
+
+/// Reads CSV rows written by [`to_csv`]; the error names the row.
+pub fn from_csv<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Vec<T>, String> {
+    csv::Reader::from_reader(bytes)
+        .deserialize()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| format!("row {}: {e}", i + 2)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_the_field_names() {
+        assert_eq!(header::<SloRow>(), ["t_s", "slo", "good", "total"]);
+        assert_eq!(
+            String::from_utf8(to_csv(Vec::<ClientRow>::new())).unwrap(),
+            "t_s,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms\n"
+        );
+        let row = SloRow { t_s: 5.0, slo: "a".into(), good: 1, total: 2 };
+        let text = to_csv([row.clone()]);
+        assert_eq!(String::from_utf8(text.clone()).unwrap(), "t_s,slo,good,total\n5,a,1,2\n");
+        assert_eq!(from_csv::<SloRow>(&text).unwrap(), vec![row]);
+    }
+}

@@ -1,0 +1,891 @@
+//! `summary.json`: the verdict and headline figures of one run.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::closed_set;
+
+closed_set! {
+    /// Pass or fail.
+    pub enum Verdict {
+        /// Every objective held (and the hypothesis, if any, completed).
+        Pass = "pass",
+        /// An objective failed, the hypothesis deviated or the run was aborted.
+        Fail = "fail",
+    }
+}
+
+closed_set! {
+    /// The clock a run followed.
+    pub enum Mode {
+        /// Virtual time, as fast as the CPU allows.
+        Simulated = "simulated",
+        /// Real time, the device on a real interface.
+        Live = "live",
+    }
+}
+
+closed_set! {
+    /// What an objective measures.
+    pub enum Sli {
+        /// ok / requests of a service.
+        Availability = "availability",
+        /// Successes within a threshold / requests.
+        Latency = "latency",
+        /// Device periods on time / periods.
+        AudioAvailability = "audio-availability",
+        /// Device xruns per hour (lower is better).
+        XrunsPerHour = "xruns-per-hour",
+        /// The longest dropout [ms] (lower is better).
+        MaxDropout = "max-dropout",
+    }
+}
+
+impl Sli {
+    /// Whether a lower achieved value is better (a rate or a duration, not a ratio).
+    pub fn lower_is_better(self) -> bool {
+        matches!(self, Sli::XrunsPerHour | Sli::MaxDropout)
+    }
+}
+
+closed_set! {
+    /// Fault kinds: the names of `[[chaos]]` `kind`, of `summary.json` `faults[].kind` and of fault events.
+    pub enum FaultKind {
+        /// Crash the service actor: in-flight and queued requests fail, arrivals fail fast while it is
+        /// down, its supervisor restarts it after `for` (default: the service's `restart_delay`).
+        Kill = "kill",
+        /// Add `add` to every request's processing time while active.
+        Latency = "latency",
+        /// Fail requests with probability `rate` while active (on top of the service's own `error_rate`).
+        Errors = "errors",
+        /// Stop the service normally (a graceful shutdown: in-flight requests fail as with kill).
+        /// Permanent services are restarted after `for`; transient and temporary ones stay down.
+        Stop = "stop",
+        /// A bug: the service's handler panics when it next starts a request. The supervisor handles the
+        /// crash like a kill (downtime: the service's `restart_delay`).
+        Panic = "panic",
+        /// Device: USB unplugged for `for`; its supervisor reopens the stream afterwards.
+        DeviceDisconnect = "device-disconnect",
+        /// Device: each period is an xrun with probability `rate`.
+        XrunStorm = "xrun-storm",
+        /// Device: every block's processing takes `add` longer. Service: processing takes `factor` times
+        /// longer.
+        CpuStall = "cpu-stall",
+        /// Device: the host runs at `host_rate_hz` while the device runs at its own rate.
+        SampleRateMismatch = "sample-rate-mismatch",
+        /// Device: its clock runs `ppm` parts per million fast (or slow, if negative).
+        ClockDrift = "clock-drift",
+        /// Device: the computer captures bit-exact zeros (denied permission, wrong device).
+        Silence = "silence",
+        /// The service stops answering: it holds its workers and every message waits until the fault ends.
+        Hang = "hang",
+        /// Calls from the target to the `to` services (and their answers) are lost: callers time out.
+        Partition = "partition",
+        /// The load generator's arrival rate is multiplied by `multiplier` (target = "load").
+        LoadSpike = "load-spike",
+        /// Device: `gain_db` more input gain: the converters clip.
+        Clipping = "clipping",
+    }
+}
+
+impl FaultKind {
+    /// Whether the kind acts on the audio device only.
+    pub fn device_only(self) -> bool {
+        matches!(
+            self,
+            FaultKind::DeviceDisconnect
+                | FaultKind::XrunStorm
+                | FaultKind::SampleRateMismatch
+                | FaultKind::ClockDrift
+                | FaultKind::Silence
+                | FaultKind::Clipping
+        )
+    }
+
+    /// Whether live mode can inject it (a real interface's xruns, rate and clock are the hardware's).
+    pub fn runs_live(self) -> bool {
+        !matches!(self, FaultKind::XrunStorm | FaultKind::SampleRateMismatch | FaultKind::ClockDrift)
+    }
+}
+
+closed_set! {
+    /// How loudly a burn-rate alert calls.
+    pub enum Severity {
+        /// Wake someone up.
+        Page = "page",
+        /// Look at it tomorrow.
+        Ticket = "ticket",
+    }
+}
+
+closed_set! {
+    /// Overall health of the checked components.
+    pub enum Status {
+        /// At least 80% of the checks pass.
+        Healthy = "healthy",
+        /// At least 50%.
+        Degraded = "degraded",
+        /// At least 20%.
+        Unhealthy = "unhealthy",
+        /// Fewer.
+        Critical = "critical",
+    }
+}
+
+closed_set! {
+    /// The outcome of a steady-state hypothesis.
+    pub enum HypothesisResult {
+        /// Every probe held in every phase.
+        Completed = "completed",
+        /// A probe was out of tolerance in a phase.
+        Deviated = "deviated",
+        /// The run was aborted (`abort_after`, or the root supervisor gave up).
+        Aborted = "aborted",
+    }
+}
+
+closed_set! {
+    /// What a scenario entry is.
+    pub enum ServiceKind {
+        /// A service with workers and a queue.
+        Service = "service",
+        /// An event bus (partitions, consumer groups).
+        EventBus = "event-bus",
+    }
+}
+
+closed_set! {
+    /// A breaker's sliding window.
+    pub enum BreakerWindow {
+        /// The last N calls.
+        Count = "count",
+        /// The calls of the last N seconds.
+        Time = "time",
+    }
+}
+
+closed_set! {
+    /// The audio interface.
+    #[derive(Default)]
+    pub enum DeviceModel {
+        /// Yamaha AG06 (MK1): 6 channels.
+        Ag06 = "ag06",
+        /// Yamaha AG06MK2: 6 channels. The default.
+        #[default]
+        Ag06mk2 = "ag06mk2",
+        /// Yamaha AG03: 3 channels (CH1 mic, CH2/3 stereo line).
+        Ag03 = "ag03",
+    }
+}
+
+closed_set! {
+    /// What a hypothesis probe measures.
+    pub enum ProbeMetric {
+        /// ok / requests.
+        Availability = "availability",
+        /// 1 − availability.
+        ErrorRate = "error_rate",
+        /// Median latency [ms].
+        P50Ms = "p50_ms",
+        /// 99th percentile [ms].
+        P99Ms = "p99_ms",
+        /// Maximum [ms].
+        MaxMs = "max_ms",
+        /// Requests per second.
+        ThroughputPerS = "throughput_per_s",
+        /// Busy worker share.
+        Utilization = "utilization",
+        /// Mean waiting requests.
+        QueueDepth = "queue_depth",
+        /// Device periods on time / periods.
+        AudioAvailability = "audio_availability",
+        /// Device xruns per hour.
+        XrunsPerHour = "xruns_per_hour",
+    }
+}
+
+/// How a run ended; written as `"drained"`, `"horizon"` or `"aborted: <reason>"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// All work done.
+    Drained,
+    /// Stopped at arrivals end + drain with work pending.
+    Horizon,
+    /// Stopped early: the reason.
+    Aborted(String),
+}
+
+const ABORTED: &str = "aborted: ";
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ended::Drained => f.write_str("drained"),
+            Ended::Horizon => f.write_str("horizon"),
+            Ended::Aborted(why) => write!(f, "{ABORTED}{why}"),
+        }
+    }
+}
+
+impl Serialize for Ended {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ended {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.as_str() {
+            "drained" => Ok(Ended::Drained),
+            "horizon" => Ok(Ended::Horizon),
+            _ => match s.strip_prefix(ABORTED) {
+                Some(why) => Ok(Ended::Aborted(why.to_string())),
+                None => Err(serde::de::Error::custom(format!(
+                    "unknown ending `{s}` (expected drained, horizon or \"aborted: <reason>\")"
+                ))),
+            },
+        }
+    }
+}
+
+impl JsonSchema for Ended {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Ended".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "How the run ended: \"drained\" (all work done), \"horizon\" (stopped at arrivals end + drain with work pending) or \"aborted: <reason>\".",
+            "type": "string",
+            "pattern": "^(drained|horizon|aborted: .*)$"
+        })
+    }
+}
+
+/// A phase of a chaos experiment; written as `"steady"`, `"baseline"`, `"fault: <name>"` or `"recovery"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PhaseName {
+    /// A run without faults: one phase.
+    Steady,
+    /// Before the first fault.
+    Baseline,
+    /// While the named fault is active.
+    Fault(String),
+    /// After the last fault and the settle time.
+    Recovery,
+}
+
+const FAULT_PHASE: &str = "fault: ";
+
+impl std::fmt::Display for PhaseName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PhaseName::Steady => f.write_str("steady"),
+            PhaseName::Baseline => f.write_str("baseline"),
+            PhaseName::Fault(name) => write!(f, "{FAULT_PHASE}{name}"),
+            PhaseName::Recovery => f.write_str("recovery"),
+        }
+    }
+}
+
+impl Serialize for PhaseName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PhaseName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.as_str() {
+            "steady" => Ok(PhaseName::Steady),
+            "baseline" => Ok(PhaseName::Baseline),
+            "recovery" => Ok(PhaseName::Recovery),
+            _ => match s.strip_prefix(FAULT_PHASE) {
+                Some(name) => Ok(PhaseName::Fault(name.to_string())),
+                None => Err(serde::de::Error::custom(format!("unknown phase `{s}`"))),
+            },
+        }
+    }
+}
+
+impl JsonSchema for PhaseName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PhaseName".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "\"steady\" (no faults), \"baseline\", \"fault: <name>\" or \"recovery\".",
+            "type": "string",
+            "pattern": "^(steady|baseline|recovery|fault: .*)$"
+        })
+    }
+}
+
+/// The summary of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Schema version.
+    pub schema: u32,
+    /// Scenario name.
+    pub scenario: String,
+    /// The scenario file, as given on the command line (what `ag06-lab run` needs to reproduce the run).
+    pub scenario_file: String,
+    /// The metrics window [s] (rows of `timeseries.csv`, `client.csv`, `slo.csv`).
+    pub window_s: f64,
+    /// Seed used.
+    pub seed: u64,
+    /// The entry service (where the load goes).
+    pub entry: String,
+    /// The clock the run followed.
+    pub mode: Mode,
+    /// Simulated seconds covered by the run.
+    pub simulated_s: f64,
+    /// Wall-clock seconds the run took (the only field that differs between same-seed runs).
+    pub wall_s: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// How the run ended.
+    pub ended: Ended,
+    /// End-to-end outcomes seen by the load generator.
+    pub requests: Requests,
+    /// End-to-end latency of successful requests, from their scheduled arrival [ms].
+    pub latency_ms: LatencySummary,
+    /// Server-side figures per service, in scenario order.
+    pub services: IndexMap<String, ServiceSummary>,
+    /// Objectives.
+    pub slos: Vec<SloResult>,
+    /// Injected faults.
+    pub faults: Vec<FaultSummary>,
+    /// Health checks (`status` is null when no service has a health check).
+    pub health: HealthReport,
+    /// Event buses by name: messages produced, and per consumer group consumed, redelivered, lost
+    /// (must be 0) and pending.
+    pub event_buses: IndexMap<String, BusReport>,
+    /// The audio path (absent without a device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioSummary>,
+    /// The steady-state hypothesis (absent without probes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypothesis: Option<HypothesisSummary>,
+    /// The stress test (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress: Option<StressSummary>,
+    /// Live mode: the real interface's figures (callbacks, xruns, jitter, DSP load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveReport>,
+    /// Engine work: distinct instants visited and messages delivered.
+    pub engine: EngineSummary,
+}
+
+impl Summary {
+    /// The JSON text (pretty, with a final newline).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).expect("invariant: the summary serializes");
+        v.push(b'\n');
+        v
+    }
+
+    /// Reads a summary written by [`Summary::to_json`].
+    pub fn from_json(bytes: &[u8]) -> Result<Summary, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// Fault windows `(start, end, name)` that happened (a fault still active at the end ends there).
+    pub fn fault_spans(&self) -> Vec<(f64, f64, &str)> {
+        self.faults
+            .iter()
+            .filter_map(|f| Some((f.start_s?, f.end_s.unwrap_or(self.simulated_s), f.name.as_str())))
+            .collect()
+    }
+}
+
+/// Outcome counters. `total = ok + failed + timed_out + rejected`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    /// Requests whose outcome was decided.
+    #[serde(rename = "total")]
+    pub requests: u64,
+    /// Succeeded in time.
+    pub ok: u64,
+    /// Failed (an error, a failed or timed-out dependency, a crash, a fast failure while down).
+    pub failed: u64,
+    /// The caller gave up before the answer (or the run ended first).
+    pub timed_out: u64,
+    /// Refused at the door: the queue was full.
+    pub rejected: u64,
+}
+
+/// Latency figures [ms].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LatencySummary {
+    /// Exact minimum.
+    pub min: f64,
+    /// Exact mean.
+    pub mean: f64,
+    /// Median (histogram resolution: 0.1%).
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Exact maximum.
+    pub max: f64,
+}
+
+/// End-to-end request counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Requests {
+    /// Counts (`total = ok + failed + timed_out + rejected`).
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Of `timed_out`: requests with no answer when the run ended.
+    pub unfinished: u64,
+    /// Arrivals that found no free virtual user (not counted in `total`).
+    pub dropped: u64,
+}
+
+/// Server-side figures of one service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceSummary {
+    /// Requests received whose outcome was decided.
+    pub requests: u64,
+    /// Answered successfully before the caller's deadline.
+    pub ok: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Answered at or after the caller's deadline, or never.
+    pub timed_out: u64,
+    /// Refused (queue full).
+    pub rejected: u64,
+    /// Latency of successes, arrival at the service to answer [ms].
+    pub latency_ms: LatencySummary,
+    /// Successes by latency: one bucket per edge of [`BUCKET_EDGES_MS`] (latency up to and including the
+    /// edge, above the previous one) and a last one above the highest edge (`le_ms` null).
+    pub latency_buckets: Vec<Bucket>,
+    /// Busy worker-seconds / worker-seconds.
+    pub utilization: f64,
+    /// Time-averaged queue length.
+    pub queue_depth: f64,
+    /// Crashes.
+    pub crashes: u64,
+    /// Restarts by the supervisor.
+    pub restarts: u64,
+    /// Time spent down [s].
+    pub downtime_s: f64,
+    /// Mean time to recovery: downtime per restart [s] (`null` without restarts).
+    pub mttr_s: Option<f64>,
+    /// Times the breakers of this service's callers opened.
+    pub breaker_opens: u64,
+    /// Calls to this service its callers' breakers rejected (never sent).
+    pub rejected_by_breaker: u64,
+    /// Calls to this service its callers' bulkheads rejected (never sent).
+    pub rejected_by_bulkhead: u64,
+    /// Retries of calls to this service by its callers.
+    pub retries: u64,
+    /// Retries of calls to this service that the retry budget refused.
+    pub retries_denied: u64,
+    /// Failed calls to this service its callers carried on without (it is optional).
+    pub fallbacks: u64,
+    /// Requests refused by this service's rate limiter (included in `rejected`).
+    pub rate_limited: u64,
+    /// Autoscaler scale-ups that took effect.
+    pub scale_ups: u64,
+    /// Autoscaler scale-downs.
+    pub scale_downs: u64,
+    /// Workers at the end of the run.
+    pub workers: f64,
+    /// The service's configuration as the scenario set it (what the report's findings reason about).
+    pub config: ServiceConfig,
+}
+
+/// Upper edges [ms] of the response-time buckets of every service.
+pub const BUCKET_EDGES_MS: [f64; 6] = [10.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
+
+/// One response-time bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Bucket {
+    /// Upper edge [ms] (`null`: above the highest edge).
+    pub le_ms: Option<f64>,
+    /// Successes in the bucket.
+    pub count: u64,
+}
+
+/// The configuration of one service, as run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceConfig {
+    /// What it is.
+    pub kind: ServiceKind,
+    /// Workers at the start.
+    pub workers: u32,
+    /// Maximum waiting requests.
+    pub queue: u32,
+    /// How long callers wait [ms] (`null`: forever).
+    pub timeout_ms: Option<f64>,
+    /// Dependencies, in call order.
+    pub calls: Vec<String>,
+    /// Callers carry on without it.
+    pub optional: bool,
+    /// The callers' circuit breaker.
+    pub breaker: Option<BreakerSummary>,
+    /// The callers' retry policy: attempts in all (`null`: no retries).
+    pub retry_max_attempts: Option<u32>,
+    /// Whether the retries have a budget.
+    pub retry_budget: bool,
+    /// The callers' bulkhead: concurrent calls (`null`: none).
+    pub bulkhead_max_concurrent: Option<u32>,
+    /// Autoscaler bounds `[min, max]` workers (`null`: not autoscaled).
+    pub autoscale_workers: Option<[u32; 2]>,
+}
+
+/// A breaker's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BreakerSummary {
+    /// Its sliding window.
+    pub window: BreakerWindow,
+    /// Calls (count window) or seconds (time window).
+    pub window_size: f64,
+    /// Outcomes needed before rates are evaluated.
+    pub minimum_calls: u32,
+    /// Failure rate [%] that opens it.
+    pub failure_rate_threshold: f64,
+}
+
+/// The result of one objective.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SloResult {
+    /// Name.
+    pub name: String,
+    /// The service, or `device`.
+    pub service: String,
+    /// What it measures.
+    pub sli: Sli,
+    /// Latency threshold [ms] (latency and max-dropout objectives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_ms: Option<f64>,
+    /// Target fraction (xruns-per-hour: the highest rate).
+    pub objective: f64,
+    /// Achieved fraction (`null` when the service saw no requests); for xruns-per-hour the rate, for
+    /// max-dropout the longest dropout [ms].
+    pub achieved: Option<f64>,
+    /// Good events (successes, or successes within the threshold).
+    pub good: u64,
+    /// All requests.
+    pub total: u64,
+    /// Whether `achieved >= objective` (xruns-per-hour: `achieved <= objective`; max-dropout:
+    /// `achieved <= threshold_ms`).
+    pub met: bool,
+    /// Error budget over the SLO period (not for xruns-per-hour and max-dropout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    /// Burn-rate alerts that fired.
+    pub alerts: Vec<AlertSummary>,
+    /// Whether a page-severity alert fired.
+    pub paged: bool,
+}
+
+/// Error-budget figures of an objective over a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Budget {
+    /// The SLO period [days].
+    pub period_days: f64,
+    /// Bad events the run was allowed: (1 − objective) × its events.
+    pub allowed_bad: f64,
+    /// Bad events in the run.
+    pub bad: u64,
+    /// bad / allowed_bad: the share of the budget the run burned at its own traffic.
+    pub consumed: Option<f64>,
+    /// The share of a whole period's budget the run burned, if the period's traffic were like the run's:
+    /// consumed × run length / period.
+    pub consumed_of_period: Option<f64>,
+}
+
+/// A burn-rate alert that fired.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AlertSummary {
+    /// Severity.
+    pub severity: Severity,
+    /// Long window [s].
+    pub long_s: f64,
+    /// Short window [s].
+    pub short_s: f64,
+    /// Threshold.
+    pub burn_rate: f64,
+    /// Long-window burn rate when it fired.
+    pub burn_rate_at_fire: f64,
+    /// When it fired [s].
+    pub fired_at_s: f64,
+    /// When it resolved [s] (`null`: still firing at the end).
+    pub resolved_at_s: Option<f64>,
+}
+
+/// One injected fault.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FaultSummary {
+    /// Label (the `[[chaos]]` name; `#N` is appended to the occurrences of a repeated or multi-target
+    /// fault).
+    pub name: String,
+    /// The `[[chaos]]` entry's name (the same for every occurrence and target of that entry).
+    pub chaos: String,
+    /// Kind.
+    pub kind: FaultKind,
+    /// Target.
+    pub target: String,
+    /// Parameters in words.
+    pub detail: String,
+    /// Start [s] (`null`: the run ended first).
+    pub start_s: Option<f64>,
+    /// End [s] (`null`: still active at the end).
+    pub end_s: Option<f64>,
+    /// From the fault's start until its target next answered a request successfully after the fault
+    /// ended (for a kill: after the restart) [s]; `null` if it never did.
+    pub recovered_after_s: Option<f64>,
+}
+
+/// Health figures at the end of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HealthReport {
+    /// Overall status at the end (`null` without health checks).
+    pub status: Option<Status>,
+    /// Components checked.
+    pub components: usize,
+    /// Probes sent.
+    pub probes: u64,
+    /// Probes that failed.
+    pub failed_probes: u64,
+    /// Checks that failed.
+    pub checks_failed: u64,
+    /// Remediations asked for.
+    pub remediations: u64,
+    /// Simulated seconds spent degraded.
+    pub degraded_s: f64,
+    /// Simulated seconds unhealthy.
+    pub unhealthy_s: f64,
+    /// Simulated seconds critical.
+    pub critical_s: f64,
+}
+
+/// Figures of one consumer group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GroupReport {
+    /// Group name.
+    pub group: String,
+    /// The consumer service.
+    pub consumer: String,
+    /// Messages processed successfully at least once.
+    pub consumed: u64,
+    /// Extra successful processings of messages already processed (after a consumer crash).
+    pub redelivered: u64,
+    /// Messages below the committed position that were never processed: must be 0.
+    pub lost: u64,
+    /// Messages not processed yet when the run ended.
+    pub pending: u64,
+}
+
+/// Figures of one event bus.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BusReport {
+    /// Messages appended.
+    pub produced: u64,
+    /// Messages per partition.
+    pub partitions: Vec<u64>,
+    /// Per consumer group.
+    pub groups: Vec<GroupReport>,
+}
+
+/// A stress test's steps and breaking point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StressSummary {
+    /// Per step, in order.
+    pub steps: Vec<StepSummary>,
+    /// The highest rate of the steps that met the entry's objectives from the first step on (`null`: not
+    /// even the first did).
+    pub breaking_point_per_s: Option<f64>,
+    /// When the rate stopped rising (`null`: it reached the last step).
+    pub stopped_at_s: Option<f64>,
+}
+
+/// One step of a stress test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StepSummary {
+    /// Arrival rate [1/s].
+    pub rate_per_s: f64,
+    /// Requests that arrived in the step.
+    pub requests: u64,
+    /// Their error ratio (failed, timed out, rejected).
+    pub error_rate: f64,
+    /// Their p99 latency [ms].
+    pub p99_ms: f64,
+    /// Whether the step met every objective of the entry service and the stop threshold.
+    pub met: bool,
+}
+
+/// The steady-state hypothesis' verdicts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HypothesisSummary {
+    /// The outcome.
+    pub result: HypothesisResult,
+    /// The phases.
+    pub phases: Vec<Phase>,
+    /// Per probe, per phase.
+    pub probes: Vec<ProbeResult>,
+}
+
+/// A phase of the experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Phase {
+    /// Which phase.
+    pub name: PhaseName,
+    /// Start [s].
+    pub start_s: f64,
+    /// End [s].
+    pub end_s: f64,
+}
+
+/// One probe in one phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseCheck {
+    /// The phase.
+    pub phase: PhaseName,
+    /// The worst window's value (`null`: no data in the phase).
+    pub value: Option<f64>,
+    /// Windows checked.
+    pub windows: usize,
+    /// Whether every window was within tolerance.
+    pub ok: bool,
+}
+
+/// One probe's verdicts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeResult {
+    /// Probe name.
+    pub name: String,
+    /// Target name.
+    pub target: String,
+    /// What it measures.
+    pub metric: ProbeMetric,
+    /// Lowest tolerated value.
+    pub min: Option<f64>,
+    /// Highest tolerated value.
+    pub max: Option<f64>,
+    /// Per phase.
+    pub phases: Vec<PhaseCheck>,
+}
+
+/// The audio path's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AudioSummary {
+    /// Device model.
+    pub model: DeviceModel,
+    /// Sample rate [Hz].
+    pub sample_rate_hz: u32,
+    /// Frames per period.
+    pub buffer_frames: u32,
+    /// Period [ms].
+    pub period_ms: f64,
+    /// Periods that elapsed.
+    pub periods: u64,
+    /// Periods delivered late.
+    pub xruns: u64,
+    /// Periods missing (device gone).
+    pub missing: u64,
+    /// Runs of consecutive late or missing periods.
+    pub dropouts: u64,
+    /// The longest such run [ms].
+    pub max_dropout_ms: f64,
+    /// Samples at or above full scale, all channels.
+    pub clipped_samples: u64,
+    /// Delivered output periods of bit-exact zeros (what a denied permission looks like).
+    pub silent_output_periods: u64,
+    /// Integrated loudness (EBU R128) of what the computer captured [LUFS]; null if too short or silent.
+    pub output_lufs: Option<f64>,
+    /// Mean modelled DSP load (processing time / period).
+    pub dsp_load_mean: f64,
+    /// Highest modelled DSP load.
+    pub dsp_load_max: f64,
+    /// Times the stream was reopened.
+    pub restarts: u64,
+    /// Time the stream was gone [s].
+    pub downtime_s: f64,
+    /// Per channel: ch1.., out_l, out_r.
+    pub channels: IndexMap<String, ChannelSummary>,
+}
+
+/// One channel's levels over the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChannelSummary {
+    /// Peak [dBFS] (null for silence).
+    pub peak_dbfs: Option<f64>,
+    /// RMS [dBFS] (null for silence).
+    pub rms_dbfs: Option<f64>,
+    /// Samples at or above full scale.
+    pub clipped: u64,
+    /// Blocks of bit-exact zeros.
+    pub zero_blocks: u64,
+    /// Blocks below -60 dBFS RMS.
+    pub quiet_blocks: u64,
+}
+
+/// Names and host-side counters of a live audio backend.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BackendInfo {
+    /// The audio host (e.g. "ALSA").
+    pub host: String,
+    /// The device opened.
+    pub device: String,
+    /// Errors the host reported on the streams.
+    pub stream_errors: u64,
+    /// Of those, xruns.
+    pub host_xruns: u64,
+    /// Captured frames dropped because the callback side was behind.
+    pub capture_overflow_frames: u64,
+}
+
+/// Percentiles of a live figure [ms, or a ratio for loads].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Spread {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// Live figures of the audio path, in `summary.json` `live`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LiveReport {
+    /// Host and device, and what the host reported.
+    #[serde(flatten)]
+    pub info: BackendInfo,
+    /// Sample rate [Hz].
+    pub sample_rate_hz: u32,
+    /// Frames per callback asked for.
+    pub buffer_frames: u32,
+    /// Output callbacks seen.
+    pub callbacks: u64,
+    /// Callbacks counted as xruns: a gap over 1.5 periods since the previous one, or a host-reported xrun.
+    pub xruns: u64,
+    /// Callbacks that found less captured input than they needed.
+    pub input_underruns: u64,
+    /// Time between callbacks [ms].
+    pub callback_interval_ms: Spread,
+    /// |interval − period| [ms].
+    pub jitter_ms: Spread,
+    /// Time in the callback / period.
+    pub dsp_load: Spread,
+    /// Callbacks per second of wall time over the run.
+    pub callbacks_per_s: f64,
+}
+
+/// Engine work counters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EngineSummary {
+    /// Distinct instants visited.
+    pub instants: u64,
+    /// Messages delivered.
+    pub messages: u64,
+}
