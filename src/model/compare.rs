@@ -6,14 +6,17 @@ use serde::{Deserialize, Serialize};
 use super::closed_set;
 use super::sweep::{AggregateKind, Better};
 
-/// The statistical test.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Test {
-    /// Welch's unequal-variances t-test (the default).
-    Welch,
-    /// Mann-Whitney U (normal approximation, tie-corrected).
-    MannWhitney,
+closed_set! {
+    /// The statistical test.
+    #[derive(clap::ValueEnum)]
+    pub enum Test {
+        /// Welch's unequal-variances t-test (the default).
+        #[value(name = "welch")]
+        Welch = "welch",
+        /// Mann-Whitney U (normal approximation, tie-corrected).
+        #[value(name = "mann-whitney")]
+        MannWhitney = "mann-whitney",
+    }
 }
 
 closed_set! {

@@ -628,7 +628,9 @@ pub struct FaultSummary {
     /// Label (the `[[chaos]]` name; `#N` is appended to the occurrences of a repeated or multi-target
     /// fault).
     pub name: String,
-    /// The `[[chaos]]` entry's name (the same for every occurrence and target of that entry).
+    /// The `[[chaos]]` entry's name (the same for every occurrence and target of that entry; empty in a
+    /// summary written before it existed: see [`FaultSummary::entry`]).
+    #[serde(default)]
     pub chaos: String,
     /// Kind.
     pub kind: FaultKind,
@@ -643,6 +645,13 @@ pub struct FaultSummary {
     /// From the fault's start until its target next answered a request successfully after the fault
     /// ended (for a kill: after the restart) [s]; `null` if it never did.
     pub recovered_after_s: Option<f64>,
+}
+
+impl FaultSummary {
+    /// The `[[chaos]]` entry it comes from (its own name in a summary written before `chaos` existed).
+    pub fn entry(&self) -> &str {
+        if self.chaos.is_empty() { &self.name } else { &self.chaos }
+    }
 }
 
 /// Health figures at the end of a run.

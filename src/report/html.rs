@@ -507,7 +507,7 @@ pub fn lanes(d: &RunData) -> Vec<Lane> {
     for f in &s.faults {
         let Some(a) = f.start_s else { continue };
         let b = f.end_s.unwrap_or(end);
-        let base = f.chaos.as_str();
+        let base = f.entry();
         match by_name.iter_mut().find(|(n, _)| n == base) {
             Some((_, v)) => v.push((a, b, RED)),
             None => by_name.push((base.to_string(), vec![(a, b, RED)])),

@@ -539,3 +539,25 @@ fn client_and_slo_csv_add_up_to_the_summary() {
         assert_eq!((good, total), (o["good"].as_u64().unwrap(), o["total"].as_u64().unwrap()), "{}", o["name"]);
     }
 }
+
+#[test]
+fn a_run_directory_written_before_events_jsonl_and_faults_chaos_still_renders_and_compares() {
+    // Baselines are kept across releases: the files of the previous version (no `faults[].chaos`, no
+    // events.jsonl) must still render and compare.
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut s, html) = run_text(tmp.path(), CHAOS);
+    let out = tmp.path().join("out");
+    for f in s["faults"].as_array_mut().unwrap() {
+        f.as_object_mut().unwrap().remove("chaos");
+    }
+    std::fs::write(out.join("summary.json"), serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    std::fs::remove_file(out.join("events.jsonl")).unwrap();
+    let o = run_bin(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let again = read(&out.join("report.html"));
+    assert!(again.contains("fault back crash"), "the fault lanes are named by the faults' own names");
+    assert_ne!(again, html, "without events the breaker and restart lanes are gone");
+    let cmp = tmp.path().join("cmp");
+    let o = run_bin(&["compare", out.to_str().unwrap(), out.to_str().unwrap(), "--out", cmp.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}

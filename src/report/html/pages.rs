@@ -151,13 +151,6 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
     Ok(h)
 }
 
-fn test_name(t: crate::model::compare::Test) -> &'static str {
-    match t {
-        crate::model::compare::Test::Welch => "welch",
-        crate::model::compare::Test::MannWhitney => "mann-whitney",
-    }
-}
-
 fn seed_list(seeds: &[u64]) -> String {
     match (seeds.first(), seeds.last()) {
         (Some(a), Some(b)) if seeds.len() > 2 && b - a + 1 == seeds.len() as u64 => format!("{a}..={b}"),
@@ -178,7 +171,7 @@ pub fn compare_page<'a>(file: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Strin
         esc(baseline),
         esc(candidate),
         esc(&c.samples),
-        esc(test_name(c.test)),
+        esc(&c.test),
         num(c.alpha),
         regressions,
         c.improvements
