@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::sim::SimDuration;
 
+pub mod chaos;
+pub use chaos::{FaultKind, ModeName, RawChaos};
+
 /// A duration written as a string: "250ms", "5s", "2m 30s", "1h" (humantime syntax).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Dur(#[serde(serialize_with = "ser_dur")] pub SimDuration);
@@ -924,65 +927,4 @@ pub enum SeverityName {
     Page,
     /// Look at it tomorrow.
     Ticket,
-}
-
-pub use crate::model::summary::FaultKind;
-
-/// Which of the matched targets a fault hits.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModeName {
-    /// One, picked with the fault's seeded stream.
-    One,
-    /// All of them.
-    All,
-    /// A share of them (`percent`), picked with the fault's seeded stream.
-    FixedPercent,
-}
-
-/// A fault injected at `at` for `for`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawChaos {
-    /// Optional label for reports. Default "<fault>:<target>".
-    pub name: Option<String>,
-    /// What to inject.
-    pub fault: FaultKind,
-    /// The service to inject it into, or "device" for the audio faults.
-    pub target: String,
-    /// When it starts (from the start of the run); with `every`, the first occurrence (default: `every`).
-    pub at: Option<Dur>,
-    /// Repeat every this long (until the end of the run).
-    pub every: Option<Dur>,
-    /// Shift each repeated occurrence by a uniform draw in [-jitter, +jitter]. Default "0s".
-    pub jitter: Option<Dur>,
-    /// How long it lasts. Required for windowed faults; for kill and stop, how long the service stays down.
-    #[serde(rename = "for")]
-    pub for_: Option<Dur>,
-    /// Which of the matched targets: "one" (a seeded pick), "all", "fixed-percent". Default "all".
-    pub mode: Option<ModeName>,
-    /// With mode = "fixed-percent": the share of the matched targets [percent].
-    pub percent: Option<f64>,
-    /// Probability that an occurrence happens at all (0..1). Default 1.
-    pub probability: Option<f64>,
-    /// Added processing time (latency) or block processing time (device cpu-stall).
-    pub add: Option<Dur>,
-    /// Added processing time drawn per request from a distribution (latency; with or instead of `add`).
-    pub latency: Option<RawDist>,
-    /// Uniform random extra in [0, latency_jitter] per request (latency; Toxiproxy's jitter).
-    pub latency_jitter: Option<Dur>,
-    /// Processing time multiplier (service cpu-stall), e.g. 3.0.
-    pub factor: Option<f64>,
-    /// Arrival rate multiplier (load-spike), e.g. 5.0.
-    pub multiplier: Option<f64>,
-    /// The other side of a partition: calls from `target` to these services are lost.
-    pub to: Option<String>,
-    /// Failure probability 0..1 (errors), or xrun probability per period (xrun-storm).
-    pub rate: Option<f64>,
-    /// The host's sample rate [Hz] (sample-rate-mismatch).
-    pub host_rate_hz: Option<u32>,
-    /// Clock error [parts per million] (clock-drift).
-    pub ppm: Option<f64>,
-    /// Extra input gain [dB] (clipping).
-    pub gain_db: Option<f64>,
 }

@@ -4,7 +4,8 @@
 use super::{Checker, DEVICE};
 use crate::dist::Dist;
 use crate::scenario::chaos::{FaultSpec, Mode, Schedule};
-use crate::scenario::raw::{FaultKind, ModeName, RawChaos, RawService};
+use crate::scenario::raw::chaos::Common;
+use crate::scenario::raw::{Dur, FaultKind, ModeName, RawChaos, RawService};
 use crate::scenario::{FaultEffect, Service, ServiceId, Target};
 use crate::sim::{SimDuration, SimTime};
 
@@ -58,6 +59,7 @@ fn select(c: &mut Checker, at: &str, sel: &str, raw: &[RawService]) -> Vec<Servi
     }
 }
 
+/// Checks one `[[chaos]]` entry at TOML path `p` and builds its spec.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn fault(
     c: &mut Checker,
@@ -69,33 +71,68 @@ pub(super) fn fault(
     has_device: bool,
     dists: &mut Vec<Dist>,
 ) -> Option<FaultSpec> {
-    let kind = f.fault.name();
+    let common = f.common();
+    let targets = targets(c, p, f.kind(), common.target, raw, has_device);
+    let mode = mode(c, p, &common);
+    let probability = common.probability.unwrap_or(1.0);
+    c.fraction(&format!("{p}.probability"), probability);
+    let schedule = schedule(c, p, &common, horizon);
+    let duration = duration(c, p, f.kind(), &common, &targets, services);
+    let effect = effect(c, p, f, &targets, raw, dists);
+    if let (Some(FaultEffect::Partition { to }), [Target::Service(from)]) = (effect, targets.as_slice()) {
+        if *from == to {
+            c.err(format!("{p}.to"), "a service cannot be partitioned from itself");
+        }
+    }
+    let name = common.name.map(str::to_string).unwrap_or_else(|| format!("{}:{}", f.kind(), common.target));
+    if targets.is_empty() {
+        return None;
+    }
+    Some(FaultSpec { name, targets, mode, probability, schedule, duration: duration?, effect: effect? })
+}
+
+/// What the entry's `target` selects, and whether the kind can act on it.
+fn targets(
+    c: &mut Checker,
+    p: &str,
+    kind: FaultKind,
+    target: &str,
+    raw: &[RawService],
+    has_device: bool,
+) -> Vec<Target> {
     let tat = format!("{p}.target");
-    // Targets.
-    let targets: Vec<Target> = if f.target == DEVICE {
+    if target == DEVICE {
         if !has_device {
-            c.err(tat.clone(), "the target \"device\" needs a [device] section");
+            c.err(tat, "the target \"device\" needs a [device] section");
         }
-        if !f.fault.device_only() && f.fault != FaultKind::CpuStall {
-            c.err(format!("{p}.fault"), "the device takes audio faults: device-disconnect, xrun-storm, cpu-stall, sample-rate-mismatch, clock-drift, silence, clipping");
+        if !kind.device_only() && kind != FaultKind::CpuStall {
+            let audio: Vec<&str> = FaultKind::ALL
+                .iter()
+                .filter(|k| k.device_only() || **k == FaultKind::CpuStall)
+                .map(|k| k.name())
+                .collect();
+            c.err(format!("{p}.fault"), format!("the device takes audio faults: {}", audio.join(", ")));
         }
-        vec![Target::Device]
-    } else if f.target == LOAD {
-        if f.fault != FaultKind::LoadSpike {
+        return vec![Target::Device];
+    }
+    if target == LOAD {
+        if kind != FaultKind::LoadSpike {
             c.err(format!("{p}.fault"), "the load generator takes load-spike faults only");
         }
-        vec![Target::Load]
-    } else {
-        if f.fault.device_only() {
-            c.err(tat.clone(), format!("{kind} is an audio fault: target = \"device\""));
-        }
-        if f.fault == FaultKind::LoadSpike {
-            c.err(tat.clone(), "a load-spike targets the load generator: target = \"load\"");
-        }
-        select(c, &tat, &f.target, raw).into_iter().map(Target::Service).collect()
-    };
-    // Mode and probability.
-    let mode = match (f.mode, f.percent) {
+        return vec![Target::Load];
+    }
+    if kind.device_only() {
+        c.err(tat.clone(), format!("{kind} is an audio fault: target = \"device\""));
+    }
+    if kind == FaultKind::LoadSpike {
+        c.err(tat.clone(), "a load-spike targets the load generator: target = \"load\"");
+    }
+    select(c, &tat, target, raw).into_iter().map(Target::Service).collect()
+}
+
+/// How many of the matched targets.
+fn mode(c: &mut Checker, p: &str, f: &Common) -> Mode {
+    match (f.mode, f.percent) {
         (None | Some(ModeName::All), None) => Mode::All,
         (Some(ModeName::One), None) => Mode::One,
         (Some(ModeName::FixedPercent), Some(pc)) => {
@@ -112,10 +149,11 @@ pub(super) fn fault(
             c.err(format!("{p}.percent"), "only mode = \"fixed-percent\" takes a percent");
             Mode::All
         }
-    };
-    let probability = f.probability.unwrap_or(1.0);
-    c.fraction(&format!("{p}.probability"), probability);
-    // Schedule.
+    }
+}
+
+/// When it happens: once at `at`, or `every` (from `at`) with a jitter; it must start before `horizon`.
+fn schedule(c: &mut Checker, p: &str, f: &Common, horizon: SimTime) -> Schedule {
     let schedule = match (f.at, f.every) {
         (Some(at), None) => {
             if f.jitter.is_some() {
@@ -150,44 +188,26 @@ pub(super) fn fault(
             ),
         );
     }
-    // Parameters.
-    let params = [
-        ("add", f.add.is_some()),
-        ("latency", f.latency.is_some()),
-        ("latency_jitter", f.latency_jitter.is_some()),
-        ("rate", f.rate.is_some()),
-        ("host_rate_hz", f.host_rate_hz.is_some()),
-        ("ppm", f.ppm.is_some()),
-        ("gain_db", f.gain_db.is_some()),
-        ("factor", f.factor.is_some()),
-        ("multiplier", f.multiplier.is_some()),
-        ("to", f.to.is_some()),
-    ];
-    let device_target = targets == [Target::Device];
-    let allowed: &[&str] = match f.fault {
-        FaultKind::Latency => &["add", "latency", "latency_jitter"],
-        FaultKind::CpuStall if device_target => &["add"],
-        FaultKind::CpuStall => &["factor"],
-        FaultKind::Errors | FaultKind::XrunStorm => &["rate"],
-        FaultKind::SampleRateMismatch => &["host_rate_hz"],
-        FaultKind::ClockDrift => &["ppm"],
-        FaultKind::Clipping => &["gain_db"],
-        FaultKind::LoadSpike => &["multiplier"],
-        FaultKind::Partition => &["to"],
-        _ => &[],
-    };
-    for (key, present) in params {
-        if present && !allowed.contains(&key) {
-            c.err(format!("{p}.{key}"), format!("`{key}` does not apply to a {kind} fault"));
-        }
-    }
-    let missing = |c: &mut Checker, key: &str, example: &str| {
-        c.err(format!("{p}.{key}"), format!("missing: a {kind} fault needs {key}, e.g. {key} = {example}"));
-    };
-    let duration = match (f.fault, f.for_) {
+    schedule
+}
+
+fn missing(c: &mut Checker, p: &str, kind: FaultKind, key: &str, example: &str) {
+    c.err(format!("{p}.{key}"), format!("missing: a {kind} fault needs {key}, e.g. {key} = {example}"));
+}
+
+/// How long each occurrence lasts (kill, stop and panic: down for the service's restart delay by default).
+fn duration(
+    c: &mut Checker,
+    p: &str,
+    kind: FaultKind,
+    f: &Common,
+    targets: &[Target],
+    services: &[Option<Service>],
+) -> Option<SimDuration> {
+    match (kind, f.for_) {
         (_, Some(d)) => c.positive(&format!("{p}.for"), d.0).then_some(d.0),
         (FaultKind::Kill | FaultKind::Stop | FaultKind::Panic, None) => {
-            // Down for the service's restart delay; the pick happens per occurrence, take the first.
+            // The pick happens per occurrence: take the first target's delay.
             let delay = targets.iter().find_map(|t| match t {
                 Target::Service(id) => services.get(id.index()).and_then(|s| s.as_ref()).map(|s| s.restart_delay),
                 _ => None,
@@ -195,44 +215,82 @@ pub(super) fn fault(
             Some(delay.unwrap_or(SimDuration::ZERO))
         }
         (_, None) => {
-            missing(c, "for", "\"30s\"");
+            missing(c, p, kind, "for", "\"30s\"");
             None
         }
-    };
-    let positive_f64 = |c: &mut Checker, key: &str, v: Option<f64>, example: &str, min: f64| match v {
+    }
+}
+
+/// A required number above `min`.
+fn above(c: &mut Checker, p: &str, kind: FaultKind, key: &str, v: Option<f64>, example: &str, min: f64) -> Option<f64> {
+    match v {
         Some(x) if x.is_finite() && x > min => Some(x),
         Some(x) => {
             c.err(format!("{p}.{key}"), format!("{x}: expected a number > {min}"));
             None
         }
         None => {
-            missing(c, key, example);
+            missing(c, p, kind, key, example);
             None
         }
-    };
-    let rate = |c: &mut Checker| match f.rate {
+    }
+}
+
+/// A required probability.
+fn rate(c: &mut Checker, p: &str, kind: FaultKind, rate: Option<f64>) -> Option<f64> {
+    match rate {
         Some(r) => {
             c.fraction(&format!("{p}.rate"), r);
             Some(r)
         }
         None => {
-            missing(c, "rate", "0.3");
+            missing(c, p, kind, "rate", "0.3");
             None
         }
-    };
-    let effect = match f.fault {
-        FaultKind::Kill => Some(FaultEffect::Kill),
-        FaultKind::Stop => Some(FaultEffect::Stop),
-        FaultKind::Panic => Some(FaultEffect::Panic),
-        FaultKind::Hang => Some(FaultEffect::Hang),
-        FaultKind::Latency => {
-            let jitter = f.latency_jitter.map(|j| j.0).unwrap_or(SimDuration::ZERO);
-            match (f.add, &f.latency) {
-                (Some(a), None) => c.positive(&format!("{p}.add"), a.0).then_some(FaultEffect::Latency {
-                    add: a.0,
-                    dist: None,
-                    jitter,
-                }),
+    }
+}
+
+/// A required positive duration.
+fn positive(
+    c: &mut Checker,
+    p: &str,
+    kind: FaultKind,
+    key: &str,
+    d: Option<Dur>,
+    example: &str,
+) -> Option<SimDuration> {
+    match d {
+        Some(d) => c.positive(&format!("{p}.{key}"), d.0).then_some(d.0),
+        None => {
+            missing(c, p, kind, key, example);
+            None
+        }
+    }
+}
+
+/// What the fault does, from its kind's own keys.
+fn effect(
+    c: &mut Checker,
+    p: &str,
+    f: &RawChaos,
+    targets: &[Target],
+    raw: &[RawService],
+    dists: &mut Vec<Dist>,
+) -> Option<FaultEffect> {
+    let kind = f.kind();
+    match f {
+        RawChaos::Kill(_) => Some(FaultEffect::Kill),
+        RawChaos::Stop(_) => Some(FaultEffect::Stop),
+        RawChaos::Panic(_) => Some(FaultEffect::Panic),
+        RawChaos::Hang(_) => Some(FaultEffect::Hang),
+        RawChaos::DeviceDisconnect(_) => Some(FaultEffect::DeviceDisconnect),
+        RawChaos::Silence(_) => Some(FaultEffect::Silence),
+        RawChaos::Latency(k) => {
+            let jitter = k.latency_jitter.map(|j| j.0).unwrap_or(SimDuration::ZERO);
+            match (k.add, &k.latency) {
+                (Some(_), None) => {
+                    positive(c, p, kind, "add", k.add, "").map(|add| FaultEffect::Latency { add, dist: None, jitter })
+                }
                 (add, Some(d)) => super::dist(c, &format!("{p}.latency"), d).map(|d| {
                     dists.push(d);
                     FaultEffect::Latency {
@@ -242,17 +300,18 @@ pub(super) fn fault(
                     }
                 }),
                 (None, None) => {
-                    missing(c, "add", "\"200ms\" (or latency = { dist = ... })");
+                    missing(c, p, kind, "add", "\"200ms\" (or latency = { dist = ... })");
                     None
                 }
             }
         }
-        FaultKind::Errors => rate(c).map(|rate| FaultEffect::Errors { rate }),
-        FaultKind::Partition => {
-            let to = match &f.to {
+        RawChaos::Errors(k) => rate(c, p, kind, k.rate).map(|rate| FaultEffect::Errors { rate }),
+        RawChaos::XrunStorm(k) => rate(c, p, kind, k.rate).map(|rate| FaultEffect::XrunStorm { rate }),
+        RawChaos::Partition(k) => {
+            let to = match &k.to {
                 Some(sel) => select(c, &format!("{p}.to"), sel, raw),
                 None => {
-                    missing(c, "to", "\"storage\"");
+                    missing(c, p, kind, "to", "\"storage\"");
                     Vec::new()
                 }
             };
@@ -261,55 +320,45 @@ pub(super) fn fault(
             }
             to.first().map(|to| FaultEffect::Partition { to: *to })
         }
-        FaultKind::CpuStall if device_target => match f.add {
-            Some(a) => c.positive(&format!("{p}.add"), a.0).then_some(FaultEffect::CpuStall { add: a.0 }),
-            None => {
-                missing(c, "add", "\"6ms\"");
-                None
+        // One kind, two forms: the device's block time (`add`), a service's processing time (`factor`).
+        RawChaos::CpuStall(k) if targets == [Target::Device] => {
+            if k.factor.is_some() {
+                c.err(format!("{p}.factor"), "`factor` does not apply to a cpu-stall on the device: use `add`");
             }
-        },
-        FaultKind::CpuStall => {
-            positive_f64(c, "factor", f.factor, "3.0", 0.0).map(|factor| FaultEffect::Slowdown { factor })
+            positive(c, p, kind, "add", k.add, "\"6ms\"").map(|add| FaultEffect::CpuStall { add })
         }
-        FaultKind::LoadSpike => positive_f64(c, "multiplier", f.multiplier, "5.0", 0.0)
+        RawChaos::CpuStall(k) => {
+            if k.add.is_some() {
+                c.err(format!("{p}.add"), "`add` does not apply to a cpu-stall on a service: use `factor`");
+            }
+            above(c, p, kind, "factor", k.factor, "3.0", 0.0).map(|factor| FaultEffect::Slowdown { factor })
+        }
+        RawChaos::LoadSpike(k) => above(c, p, kind, "multiplier", k.multiplier, "5.0", 0.0)
             .map(|multiplier| FaultEffect::LoadSpike { multiplier }),
-        FaultKind::DeviceDisconnect => Some(FaultEffect::DeviceDisconnect),
-        FaultKind::XrunStorm => rate(c).map(|rate| FaultEffect::XrunStorm { rate }),
-        FaultKind::SampleRateMismatch => match f.host_rate_hz {
+        RawChaos::SampleRateMismatch(k) => match k.host_rate_hz {
             Some(r) if r > 0 => Some(FaultEffect::SampleRateMismatch { host_rate_hz: r }),
             Some(_) => {
                 c.err(format!("{p}.host_rate_hz"), "must be a rate in Hz, e.g. 44100");
                 None
             }
             None => {
-                missing(c, "host_rate_hz", "44100");
+                missing(c, p, kind, "host_rate_hz", "44100");
                 None
             }
         },
-        FaultKind::ClockDrift => match f.ppm {
+        RawChaos::ClockDrift(k) => match k.ppm {
             Some(v) if v.is_finite() && v.abs() < 100_000.0 => Some(FaultEffect::ClockDrift { ppm: v }),
             Some(v) => {
                 c.err(format!("{p}.ppm"), format!("{v} ppm is not a clock error: expected |ppm| < 100000"));
                 None
             }
             None => {
-                missing(c, "ppm", "50.0");
+                missing(c, p, kind, "ppm", "50.0");
                 None
             }
         },
-        FaultKind::Silence => Some(FaultEffect::Silence),
-        FaultKind::Clipping => {
-            positive_f64(c, "gain_db", f.gain_db, "12.0", 0.0).map(|gain_db| FaultEffect::Clipping { gain_db })
-        }
-    };
-    if let (Some(FaultEffect::Partition { to }), true) = (effect, targets.len() == 1) {
-        if targets[0] == Target::Service(to) {
-            c.err(format!("{p}.to"), "a service cannot be partitioned from itself");
+        RawChaos::Clipping(k) => {
+            above(c, p, kind, "gain_db", k.gain_db, "12.0", 0.0).map(|gain_db| FaultEffect::Clipping { gain_db })
         }
     }
-    let name = f.name.clone().unwrap_or_else(|| format!("{kind}:{}", f.target));
-    if targets.is_empty() {
-        return None;
-    }
-    Some(FaultSpec { name, targets, mode, probability, schedule, duration: duration?, effect: effect? })
 }
