@@ -225,8 +225,8 @@ fn findings_section(d: &RunData) -> String {
     let mut h = String::from("<section id=\"findings\">\n<h2>Findings</h2>\n");
     if f.is_empty() {
         h.push_str("<p>No rule fired. Checked:</p>\n<ul class=\"note\">");
-        for (_, what) in findings::RULES {
-            let _ = write!(h, "<li>{}</li>", esc(what));
+        for rule in &findings::RULES {
+            let _ = write!(h, "<li>{}</li>", esc(rule.what));
         }
         h.push_str("</ul>\n");
     } else {
