@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::figures::{Better, of_summary};
+use crate::figures::{Better, mean, of_summary, sample_variance as var};
 use crate::model::rows::{TimeseriesRow, from_csv};
 use crate::model::sweep::AggregateKind;
 use crate::report::junit::Case;
@@ -55,15 +55,6 @@ fn samples(dir: &Path) -> Result<(SampleKind, Samples)> {
         return Ok((SampleKind::PerWindow, out));
     }
     bail!("`{}` is neither a run directory (summary.json) nor a sweep directory (sweep.json)", dir.display())
-}
-
-fn mean(x: &[f64]) -> f64 {
-    x.iter().sum::<f64>() / x.len() as f64
-}
-
-fn var(x: &[f64]) -> f64 {
-    let m = mean(x);
-    x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() as f64 - 1.0)
 }
 
 /// Welch's t-test, two-sided p-value (`None` for fewer than 2 values a side; 1 when both sides are

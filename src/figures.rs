@@ -57,6 +57,17 @@ pub fn of_summary(s: &Summary) -> BTreeMap<String, (f64, Better)> {
     m
 }
 
+/// The arithmetic mean (NaN for no values).
+pub fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+/// The sample variance, with n − 1 in the denominator (NaN for fewer than two values).
+pub fn sample_variance(xs: &[f64]) -> f64 {
+    let m = mean(xs);
+    xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() as f64 - 1.0)
+}
+
 /// Sample mean, standard deviation and the half-width of the 95% confidence interval of the mean
 /// (Student's t with n − 1 degrees of freedom; 0 for fewer than two values).
 pub fn mean_ci95(xs: &[f64]) -> (f64, f64, f64) {
@@ -65,11 +76,11 @@ pub fn mean_ci95(xs: &[f64]) -> (f64, f64, f64) {
     if xs.is_empty() {
         return (f64::NAN, 0.0, 0.0);
     }
-    let mean = xs.iter().sum::<f64>() / n;
+    let mean = mean(xs);
     if xs.len() < 2 {
         return (mean, 0.0, 0.0);
     }
-    let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let sd = sample_variance(xs).sqrt();
     let t = StudentsT::new(0.0, 1.0, n - 1.0).expect("invariant: n >= 2 degrees of freedom").inverse_cdf(0.975);
     (mean, sd, t * sd / n.sqrt())
 }

@@ -9,10 +9,9 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
 
 use crate::figures::{Better, mean_ci95, of_summary};
 use crate::metrics::Latency;
@@ -76,30 +75,17 @@ pub fn run(
     on_done: &(dyn Fn(u64, Verdict) + Sync),
 ) -> Result<SweepSummary> {
     let tmp = staging(out)?;
-    let next = AtomicUsize::new(0);
-    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, seeds.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&seed) = seeds.get(k) else { break };
-                    if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
-                        break;
-                    }
-                    match run_seed(sc, seed, &tmp.join("seeds").join(seed.to_string())) {
-                        Ok(verdict) => on_done(seed, verdict),
-                        Err(e) => {
-                            if let Ok(mut f) = failure.lock() {
-                                f.get_or_insert(e);
-                            }
-                        }
-                    }
-                }
-            });
-        }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.clamp(1, seeds.len().max(1)))
+        .build()
+        .context("cannot start the sweep's worker threads")?;
+    // Seeds run in any order and the first error stops the rest; the aggregate sorts by seed.
+    let ran = pool.install(|| {
+        seeds.par_iter().try_for_each(|&seed| {
+            run_seed(sc, seed, &tmp.join("seeds").join(seed.to_string())).map(|verdict| on_done(seed, verdict))
+        })
     });
-    if let Some(e) = failure.into_inner().ok().flatten() {
+    if let Err(e) = ran {
         let _ = fs::remove_dir_all(&tmp);
         return Err(e);
     }
