@@ -15,6 +15,7 @@ pub mod autoscaler;
 pub mod bus;
 pub mod chaos;
 pub mod experiment;
+pub mod gauges;
 pub mod health;
 pub mod load;
 pub mod recorder;

@@ -10,8 +10,8 @@
 use crate::actors::audio::AudioRow;
 use crate::metrics::WindowRow;
 pub use crate::model::summary::{Phase, PhaseCheck, PhaseName, ProbeMetric as Metric, ProbeResult};
-use crate::scenario::Target;
-use crate::sim::{SimDuration, SimTime};
+pub use crate::scenario::experiment::{ExperimentSpec, Probe};
+use crate::sim::SimTime;
 
 impl Metric {
     /// Whether it is about the device.
@@ -47,48 +47,6 @@ impl Metric {
             _ => None,
         }
     }
-}
-
-/// A steady-state probe.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Probe {
-    /// Name.
-    pub name: String,
-    /// What it looks at.
-    pub target: Target,
-    /// What it measures.
-    pub metric: Metric,
-    /// Lowest tolerated value.
-    pub min: Option<f64>,
-    /// Highest tolerated value.
-    pub max: Option<f64>,
-    /// Stop the run when the probe has been out of tolerance for longer than this.
-    pub abort_after: Option<SimDuration>,
-}
-
-impl Probe {
-    /// Whether `v` is within tolerance.
-    pub fn tolerates(&self, v: f64) -> bool {
-        self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m)
-    }
-
-    /// The worse of two values for this probe.
-    fn worse(&self, a: f64, b: f64) -> f64 {
-        if self.max.is_some() { a.max(b) } else { a.min(b) }
-    }
-}
-
-/// The experiment's settings.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExperimentSpec {
-    /// Length of the baseline phase before the first fault.
-    pub baseline: SimDuration,
-    /// Length of the recovery phase after the last fault.
-    pub recovery: SimDuration,
-    /// Pause between the end of the last fault and the recovery phase (Chaos Toolkit's `pauses.after`).
-    pub settle: SimDuration,
-    /// Probes.
-    pub probes: Vec<Probe>,
 }
 
 /// The phases of a run with `faults` (name, start, end; in start order) ending at `end`.
@@ -148,7 +106,8 @@ pub fn check(probe: &Probe, values: &[(f64, Option<f64>)], window_s: f64, phases
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::ServiceId;
+    use crate::scenario::{ServiceId, Target};
+    use crate::sim::SimDuration;
 
     fn fault(at: u64, dur: u64) -> (String, SimTime, SimTime) {
         let t = |s: u64| SimTime::ZERO + SimDuration::from_secs(s);

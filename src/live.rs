@@ -4,6 +4,7 @@
 //!
 //! This is the only module that reads the wall clock (`std::time::Instant`) or touches cpal.
 
+pub use crate::actors::audio::backend::{AudioBackend, LiveMeter, Period};
 pub use crate::model::summary::{BackendInfo, LiveReport, Spread};
 #[cfg(feature = "live")]
 pub mod device;
@@ -12,26 +13,7 @@ pub mod metrics;
 
 use std::time::Instant;
 
-use hdrhistogram::Histogram;
-
-use crate::sim::{SimDuration, SimTime};
-use engine::Period;
-
-/// A real audio interface behind the device actor: what live mode swaps in for the modelled device.
-pub trait AudioBackend {
-    /// Hands every period the interface completed since the last call to `f`, with its metered frames
-    /// (ch1, ch2, out_l, out_r).
-    fn poll(&mut self, f: &mut dyn FnMut(Period, &[Vec<f32>; 4]));
-    /// Sets the faults the audio callback implements: a busy-wait of `stall` per callback, silence (the
-    /// input zeroed), and an input gain before the converters clip.
-    fn set_faults(&mut self, stall: SimDuration, silence: bool, clip_gain: f64);
-    /// Drops the streams (a device disconnect).
-    fn close(&mut self);
-    /// Opens the streams again; the error says why not.
-    fn reopen(&mut self) -> Result<(), String>;
-    /// What the interface is and what its host reported.
-    fn info(&self) -> BackendInfo;
-}
+use crate::sim::SimTime;
 
 /// The real time since `start` as lab time: the clock a live run follows.
 pub fn clock_since(start: Instant) -> impl Fn() -> SimTime + 'static {
@@ -41,75 +23,6 @@ pub fn clock_since(start: Instant) -> impl Fn() -> SimTime + 'static {
 /// The wall clock now, as an instant to measure from (live mode only).
 pub fn now() -> Instant {
     Instant::now()
-}
-
-/// Accumulates [`LiveReport`] from the periods.
-#[derive(Debug)]
-pub struct LiveMeter {
-    period_ns: u64,
-    interval: Histogram<u64>,
-    jitter: Histogram<u64>,
-    load_ppm: Histogram<u64>,
-    report: LiveReport,
-    first_ns: Option<u64>,
-    last_ns: u64,
-}
-
-impl LiveMeter {
-    /// A meter for periods of `frames` at `rate_hz`.
-    pub fn new(rate_hz: u32, frames: u32) -> Self {
-        let h = || Histogram::new(3).expect("invariant: 3 significant digits is valid");
-        LiveMeter {
-            period_ns: u64::from(frames) * 1_000_000_000 / u64::from(rate_hz.max(1)),
-            interval: h(),
-            jitter: h(),
-            load_ppm: h(),
-            report: LiveReport { sample_rate_hz: rate_hz, buffer_frames: frames, ..LiveReport::default() },
-            first_ns: None,
-            last_ns: 0,
-        }
-    }
-
-    /// Counts one period.
-    pub fn add(&mut self, p: &Period) {
-        let r = &mut self.report;
-        r.callbacks += 1;
-        r.xruns += u64::from(p.xrun);
-        r.input_underruns += u64::from(p.underrun);
-        if p.interval_ns > 0 {
-            let _ = self.interval.record(p.interval_ns);
-            let _ = self.jitter.record(p.interval_ns.abs_diff(self.period_ns).max(1));
-        }
-        let _ = self.load_ppm.record((p.proc_ns as f64 / self.period_ns.max(1) as f64 * 1e6) as u64 + 1);
-        self.first_ns.get_or_insert(p.at_ns);
-        self.last_ns = self.last_ns.max(p.at_ns);
-    }
-
-    /// The report, with the backend's `info`, over `wall` seconds.
-    pub fn finish(&self, info: BackendInfo, wall: f64) -> LiveReport {
-        let ms = |h: &Histogram<u64>| {
-            if h.is_empty() {
-                return Spread::default();
-            }
-            let f = |v: u64| (v as f64 / 1e3).round() / 1e3;
-            Spread { p50: f(h.value_at_quantile(0.5)), p99: f(h.value_at_quantile(0.99)), max: f(h.max()) }
-        };
-        let load = |h: &Histogram<u64>| {
-            if h.is_empty() {
-                return Spread::default();
-            }
-            let f = |v: u64| ((v as f64 - 1.0) / 1e6 * 1e4).round() / 1e4;
-            Spread { p50: f(h.value_at_quantile(0.5)), p99: f(h.value_at_quantile(0.99)), max: f(h.max()) }
-        };
-        LiveReport {
-            info,
-            callback_interval_ms: ms(&self.interval),
-            jitter_ms: ms(&self.jitter),
-            dsp_load: load(&self.load_ppm),
-            callbacks_per_s: if wall > 0.0 { self.report.callbacks as f64 / wall } else { 0.0 },
-            ..self.report.clone()
-        }
-    }
 }
 
 #[cfg(feature = "live")]

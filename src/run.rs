@@ -60,7 +60,7 @@ pub struct RunOutput {
     /// Engine work counters.
     pub engine: EngineStats,
     /// Live mode: the real interface's figures.
-    pub live: Option<crate::live::LiveReport>,
+    pub live: Option<crate::model::summary::LiveReport>,
 }
 
 /// What a live run needs: the real clock, and the interface behind the device (if the scenario has one).
@@ -68,9 +68,9 @@ pub struct LiveSetup {
     /// The real time since the start of the run.
     pub clock: Box<dyn Fn() -> SimTime>,
     /// The interface.
-    pub backend: Option<Box<dyn crate::live::AudioBackend>>,
+    pub backend: Option<Box<dyn crate::actors::audio::backend::AudioBackend>>,
     /// Gauges for the metrics endpoint (`--metrics`), if served.
-    pub gauges: Option<std::sync::Arc<crate::live::metrics::Gauges>>,
+    pub gauges: Option<std::sync::Arc<crate::actors::gauges::Gauges>>,
 }
 
 /// The address of every actor of a run, to deliver the lab's events.
@@ -446,12 +446,48 @@ async fn run_graph(
     Ok(out)
 }
 
+/// The per-window series of objective `slo` in a run (`None` for indicators without one: xruns per hour,
+/// max dropout).
+pub fn series_of(sc: &Scenario, out: &RunOutput, slo: &crate::scenario::Slo) -> Option<crate::slo::Series> {
+    use crate::scenario::{Indicator, Target};
+    match (slo.target, slo.indicator) {
+        (Target::Service(id), Indicator::Availability) => {
+            let rows = &out.services[id.index()].rows;
+            Some(crate::slo::Series {
+                window: sc.window,
+                good: rows.iter().map(|r| r.counts.ok).collect(),
+                total: rows.iter().map(|r| r.counts.requests).collect(),
+            })
+        }
+        (Target::Service(id), Indicator::Latency { threshold }) => {
+            let m = &out.services[id.index()];
+            let k = m.within.iter().position(|(t, _)| *t == threshold)?;
+            Some(crate::slo::Series {
+                window: sc.window,
+                good: m.rows.iter().map(|r| r.within.get(k).copied().unwrap_or(0)).collect(),
+                total: m.rows.iter().map(|r| r.counts.requests).collect(),
+            })
+        }
+        (_, Indicator::AudioAvailability) => {
+            let a = out.audio.as_ref()?;
+            // One row per channel per window: take the first channel's rows (the device-wide figures repeat).
+            let rows: Vec<_> = a.rows.iter().filter(|r| r.channel == 0).collect();
+            Some(crate::slo::Series {
+                window: sc.window,
+                good: rows.iter().map(|r| r.meter.blocks.saturating_sub(r.xruns)).collect(),
+                total: rows.iter().map(|r| r.meter.blocks + r.missing).collect(),
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Evaluates every objective's burn-rate alerts over the run and adds alert_fired / alert_resolved to
 /// the event log.
 fn add_alerts(sc: &Scenario, out: &mut RunOutput) {
     use crate::model::event::{AlertRuleFields, Event, EventRecord};
     for slo in &sc.slos {
-        let spans = match crate::slo::series_of(sc, out, slo) {
+        let spans = match series_of(sc, out, slo) {
             Some(s) => crate::slo::evaluate(&s, slo.objective, &slo.alerts),
             None => Vec::new(),
         };

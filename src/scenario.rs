@@ -5,6 +5,7 @@
 
 pub mod chaos;
 pub mod device;
+pub mod experiment;
 pub mod raw;
 pub mod validate;
 
@@ -64,7 +65,7 @@ pub struct Scenario {
     /// Supervision of the device subtree.
     pub device_supervisor: SupervisorSpec,
     /// The steady-state hypothesis, if any probe is defined.
-    pub experiment: Option<crate::experiment::ExperimentSpec>,
+    pub experiment: Option<experiment::ExperimentSpec>,
 }
 
 /// A validated service.

@@ -117,46 +117,6 @@ pub fn budget(s: &Series, objective: f64, period: SimDuration, horizon: SimDurat
     }
 }
 
-/// The per-window series of objective `slo` in a run (`None` for indicators without one: xruns per hour,
-/// max dropout).
-pub fn series_of(
-    sc: &crate::scenario::Scenario,
-    out: &crate::run::RunOutput,
-    slo: &crate::scenario::Slo,
-) -> Option<Series> {
-    use crate::scenario::{Indicator, Target};
-    match (slo.target, slo.indicator) {
-        (Target::Service(id), Indicator::Availability) => {
-            let rows = &out.services[id.index()].rows;
-            Some(Series {
-                window: sc.window,
-                good: rows.iter().map(|r| r.counts.ok).collect(),
-                total: rows.iter().map(|r| r.counts.requests).collect(),
-            })
-        }
-        (Target::Service(id), Indicator::Latency { threshold }) => {
-            let m = &out.services[id.index()];
-            let k = m.within.iter().position(|(t, _)| *t == threshold)?;
-            Some(Series {
-                window: sc.window,
-                good: m.rows.iter().map(|r| r.within.get(k).copied().unwrap_or(0)).collect(),
-                total: m.rows.iter().map(|r| r.counts.requests).collect(),
-            })
-        }
-        (_, Indicator::AudioAvailability) => {
-            let a = out.audio.as_ref()?;
-            // One row per channel per window: take the first channel's rows (the device-wide figures repeat).
-            let rows: Vec<_> = a.rows.iter().filter(|r| r.channel == 0).collect();
-            Some(Series {
-                window: sc.window,
-                good: rows.iter().map(|r| r.meter.blocks.saturating_sub(r.xruns)).collect(),
-                total: rows.iter().map(|r| r.meter.blocks + r.missing).collect(),
-            })
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

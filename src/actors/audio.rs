@@ -9,6 +9,8 @@
 //! xrun storm hits it, or when host and device clocks have slipped by a whole buffer (sample-rate mismatch,
 //! clock drift). While the device is unplugged its periods are missing.
 
+pub mod backend;
+
 use std::path::PathBuf;
 
 use rand::RngExt;
@@ -21,12 +23,13 @@ use crate::model::event::Event as Ev;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::live::metrics::Gauges;
-use crate::live::{AudioBackend, LiveMeter, LiveReport};
+use super::gauges::Gauges;
+use crate::model::summary::LiveReport;
 use crate::scenario::device::Device;
 use crate::scenario::{FaultEffect, Scenario};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
 use crate::supervision::{Decision, RestartType, Supervisor};
+use backend::{AudioBackend, LiveMeter};
 
 /// One period of audio on its way through the path.
 #[derive(Debug)]
@@ -102,7 +105,7 @@ pub enum MonitorMsg {
         /// Probe index (echoed).
         probe: u32,
         /// What to measure.
-        metric: crate::experiment::Metric,
+        metric: crate::model::summary::ProbeMetric,
     },
 }
 

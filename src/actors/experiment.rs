@@ -3,8 +3,8 @@
 
 use super::audio::MonitorMsg;
 use super::{Event, ServiceMsg, SimLab, record};
-use crate::experiment::{Metric, Probe};
 use crate::model::event::Event as Ev;
+use crate::scenario::experiment::{Metric, Probe};
 use crate::scenario::{Scenario, Target};
 use crate::sim::{Behavior, SimDuration, SimTime};
 

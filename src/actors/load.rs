@@ -93,7 +93,7 @@ pub struct LoadGenerator {
     outstanding: SlotMap<DefaultKey, Outstanding>,
     meter: ClientMeter,
     /// Live mode: the metrics endpoint's counters.
-    gauges: Option<std::sync::Arc<crate::live::metrics::Gauges>>,
+    gauges: Option<std::sync::Arc<super::gauges::Gauges>>,
 }
 
 impl LoadGenerator {
@@ -142,7 +142,7 @@ impl LoadGenerator {
     }
 
     /// Counts the outcomes into `gauges` too (the live metrics endpoint).
-    pub fn with_gauges(mut self, gauges: std::sync::Arc<crate::live::metrics::Gauges>) -> Self {
+    pub fn with_gauges(mut self, gauges: std::sync::Arc<super::gauges::Gauges>) -> Self {
         self.gauges = Some(gauges);
         self
     }

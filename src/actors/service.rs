@@ -127,7 +127,7 @@ pub enum ServiceMsg {
         /// Probe index (echoed).
         probe: u32,
         /// What to measure.
-        metric: crate::experiment::Metric,
+        metric: crate::model::summary::ProbeMetric,
     },
     /// The autoscaler resizes the worker pool.
     SetWorkers {

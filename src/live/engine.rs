@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
+pub use crate::actors::audio::backend::Period;
 use crate::dsp::mixer::{Mixer, MixerConfig};
 use crate::dsp::source::Source;
 
@@ -51,27 +52,6 @@ impl Controls {
         self.silence.store(silence, Ordering::Relaxed);
         self.clip_gain_bits.store(clip_gain.to_bits(), Ordering::Relaxed);
     }
-}
-
-/// One callback of the output stream, as the actors see it.
-#[derive(Copy, Clone, Debug, Default, PartialEq)]
-pub struct Period {
-    /// Callback number (from 0).
-    pub n: u64,
-    /// Frames in the callback.
-    pub frames: u32,
-    /// When the callback was invoked [ns, the stream's clock].
-    pub at_ns: u64,
-    /// Since the previous callback [ns] (0 for the first).
-    pub interval_ns: u64,
-    /// Time spent in the callback [ns], cpu-stall included.
-    pub proc_ns: u64,
-    /// An xrun: the gap since the previous callback exceeded 1.5 periods, or the host reported one.
-    pub xrun: bool,
-    /// Fewer captured frames were waiting than the callback needed (the rest was silence).
-    pub underrun: bool,
-    /// Meter frames the actors had no room for (dropped, not played differently).
-    pub meter_dropped: bool,
 }
 
 /// Floats per frame in the meter ring: ch1, ch2, out_l, out_r.

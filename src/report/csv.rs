@@ -75,7 +75,7 @@ pub fn client(out: &RunOutput) -> Vec<u8> {
 /// what its error budget and burn rates are computed from. Objectives without a per-window SLI (xruns per
 /// hour, max dropout) have no rows.
 pub fn slo(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
-    let series: Vec<_> = sc.slos.iter().map(|s| (s, crate::slo::series_of(sc, out, s))).collect();
+    let series: Vec<_> = sc.slos.iter().map(|s| (s, crate::run::series_of(sc, out, s))).collect();
     let windows = series.iter().filter_map(|(_, s)| s.as_ref().map(|s| s.total.len())).max().unwrap_or(0);
     let window_s = sc.window.as_secs_f64();
     let series = &series;

@@ -214,7 +214,7 @@ fn slo_result(sc: &Scenario, out: &RunOutput, slo: &Slo) -> SloResult {
     let index = sc.slos.iter().position(|s| std::ptr::eq(s, slo)).expect("invariant: the objective is the scenario's");
     let horizon = out.end - SimTime::ZERO;
     let budget =
-        crate::slo::series_of(sc, out, slo).map(|s| crate::slo::budget(&s, slo.objective, slo.period, horizon));
+        crate::run::series_of(sc, out, slo).map(|s| crate::slo::budget(&s, slo.objective, slo.period, horizon));
     let alerts: Vec<AlertSummary> = out
         .alerts
         .get(index)

@@ -200,8 +200,8 @@ fn experiment(
     raw: &RawScenario,
     has_device: bool,
     lookup: &Lookup<'_>,
-) -> Option<crate::experiment::ExperimentSpec> {
-    use crate::experiment::{ExperimentSpec, Metric, Probe};
+) -> Option<crate::scenario::experiment::ExperimentSpec> {
+    use crate::scenario::experiment::{ExperimentSpec, Metric, Probe};
     use crate::scenario::raw::MetricName as M;
     if raw.hypothesis.is_empty() {
         if raw.experiment.is_some() {
