@@ -740,7 +740,7 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn alert_list(alerts: &[crate::report::summary::AlertSummary]) -> String {
+fn alert_list(alerts: &[crate::model::summary::AlertSummary]) -> String {
     alerts
         .iter()
         .filter(|a| a.severity == crate::slo::Severity::Page)

@@ -23,6 +23,7 @@ pub mod cli;
 pub mod compare;
 pub mod dist;
 pub mod dsp;
+pub mod evaluate;
 pub mod experiment;
 pub mod figures;
 pub mod live;

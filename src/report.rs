@@ -3,13 +3,12 @@
 pub mod csv;
 pub mod html;
 pub mod junit;
-pub mod summary;
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use summary::{Summary, Verdict};
+pub use crate::model::summary::{Summary, Verdict};
 
 /// A latency histogram in HdrHistogram's V2 compressed form (what `merge` adds up exactly).
 pub fn latency_hdr(h: &hdrhistogram::Histogram<u64>) -> Vec<u8> {

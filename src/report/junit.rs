@@ -56,8 +56,8 @@ pub fn run_cases(s: &super::Summary) -> Vec<Case> {
     for slo in &s.slos {
         let achieved = slo.achieved.map(|a| format!("{a}")).unwrap_or_else(|| "n/a (no data)".into());
         let goal = match slo.sli {
-            super::summary::Sli::XrunsPerHour => format!("at most {}", slo.objective),
-            super::summary::Sli::MaxDropout => format!("at most {} ms", slo.threshold_ms.unwrap_or(0.0)),
+            crate::model::summary::Sli::XrunsPerHour => format!("at most {}", slo.objective),
+            crate::model::summary::Sli::MaxDropout => format!("at most {} ms", slo.threshold_ms.unwrap_or(0.0)),
             _ => format!("objective {}", slo.objective),
         };
         v.push(Case {

@@ -1,8 +1,8 @@
-//! Builds `summary.json` (the types are [`crate::model::summary`]) from a run: the verdict and headline
-//! figures.
+//! Evaluates a run: its objectives, error budgets, alerts, hypothesis, stress steps and the verdict, decided
+//! here and only here, into a [`Summary`] (the types are [`crate::model::summary`]; `report` renders it).
 
-pub use crate::model::SCHEMA;
-pub use crate::model::summary::*;
+use crate::model::SCHEMA;
+use crate::model::summary::*;
 
 use crate::run::RunOutput;
 use crate::scenario::{Indicator, Scenario, Slo, Target};
