@@ -18,6 +18,7 @@ pub mod experiment;
 pub mod gauges;
 pub mod health;
 pub mod load;
+pub mod node;
 pub mod recorder;
 pub mod service;
 pub mod supervisor;
@@ -29,18 +30,25 @@ use crate::sim::Lab;
 use crate::sim::SimDuration;
 
 pub use autoscaler::{AutoscaleMsg, Autoscaler, ScaleStats};
-pub use bus::{BusReport, EventBus, GroupReport};
+pub use bus::{BusMsg, BusReport, EventBus, GroupReport};
 pub use chaos::{ChaosInjector, ChaosMsg, FaultRecord};
 pub use health::{HealthChecker, HealthMsg, HealthReport};
 pub use load::{LoadGenerator, LoadMsg};
+pub use node::NodeMsg;
 pub use recorder::{EventRecord, Recorder, RecorderMsg};
-pub use service::{ServiceActor, ServiceMsg, ServiceReport};
+pub use service::{ConsumerMsg, ServiceActor, ServiceMsg, ServiceReport};
 pub use supervisor::{RootMsg, RootSupervisor, ServiceSupervisor, SupervisorMsg};
 
 /// Every message of a simulated run, addressed to its actor.
 pub enum Event {
-    /// To a service.
+    /// To a node of the service graph (a service or an event bus).
+    Node(ServiceId, NodeMsg),
+    /// To a request/response service.
     Service(ServiceId, ServiceMsg),
+    /// To a service as an event-bus consumer.
+    Consumer(ServiceId, ConsumerMsg),
+    /// To an event bus.
+    Bus(ServiceId, BusMsg),
     /// To the load generator.
     Load(LoadMsg),
     /// To the chaos injector.
@@ -101,7 +109,7 @@ impl Caller {
             Caller::Load => Event::Load(LoadMsg::Reply { token, result }),
             Caller::Service(id) => Event::Service(id, ServiceMsg::Reply { token, tag, result }),
             Caller::Health => Event::Health(HealthMsg::ProbeReply { token, ok: result == CallResult::Ok }),
-            Caller::Consumer(id) => Event::Service(id, ServiceMsg::Consumed { token, result }),
+            Caller::Consumer(id) => Event::Consumer(id, ConsumerMsg::Consumed { token, result }),
         }
     }
 }

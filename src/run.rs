@@ -9,12 +9,14 @@ use std::time::Duration;
 use actix::{Actor, Addr};
 
 use crate::actors::audio::{AudioMonitor, AudioReport, DeviceActor, DeviceSupervisor, MixerActor};
+use crate::actors::bus::BusInbox;
 use crate::actors::experiment::ExperimentMonitor;
 use crate::actors::recorder::EventRecord;
-use crate::actors::service::DepStats;
+use crate::actors::service::{DepStats, ServiceInbox};
 use crate::actors::{
-    Autoscaler, BusReport, ChaosInjector, Event, EventBus, FaultRecord, HealthChecker, HealthReport, LoadGenerator,
-    Recorder, RootSupervisor, ScaleStats, ServiceActor, ServiceMsg, ServiceSupervisor, SimLab, supervisor::ChildStats,
+    Autoscaler, BusReport, ChaosInjector, ConsumerMsg, Event, EventBus, FaultRecord, HealthChecker, HealthReport,
+    LoadGenerator, Recorder, RootSupervisor, ScaleStats, ServiceActor, ServiceSupervisor, SimLab,
+    supervisor::ChildStats,
 };
 use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
@@ -88,13 +90,28 @@ struct Routes {
 }
 
 impl Routes {
+    /// The request/response service `id` (only services get service and consumer messages).
+    #[inline]
+    fn service(&self, id: ServiceId) -> &Addr<Node<ServiceActor>> {
+        match &self.services[id.index()] {
+            ServiceAddr::Service(a) => a,
+            ServiceAddr::Bus(_) => unreachable!("invariant: service messages go to services"),
+        }
+    }
+
     #[inline]
     fn route(&self, ev: Event) {
         const NO_DEVICE: &str = "invariant: device messages exist only with a [device]";
         match ev {
-            Event::Service(id, m) => match &self.services[id.index()] {
-                ServiceAddr::Service(a) => a.do_send(Deliver(m)),
-                ServiceAddr::Bus(a) => a.do_send(Deliver(m)),
+            Event::Node(id, m) => match &self.services[id.index()] {
+                ServiceAddr::Service(a) => a.do_send(Deliver(ServiceInbox::Node(m))),
+                ServiceAddr::Bus(a) => a.do_send(Deliver(BusInbox::Node(m))),
+            },
+            Event::Service(id, m) => self.service(id).do_send(Deliver(ServiceInbox::Own(m))),
+            Event::Consumer(id, m) => self.service(id).do_send(Deliver(ServiceInbox::Consumer(m))),
+            Event::Bus(id, m) => match &self.services[id.index()] {
+                ServiceAddr::Bus(a) => a.do_send(Deliver(BusInbox::Own(m))),
+                ServiceAddr::Service(_) => unreachable!("invariant: bus messages go to event buses"),
             },
             Event::Load(m) => self.load.do_send(Deliver(m)),
             Event::Chaos(m) => self.chaos.do_send(Deliver(m)),
@@ -318,7 +335,7 @@ async fn run_graph(
         })
         .collect();
     for s in sc.services.iter().filter(|s| s.consumes.is_some()) {
-        lab.schedule(SimTime::ZERO, Event::Service(s.id, ServiceMsg::ConsumerStart));
+        lab.schedule(SimTime::ZERO, Event::Consumer(s.id, ConsumerMsg::Start));
     }
     // This run's fault occurrences (seeded), and the arrival profile with its load spikes.
     let faults = expand_all(&sc.chaos, seed, limits.stop_at);

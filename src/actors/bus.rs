@@ -12,11 +12,60 @@ use rand::RngExt;
 use slotmap::{DefaultKey, SlotMap};
 
 use super::{
-    CallResult, Caller, ChaosMsg, Event, RequestFaults, ServiceMsg, ServiceReport, SimLab, SupervisorMsg, key,
+    CallResult, Caller, ChaosMsg, ConsumerMsg, Event, NodeMsg, RequestFaults, ServiceReport, SimLab, SupervisorMsg, key,
 };
 use crate::metrics::{Outcome, ServiceMeter};
 use crate::scenario::{Scenario, Service, ServiceId, ServiceKind};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
+
+/// Messages to an event bus of its own (from its consumers and itself).
+#[derive(Debug)]
+pub enum BusMsg {
+    /// A consumer joins its group of an event bus.
+    Join {
+        /// Group index at the bus.
+        group: u32,
+    },
+    /// A consumer asks for the message at `offset` of `partition` (answered when it exists).
+    Poll {
+        /// Group index at the bus.
+        group: u32,
+        /// Partition.
+        partition: u32,
+        /// Offset wanted.
+        offset: u64,
+    },
+    /// A consumer commits its positions (next offset to process, per partition).
+    Commit {
+        /// Group index at the bus.
+        group: u32,
+        /// Positions per partition.
+        offsets: Box<[u64]>,
+    },
+    /// A consumer processed a message successfully (the lab's ledger, to count losses and redeliveries).
+    Processed {
+        /// Group index at the bus.
+        group: u32,
+        /// Partition.
+        partition: u32,
+        /// Offset.
+        offset: u64,
+    },
+    /// An append is durable (the bus, to itself).
+    Appended {
+        /// The produce request.
+        token: u64,
+    },
+}
+
+/// What an event bus takes: what every node takes, and its own messages.
+#[derive(Debug)]
+pub enum BusInbox {
+    /// From the rest of the run.
+    Node(NodeMsg),
+    /// Its own.
+    Own(BusMsg),
+}
 
 struct Append {
     from: Caller,
@@ -140,16 +189,11 @@ impl EventBus {
     }
 }
 
-impl Behavior for EventBus {
-    type Msg = ServiceMsg;
-    type Event = Event;
-    type Report = (ServiceReport, BusReport);
-
-    fn handle(&mut self, msg: ServiceMsg, lab: &SimLab) {
+impl EventBus {
+    fn on_node(&mut self, msg: NodeMsg, lab: &SimLab) {
         let now = lab.now();
-        let id = self.spec.id;
         match msg {
-            ServiceMsg::Call { from, token, tag, deadline } => {
+            NodeMsg::Call { from, token, tag, deadline } => {
                 let partition = partition_of(from, token, self.logs.len() as u32);
                 let fails = self.faults.fail_prob > 0.0 && self.rng.random::<f64>() < self.faults.fail_prob;
                 let a = Append { from, token, tag, deadline, arrived: now, partition, fails };
@@ -165,9 +209,41 @@ impl Behavior for EventBus {
                 self.meter.levels(now, self.appends.len() as u32, 0);
                 let own = self.spec.latency.sample(&mut self.rng);
                 let done = now + self.faults.processing(own, &mut self.rng);
-                lab.schedule(done, Event::Service(id, ServiceMsg::Appended { token: super::token(k) }));
+                lab.schedule(done, Event::Bus(self.spec.id, BusMsg::Appended { token: super::token(k) }));
             }
-            ServiceMsg::Appended { token } => {
+            NodeMsg::FaultOn { fault, effect } => self.faults.on(fault, effect),
+            NodeMsg::FaultOff { fault } => self.faults.off(fault),
+            NodeMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
+            NodeMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
+            NodeMsg::ArmPanic { fault } => self.panic_armed = Some(fault),
+            NodeMsg::Shutdown => {
+                self.go_down(lab);
+            }
+            NodeMsg::Restart => {
+                self.up = true;
+                for g in &self.groups {
+                    lab.send(Event::Consumer(g.consumer, ConsumerMsg::Rebalance));
+                }
+            }
+            NodeMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
+            NodeMsg::ReportWindow { probe, metric } => {
+                let w = self.meter.window().as_secs_f64();
+                let value = super::experiment::window_value(metric, self.meter.last_row(now), w);
+                lab.send(Event::Experiment(super::experiment::ExperimentMsg::Value { probe, value }));
+            }
+            // Liveness and readiness alike: the bus answers if it is up.
+            NodeMsg::Probe { token, .. } => {
+                if self.up {
+                    lab.send(Caller::Health.reply(token, 0, CallResult::Ok));
+                }
+            }
+        }
+    }
+
+    fn on_own(&mut self, msg: BusMsg, lab: &SimLab) {
+        let now = lab.now();
+        match msg {
+            BusMsg::Appended { token } => {
                 let Some(a) = self.appends.remove(key(token)) else { return };
                 self.meter.levels(now, self.appends.len() as u32, 0);
                 if a.fails {
@@ -185,34 +261,34 @@ impl Behavior for EventBus {
                 for g in &mut self.groups {
                     if g.waiting[p].is_some_and(|off| off < self.logs[p]) {
                         let offset = g.waiting[p].take().expect("invariant: checked above");
-                        lab.send(Event::Service(g.consumer, ServiceMsg::Records { partition: p as u32, offset }));
+                        lab.send(Event::Consumer(g.consumer, ConsumerMsg::Records { partition: p as u32, offset }));
                     }
                 }
             }
-            ServiceMsg::Join { group } => {
+            BusMsg::Join { group } => {
                 if self.up {
                     let g = &mut self.groups[group as usize];
                     g.waiting.iter_mut().for_each(|w| *w = None);
                     let committed = g.committed.clone().into_boxed_slice();
-                    lab.send(Event::Service(g.consumer, ServiceMsg::Assigned { committed }));
+                    lab.send(Event::Consumer(g.consumer, ConsumerMsg::Assigned { committed }));
                 }
             }
-            ServiceMsg::Poll { group, partition, offset } => {
+            BusMsg::Poll { group, partition, offset } => {
                 if self.up {
                     let g = &mut self.groups[group as usize];
                     if offset < self.logs[partition as usize] {
-                        lab.send(Event::Service(g.consumer, ServiceMsg::Records { partition, offset }));
+                        lab.send(Event::Consumer(g.consumer, ConsumerMsg::Records { partition, offset }));
                     } else {
                         g.waiting[partition as usize] = Some(offset);
                     }
                 }
             }
-            ServiceMsg::Commit { group, offsets } => {
+            BusMsg::Commit { group, offsets } => {
                 if self.up {
                     self.groups[group as usize].committed = offsets.to_vec();
                 }
             }
-            ServiceMsg::Processed { group, partition, offset } => {
+            BusMsg::Processed { group, partition, offset } => {
                 let counts = &mut self.groups[group as usize].processed[partition as usize];
                 let i = offset as usize;
                 if counts.len() <= i {
@@ -220,47 +296,19 @@ impl Behavior for EventBus {
                 }
                 counts[i] += 1;
             }
-            ServiceMsg::FaultOn { fault, effect } => self.faults.on(fault, effect),
-            ServiceMsg::FaultOff { fault } => self.faults.off(fault),
-            ServiceMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
-            ServiceMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
-            ServiceMsg::ArmPanic { fault } => self.panic_armed = Some(fault),
-            ServiceMsg::Shutdown => {
-                self.go_down(lab);
-            }
-            ServiceMsg::Restart => {
-                self.up = true;
-                for g in &self.groups {
-                    lab.send(Event::Service(g.consumer, ServiceMsg::Rebalance));
-                }
-            }
-            ServiceMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
-            ServiceMsg::ReportWindow { probe, metric } => {
-                let w = self.meter.window().as_secs_f64();
-                let value = super::experiment::window_value(metric, self.meter.last_row(now), w);
-                lab.send(Event::Experiment(super::experiment::ExperimentMsg::Value { probe, value }));
-            }
-            ServiceMsg::Probe { token, .. } => {
-                if self.up {
-                    lab.send(Caller::Health.reply(token, 0, CallResult::Ok));
-                }
-            }
-            // Not applicable to a bus (validation keeps them away) or consumer-side messages.
-            ServiceMsg::Reply { .. }
-            | ServiceMsg::WorkDone { .. }
-            | ServiceMsg::CallTimeout { .. }
-            | ServiceMsg::CallDue { .. }
-            | ServiceMsg::BulkheadTimeout { .. }
-            | ServiceMsg::BreakerTimer { .. }
-            | ServiceMsg::LoadReport
-            | ServiceMsg::SetWorkers { .. }
-            | ServiceMsg::Assigned { .. }
-            | ServiceMsg::Records { .. }
-            | ServiceMsg::Consumed { .. }
-            | ServiceMsg::RePoll { .. }
-            | ServiceMsg::CommitDue
-            | ServiceMsg::Rebalance
-            | ServiceMsg::ConsumerStart => {}
+        }
+    }
+}
+
+impl Behavior for EventBus {
+    type Msg = BusInbox;
+    type Event = Event;
+    type Report = (ServiceReport, BusReport);
+
+    fn handle(&mut self, msg: BusInbox, lab: &SimLab) {
+        match msg {
+            BusInbox::Node(m) => self.on_node(m, lab),
+            BusInbox::Own(m) => self.on_own(m, lab),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The chaos injector: starts and ends each fault of the scenario at its instant.
 
 use super::audio::DeviceMsg;
-use super::{Event, ServiceMsg, SimLab, record};
+use super::{Event, NodeMsg, SimLab, record};
 use crate::model::event::Event as Ev;
 use crate::scenario::{Fault, FaultEffect, Target};
 use crate::sim::{Behavior, SimTime};
@@ -102,19 +102,19 @@ impl Behavior for ChaosInjector {
                 };
                 record(lab, target, ev);
                 let msg = match f.effect {
-                    FaultEffect::Panic => ServiceMsg::ArmPanic { fault: f.name.clone().into() },
+                    FaultEffect::Panic => NodeMsg::ArmPanic { fault: f.name.clone().into() },
                     FaultEffect::Stop => {
-                        ServiceMsg::Stop { reason: format!("stopped by fault {}", f.name).into(), down_for: f.duration }
+                        NodeMsg::Stop { reason: format!("stopped by fault {}", f.name).into(), down_for: f.duration }
                     }
                     FaultEffect::Kill => {
-                        ServiceMsg::Kill { reason: format!("killed by fault {}", f.name).into(), down_for: f.duration }
+                        NodeMsg::Kill { reason: format!("killed by fault {}", f.name).into(), down_for: f.duration }
                     }
-                    effect => ServiceMsg::FaultOn { fault: i, effect },
+                    effect => NodeMsg::FaultOn { fault: i, effect },
                 };
                 match f.target {
                     // Load spikes are part of the arrival profile, applied when the run starts.
                     Target::Load => {}
-                    Target::Service(id) => lab.send(Event::Service(id, msg)),
+                    Target::Service(id) => lab.send(Event::Node(id, msg)),
                     Target::Device => lab.send(Event::Device(match f.effect {
                         FaultEffect::DeviceDisconnect => DeviceMsg::Disconnect { down_for: f.duration },
                         effect => DeviceMsg::FaultOn { fault: i, effect },
@@ -133,9 +133,9 @@ impl Behavior for ChaosInjector {
                     Target::Load => {}
                     Target::Service(id) => {
                         if windowed {
-                            lab.send(Event::Service(id, ServiceMsg::FaultOff { fault: i }));
+                            lab.send(Event::Node(id, NodeMsg::FaultOff { fault: i }));
                         }
-                        lab.send(Event::Service(id, ServiceMsg::WatchRecovery { fault: i }));
+                        lab.send(Event::Node(id, NodeMsg::WatchRecovery { fault: i }));
                     }
                     Target::Device => {
                         if windowed {

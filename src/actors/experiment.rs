@@ -2,7 +2,7 @@
 //! each metrics window, and stops the run when one has been out of tolerance for longer than its grace.
 
 use super::audio::MonitorMsg;
-use super::{Event, ServiceMsg, SimLab, record};
+use super::{Event, NodeMsg, SimLab, record};
 use crate::model::event::Event as Ev;
 use crate::scenario::experiment::{Metric, Probe};
 use crate::scenario::{Scenario, Target};
@@ -59,7 +59,7 @@ impl Behavior for ExperimentMonitor {
                     let ask = (i as u32, p.metric);
                     match p.target {
                         Target::Service(id) => {
-                            lab.send(Event::Service(id, ServiceMsg::ReportWindow { probe: ask.0, metric: ask.1 }))
+                            lab.send(Event::Node(id, NodeMsg::ReportWindow { probe: ask.0, metric: ask.1 }))
                         }
                         Target::Device => {
                             lab.send(Event::Monitor(MonitorMsg::ReportWindow { probe: ask.0, metric: ask.1 }))

@@ -2,7 +2,7 @@
 //! its check by the consecutive thresholds, asks the supervisor to restart a failed service (remediation),
 //! and tracks the overall status by the share of passing checks.
 
-use super::{Event, ServiceMsg, SimLab, SupervisorMsg, record};
+use super::{Event, NodeMsg, SimLab, SupervisorMsg, record};
 use crate::model::event::Event as Ev;
 pub use crate::model::summary::HealthReport;
 use crate::resilience::{Check, CheckChange, ProbeKind, Status, overall};
@@ -134,7 +134,7 @@ impl Behavior for HealthChecker {
                 c.timer = Some(lab.timer(now + cfg.timeout, Event::Health(HealthMsg::ProbeTimeout { i, seq: c.seq })));
                 let readiness = cfg.probe == ProbeKind::Readiness;
                 let token = u64::from(i) << 32 | c.seq;
-                lab.send(Event::Service(c.service, ServiceMsg::Probe { token, readiness }));
+                lab.send(Event::Node(c.service, NodeMsg::Probe { token, readiness }));
                 lab.schedule_daemon(now + cfg.interval, Event::Health(HealthMsg::Probe(i)));
             }
             HealthMsg::ProbeReply { token, ok } => {

@@ -181,16 +181,12 @@ impl LoadGenerator {
         if let Some(d) = deadline {
             self.outstanding[k].timer = Some(lab.timer(d, Event::Load(LoadMsg::Timeout { token: t })));
         }
-        let call = super::ServiceMsg::Call {
-            from: Caller::Load,
-            token: t,
-            tag: 0,
-            deadline: deadline.unwrap_or(SimTime::MAX),
-        };
+        let call =
+            super::NodeMsg::Call { from: Caller::Load, token: t, tag: 0, deadline: deadline.unwrap_or(SimTime::MAX) };
         if at > lab.now() {
-            lab.schedule(at, Event::Service(entry, call));
+            lab.schedule(at, Event::Node(entry, call));
         } else {
-            lab.send(Event::Service(entry, call));
+            lab.send(Event::Node(entry, call));
         }
     }
 

@@ -13,7 +13,9 @@ use std::collections::VecDeque;
 use rand::RngExt;
 use slotmap::{DefaultKey, SlotMap};
 
-use super::{AutoscaleMsg, CallResult, Caller, ChaosMsg, Event, RequestFaults, SimLab, SupervisorMsg, key, token};
+use super::{
+    AutoscaleMsg, CallResult, Caller, ChaosMsg, Event, NodeMsg, RequestFaults, SimLab, SupervisorMsg, key, token,
+};
 use crate::metrics::{Outcome, ServiceMeter, ServiceMetrics};
 use crate::resilience::RateLimiter;
 use crate::scenario::{FaultEffect, Scenario, Service, ServiceId};
@@ -21,21 +23,12 @@ use crate::sim::{Behavior, SimDuration, SimRng, SimTime, TimerId};
 
 pub use calls::DepStats;
 use calls::{Awaiting, Dependency};
+pub use consumer::ConsumerMsg;
 
-/// Messages to a service.
+/// Messages to a request/response service of its own (answers of its dependencies, its timers, the
+/// autoscaler).
 #[derive(Debug)]
 pub enum ServiceMsg {
-    /// A request.
-    Call {
-        /// Who to answer.
-        from: Caller,
-        /// The caller's token, echoed in the reply.
-        token: u64,
-        /// The caller's tag, echoed in the reply.
-        tag: u32,
-        /// When the caller gives up (`SimTime::MAX`: never).
-        deadline: SimTime,
-    },
     /// The answer of a dependency.
     Reply {
         /// The token this service gave.
@@ -78,132 +71,36 @@ pub enum ServiceMsg {
         /// Index of the dependency.
         dep: u32,
     },
-    /// A latency or error fault starts.
-    FaultOn {
-        /// Index of the fault in the scenario.
-        fault: u32,
-        /// Its effect.
-        effect: FaultEffect,
-    },
-    /// A fault ends.
-    FaultOff {
-        /// Index of the fault in the scenario.
-        fault: u32,
-    },
-    /// Crash now; stay down for at least `down_for`.
-    Kill {
-        /// Why (shown in the event log).
-        reason: Box<str>,
-        /// Minimum downtime.
-        down_for: SimDuration,
-    },
-    /// Stop normally now; if restarted, stay down for at least `down_for`.
-    Stop {
-        /// Why (shown in the event log).
-        reason: Box<str>,
-        /// Minimum downtime.
-        down_for: SimDuration,
-    },
-    /// The next request started makes the handler panic (an injected bug).
-    ArmPanic {
-        /// The fault's name.
-        fault: Box<str>,
-    },
-    /// The supervisor shuts the service down (a sibling crashed, or it gave up); it does not report back.
-    Shutdown,
-    /// The supervisor restarts the service.
-    Restart,
-    /// A health probe.
-    Probe {
-        /// The probe's token, echoed in the answer.
-        token: u64,
-        /// Readiness (queue not full) rather than liveness.
-        readiness: bool,
-    },
     /// The autoscaler asks for the utilisation since its last question.
     LoadReport,
-    /// The experiment monitor asks for a probe's value in the window that just ended.
-    ReportWindow {
-        /// Probe index (echoed).
-        probe: u32,
-        /// What to measure.
-        metric: crate::model::summary::ProbeMetric,
-    },
     /// The autoscaler resizes the worker pool.
     SetWorkers {
         /// The new number of workers.
         workers: u32,
     },
-    /// A consumer joins its group of an event bus.
-    Join {
-        /// Group index at the bus.
-        group: u32,
-    },
-    /// A consumer asks for the message at `offset` of `partition` (answered when it exists).
-    Poll {
-        /// Group index at the bus.
-        group: u32,
-        /// Partition.
-        partition: u32,
-        /// Offset wanted.
-        offset: u64,
-    },
-    /// A consumer commits its positions (next offset to process, per partition).
-    Commit {
-        /// Group index at the bus.
-        group: u32,
-        /// Positions per partition.
-        offsets: Box<[u64]>,
-    },
-    /// A consumer processed a message successfully (the lab's ledger, to count losses and redeliveries).
-    Processed {
-        /// Group index at the bus.
-        group: u32,
-        /// Partition.
-        partition: u32,
-        /// Offset.
-        offset: u64,
-    },
-    /// An append is durable (the bus, to itself).
-    Appended {
-        /// The produce request.
-        token: u64,
-    },
-    /// The bus assigns every partition to the consumer, from the group's committed positions.
-    Assigned {
-        /// Committed positions per partition.
-        committed: Box<[u64]>,
-    },
-    /// The message at `offset` of `partition` is available.
-    Records {
-        /// Partition.
-        partition: u32,
-        /// Offset.
-        offset: u64,
-    },
-    /// The consumer's processing of a message ended.
-    Consumed {
-        /// Partition × 2^40 + offset.
-        token: u64,
-        /// How it ended.
-        result: CallResult,
-    },
-    /// Poll `partition` again (after a failed processing).
-    RePoll {
-        /// Partition.
-        partition: u32,
-    },
-    /// Time to commit positions.
-    CommitDue,
-    /// The bus restarted: join again.
-    Rebalance,
-    /// Start consuming (at the start of the run).
-    ConsumerStart,
-    /// Tell the chaos injector when the service next answers a request successfully (fault `fault` ended).
-    WatchRecovery {
-        /// Index of the fault.
-        fault: u32,
-    },
+}
+
+/// What a service takes: what every node takes, its own messages, and, if it consumes from an event bus,
+/// the consumer's.
+#[derive(Debug)]
+pub enum ServiceInbox {
+    /// From the rest of the run.
+    Node(NodeMsg),
+    /// Its own.
+    Own(ServiceMsg),
+    /// As an event-bus consumer.
+    Consumer(ConsumerMsg),
+}
+
+impl ServiceInbox {
+    /// The event that delivers it to service `id` again.
+    fn to(self, id: ServiceId) -> Event {
+        match self {
+            ServiceInbox::Node(m) => Event::Node(id, m),
+            ServiceInbox::Own(m) => Event::Service(id, m),
+            ServiceInbox::Consumer(m) => Event::Consumer(id, m),
+        }
+    }
 }
 
 struct Request {
@@ -258,7 +155,7 @@ pub struct ServiceActor {
     /// Consumer group membership, if any.
     consumer: Option<consumer::Consumer>,
     /// Messages that arrived while the service was hung.
-    stash: Vec<ServiceMsg>,
+    stash: Vec<ServiceInbox>,
     meter: ServiceMeter,
 }
 
@@ -401,7 +298,7 @@ impl ServiceActor {
         }
         // Requests that waited in a hung process get a reset connection; other waiting messages are moot.
         for m in std::mem::take(&mut self.stash) {
-            if let ServiceMsg::Call { from, token, tag, .. } = m {
+            if let ServiceInbox::Node(NodeMsg::Call { from, token, tag, .. }) = m {
                 if from != Caller::Health {
                     self.meter.record(now, Outcome::Failed);
                 }
@@ -439,22 +336,6 @@ impl ServiceActor {
     }
 }
 
-/// Messages a hung service still reacts to (the chaos injector's and the supervisor's).
-fn is_control(msg: &ServiceMsg) -> bool {
-    matches!(
-        msg,
-        ServiceMsg::FaultOn { .. }
-            | ServiceMsg::FaultOff { .. }
-            | ServiceMsg::Kill { .. }
-            | ServiceMsg::Stop { .. }
-            | ServiceMsg::Shutdown
-            | ServiceMsg::Restart
-            | ServiceMsg::ArmPanic { .. }
-            | ServiceMsg::WatchRecovery { .. }
-            | ServiceMsg::ReportWindow { .. }
-    )
-}
-
 /// The consumer state of service `id`: its group is the index of `id` among the consumers of the bus.
 fn consumer_of(sc: &Scenario, id: ServiceId) -> Option<consumer::Consumer> {
     let cons = sc.service(id).consumes.as_ref()?;
@@ -480,71 +361,35 @@ fn classify(now: SimTime, req: &Request, result: CallResult) -> Outcome {
     }
 }
 
-impl Behavior for ServiceActor {
-    type Msg = ServiceMsg;
-    type Event = Event;
-    type Report = ServiceReport;
-
-    fn handle(&mut self, msg: ServiceMsg, lab: &SimLab) {
-        if self.faults.hung && !is_control(&msg) {
-            // A hung process handles nothing: its messages wait until the hang ends.
-            self.stash.push(msg);
-            return;
-        }
-        if self.consumer.is_some() && self.on_consumer_msg(&msg, lab) {
-            return;
-        }
+impl ServiceActor {
+    fn on_node(&mut self, msg: NodeMsg, lab: &SimLab) {
         match msg {
-            ServiceMsg::Call { from, token, tag, deadline } => {
+            NodeMsg::Call { from, token, tag, deadline } => {
                 self.on_call(Request { from, token, tag, deadline, arrived: lab.now() }, lab)
             }
-            ServiceMsg::WorkDone { token, failed } => {
-                let k = key(token);
-                if self.active.contains_key(k) {
-                    self.finish(k, if failed { CallResult::Failed } else { CallResult::Ok }, lab);
-                }
-            }
-            ServiceMsg::Reply { token, tag, result } => self.on_reply(key(token), tag, result, lab),
-            ServiceMsg::CallTimeout { token, tag } => self.on_call_timeout(key(token), tag, lab),
-            ServiceMsg::CallDue { token, tag } => self.on_call_due(key(token), tag, lab),
-            ServiceMsg::BulkheadTimeout { token, tag } => self.on_bulkhead_timeout(key(token), tag, lab),
-            ServiceMsg::BreakerTimer { dep } => self.on_breaker_timer(dep as usize, lab),
-            ServiceMsg::FaultOn { fault, effect } => self.faults.on(fault, effect),
-            ServiceMsg::FaultOff { fault } => {
+            NodeMsg::FaultOn { fault, effect } => self.faults.on(fault, effect),
+            NodeMsg::FaultOff { fault } => {
                 self.faults.off(fault);
                 if !self.faults.hung {
                     // Back from a hang: everything that waited is handled now, in arrival order.
                     let id = self.id();
                     for m in std::mem::take(&mut self.stash) {
-                        lab.send(Event::Service(id, m));
+                        lab.send(m.to(id));
                     }
                 }
             }
-            ServiceMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
-            ServiceMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
-            ServiceMsg::ArmPanic { fault } => self.panic_armed = Some(fault),
-            ServiceMsg::Shutdown => {
+            NodeMsg::Kill { reason, down_for } => self.exit(reason, down_for, true, lab),
+            NodeMsg::Stop { reason, down_for } => self.exit(reason, down_for, false, lab),
+            NodeMsg::ArmPanic { fault } => self.panic_armed = Some(fault),
+            NodeMsg::Shutdown => {
                 self.go_down(lab);
             }
-            ServiceMsg::Restart => {
+            NodeMsg::Restart => {
                 self.up = true;
                 self.join(lab);
             }
-            // Event-bus messages: a bus handles them, a consumer handled its own above.
-            ServiceMsg::Join { .. }
-            | ServiceMsg::Poll { .. }
-            | ServiceMsg::Commit { .. }
-            | ServiceMsg::Processed { .. }
-            | ServiceMsg::Appended { .. }
-            | ServiceMsg::Assigned { .. }
-            | ServiceMsg::Records { .. }
-            | ServiceMsg::Consumed { .. }
-            | ServiceMsg::RePoll { .. }
-            | ServiceMsg::CommitDue
-            | ServiceMsg::Rebalance
-            | ServiceMsg::ConsumerStart => {}
-            ServiceMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
-            ServiceMsg::Probe { token, readiness } => {
+            NodeMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
+            NodeMsg::Probe { token, readiness } => {
                 if !readiness {
                     // Liveness: the actor itself answers, if it is up.
                     if self.up {
@@ -559,11 +404,27 @@ impl Behavior for ServiceActor {
                     );
                 }
             }
-            ServiceMsg::ReportWindow { probe, metric } => {
+            NodeMsg::ReportWindow { probe, metric } => {
                 let w = self.meter.window().as_secs_f64();
                 let value = super::experiment::window_value(metric, self.meter.last_row(lab.now()), w);
                 lab.send(Event::Experiment(super::experiment::ExperimentMsg::Value { probe, value }));
             }
+        }
+    }
+
+    fn on_own(&mut self, msg: ServiceMsg, lab: &SimLab) {
+        match msg {
+            ServiceMsg::WorkDone { token, failed } => {
+                let k = key(token);
+                if self.active.contains_key(k) {
+                    self.finish(k, if failed { CallResult::Failed } else { CallResult::Ok }, lab);
+                }
+            }
+            ServiceMsg::Reply { token, tag, result } => self.on_reply(key(token), tag, result, lab),
+            ServiceMsg::CallTimeout { token, tag } => self.on_call_timeout(key(token), tag, lab),
+            ServiceMsg::CallDue { token, tag } => self.on_call_due(key(token), tag, lab),
+            ServiceMsg::BulkheadTimeout { token, tag } => self.on_bulkhead_timeout(key(token), tag, lab),
+            ServiceMsg::BreakerTimer { dep } => self.on_breaker_timer(dep as usize, lab),
             ServiceMsg::LoadReport => {
                 let utilization = self.meter.take_utilization(lab.now());
                 let (service, workers) = (self.id(), self.workers);
@@ -578,6 +439,26 @@ impl Behavior for ServiceActor {
                     self.start(next, lab);
                 }
             }
+        }
+    }
+}
+
+impl Behavior for ServiceActor {
+    type Msg = ServiceInbox;
+    type Event = Event;
+    type Report = ServiceReport;
+
+    fn handle(&mut self, msg: ServiceInbox, lab: &SimLab) {
+        let control = matches!(&msg, ServiceInbox::Node(m) if m.is_control());
+        if self.faults.hung && !control {
+            // A hung process handles nothing: its messages wait until the hang ends.
+            self.stash.push(msg);
+            return;
+        }
+        match msg {
+            ServiceInbox::Node(m) => self.on_node(m, lab),
+            ServiceInbox::Own(m) => self.on_own(m, lab),
+            ServiceInbox::Consumer(m) => self.on_consumer_msg(m, lab),
         }
     }
 

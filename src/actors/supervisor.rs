@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rand::RngExt;
 
-use super::{Event, ServiceMsg, SimLab, record};
+use super::{Event, NodeMsg, SimLab, record};
 use crate::model::event::Event as Ev;
 use crate::scenario::{Scenario, ServiceId};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
@@ -122,7 +122,7 @@ impl ServiceSupervisor {
                     self.names[i]
                 );
                 for c in shutdown {
-                    lab.send(Event::Service(ServiceId(c as u32), ServiceMsg::Shutdown));
+                    lab.send(Event::Node(ServiceId(c as u32), NodeMsg::Shutdown));
                     self.mark_down(c, now);
                     record(lab, &self.names[c], Ev::ActorStop { reason: why.clone() });
                 }
@@ -137,7 +137,7 @@ impl ServiceSupervisor {
             }
             Decision::Escalate { shutdown, restarts } => {
                 for c in shutdown {
-                    lab.send(Event::Service(ServiceId(c as u32), ServiceMsg::Shutdown));
+                    lab.send(Event::Node(ServiceId(c as u32), NodeMsg::Shutdown));
                     self.mark_down(c, now);
                 }
                 let spec = self.state.spec();
@@ -164,7 +164,7 @@ impl ServiceSupervisor {
             s.restarts += 1;
             s.downtime = s.downtime + (now - since);
             record(lab, &self.names[c], Ev::ActorRestart { downtime: now - since, stream_reopened: false });
-            lab.send(Event::Service(ServiceId(c as u32), ServiceMsg::Restart));
+            lab.send(Event::Node(ServiceId(c as u32), NodeMsg::Restart));
             done.push(c);
         }
         self.state.on_restarted(&done);
@@ -190,7 +190,7 @@ impl Behavior for ServiceSupervisor {
                 let i = service.index();
                 if self.state.is_running(i) {
                     record(lab, &self.names[i], Ev::Remediation { reason: reason.to_string(), already_down: false });
-                    lab.send(Event::Service(service, ServiceMsg::Shutdown));
+                    lab.send(Event::Node(service, NodeMsg::Shutdown));
                     self.on_exit(i, &format!("remediation: {reason}"), SimDuration::ZERO, true, lab);
                 } else {
                     record(lab, &self.names[i], Ev::Remediation { reason: reason.to_string(), already_down: true });

@@ -12,6 +12,7 @@ use rand::RngExt;
 use slotmap::DefaultKey;
 
 use super::{Active, ServiceActor, ServiceMsg};
+use crate::actors::NodeMsg;
 use crate::actors::{CallResult, Caller, Event, SimLab, record, token};
 use crate::model::event::Event as Ev;
 use crate::resilience::{Bulkhead, CircuitBreaker, Entry, Permit, RetryBudget, RetryConfig, Transition};
@@ -163,8 +164,7 @@ impl ServiceActor {
                 None => (SimTime::MAX, None),
             };
             a.awaiting = Some(Awaiting { tag, phase: Phase::InFlight, timer, permit: None, sent_at: at });
-            let call =
-                Event::Service(dep.callee, ServiceMsg::Call { from: Caller::Service(id), token: t, tag, deadline });
+            let call = Event::Node(dep.callee, NodeMsg::Call { from: Caller::Service(id), token: t, tag, deadline });
             if at > lab.now() {
                 a.deferred = Some(lab.timer(at, call));
             } else {
@@ -256,10 +256,7 @@ impl ServiceActor {
             dep.timeout.map(|_| lab.timer(deadline, Event::Service(id, ServiceMsg::CallTimeout { token: t, tag })));
         // Across a partition the call is lost: only the timeout (if any) ends the wait.
         if !self.faults.partitioned(dep.callee) {
-            lab.send(Event::Service(
-                dep.callee,
-                ServiceMsg::Call { from: Caller::Service(id), token: t, tag, deadline },
-            ));
+            lab.send(Event::Node(dep.callee, NodeMsg::Call { from: Caller::Service(id), token: t, tag, deadline }));
         }
     }
 
