@@ -1,0 +1,156 @@
+//! The modelled AG06: its sources, its converters and the clock of its USB stream.
+
+use rand::RngExt;
+
+use super::{Core, Effects, Stream};
+use crate::actors::audio::{AudioBlock, MixerMsg};
+use crate::actors::{Event, SimLab};
+use crate::dsp::source::Source;
+use crate::model::summary::LiveReport;
+use crate::scenario::device::Device;
+use crate::sim::{SimDuration, SimRng, SimTime};
+
+/// The device of a simulated run. One period is `buffer_frames / sample_rate` of simulated time on the
+/// device's clock; its block is an xrun when its modelled processing time (`dsp_time` plus injected
+/// stalls) exceeds the period, when an xrun storm hits it, or when host and device clocks have slipped by
+/// a whole buffer (sample-rate mismatch, clock drift).
+pub struct Modelled {
+    sources: Vec<Source>,
+    playback: Source,
+    gains: Vec<f64>,
+    /// Clock anchor: period `anchor_n` started at `anchor_t`; the clock's rate factor since then.
+    anchor_n: u64,
+    anchor_t: SimTime,
+    /// Frames by which host and device have slipped since the last slip xrun.
+    slip: f64,
+    dsp_rng: SimRng,
+    storm_rng: SimRng,
+}
+
+impl Modelled {
+    /// The modelled `spec`, its random streams derived from `seed`.
+    pub fn new(spec: &Device, seed: u64) -> Self {
+        Modelled {
+            sources: spec
+                .inputs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| s.source.build(seed, &format!("device/ch{}", i + 1)))
+                .collect(),
+            playback: spec.playback.build(seed, "device/playback"),
+            gains: spec.inputs.iter().map(|i| i.strip.input_gain()).collect(),
+            anchor_n: 0,
+            anchor_t: SimTime::ZERO,
+            slip: 0.0,
+            dsp_rng: crate::sim::stream(seed, "device/dsp_time"),
+            storm_rng: crate::sim::stream(seed, "device/xrun_storm"),
+        }
+    }
+
+    /// When period `n` starts on the device's clock (running `ppm` fast since the anchor).
+    fn period_start(&self, spec: &Device, n: u64, ppm: f64) -> SimTime {
+        let nominal = spec.period_start(n - self.anchor_n).as_nanos();
+        let scaled = if ppm == 0.0 { nominal } else { (nominal as f64 / (1.0 + ppm * 1e-6)).round() as u64 };
+        self.anchor_t + SimDuration::from_nanos(scaled)
+    }
+
+    /// Fills the inputs and the playback of period `n` (the converters saturate at full scale).
+    fn fill(&mut self, core: &Core, n: u64, b: &mut AudioBlock) {
+        let rate = f64::from(core.spec.rate_hz);
+        let n0 = n * u64::from(core.spec.frames);
+        for (ch, buf) in b.inputs.iter_mut().enumerate() {
+            self.sources[ch].fill(n0, rate, buf);
+            let g = (self.gains[ch] * core.effects.clip_gain) as f32;
+            if g != 1.0 {
+                for s in buf.iter_mut() {
+                    *s *= g;
+                }
+            }
+            for s in buf.iter_mut() {
+                *s = s.clamp(-1.0, 1.0);
+            }
+        }
+        self.playback.fill(n0, rate, &mut b.playback[0]);
+        let (pl, pr) = b.playback.split_at_mut(1);
+        pr[0].copy_from_slice(&pl[0]);
+    }
+
+    /// Whether a period of `period_ns` is an xrun: its processing is too slow, a storm hits it, or the
+    /// clocks have slipped by a whole buffer. Returns the processing time / period as well.
+    fn xrun(&mut self, core: &Core, period_ns: u64) -> (bool, f64) {
+        let e = &core.effects;
+        let frames = f64::from(core.spec.frames);
+        let dsp = core.spec.dsp_time.sample(&mut self.dsp_rng) + e.stall;
+        let mut xrun = dsp.as_nanos() > period_ns;
+        if e.storm > 0.0 && self.storm_rng.random::<f64>() < e.storm {
+            xrun = true;
+        }
+        // Host and device clocks: every buffer the host consumes `ratio` × frames while the device
+        // produced frames; a whole buffer of slip is an over- or underrun.
+        let ratio = e.ratio * (1.0 + e.ppm * 1e-6);
+        self.slip += frames * (ratio - 1.0);
+        if self.slip.abs() >= frames {
+            self.slip -= frames * self.slip.signum();
+            xrun = true;
+        }
+        (xrun, dsp.as_nanos() as f64 / period_ns as f64)
+    }
+}
+
+impl Stream for Modelled {
+    fn tick(&mut self, core: &mut Core, lab: &SimLab) {
+        // Periods start before the end of the run (arrivals end + drain); none starts at the end.
+        if lab.now() >= lab.limits().stop_at {
+            return;
+        }
+        let n = core.n;
+        let ppm = core.effects.ppm;
+        let next = self.period_start(&core.spec, n + 1, ppm);
+        lab.schedule_daemon(next, Event::Device(super::DeviceMsg::Tick));
+        if !core.up {
+            core.missing(lab);
+            return;
+        }
+        core.n += 1;
+        let frames = core.spec.frames as usize;
+        let channels = core.spec.inputs.len();
+        let mut b = core.block(|| AudioBlock {
+            n: 0,
+            inputs: vec![vec![0.0; frames]; channels],
+            playback: [vec![0.0; frames], vec![0.0; frames]],
+            out: [vec![0.0; frames], vec![0.0; frames]],
+            xrun: false,
+            dsp_load: 0.0,
+            captured_silence: false,
+        });
+        b.n = n;
+        self.fill(core, n, &mut b);
+        let period = (next - self.period_start(&core.spec, n, ppm)).as_nanos().max(1);
+        let (xrun, load) = self.xrun(core, period);
+        b.xrun = xrun;
+        b.dsp_load = load;
+        b.captured_silence = core.effects.silence;
+        if !xrun {
+            core.on_time(lab);
+        }
+        lab.send(Event::Mixer(MixerMsg::Block(b)));
+    }
+
+    /// Re-anchors the clock at the next period (before its rate changes).
+    fn faults_changed(&mut self, core: &Core, before: &Effects) {
+        let next = self.period_start(&core.spec, core.n, before.ppm);
+        self.anchor_n = core.n;
+        self.anchor_t = next;
+    }
+
+    fn close(&mut self) {}
+
+    fn reopen(&mut self) -> Result<(), String> {
+        self.slip = 0.0;
+        Ok(())
+    }
+
+    fn finish(&mut self, _now: SimTime) -> Option<LiveReport> {
+        None
+    }
+}
