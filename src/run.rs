@@ -76,6 +76,7 @@ pub struct LiveSetup {
 }
 
 /// The address of every actor of a run, to deliver the lab's events.
+#[derive(Clone)]
 struct Routes {
     services: Vec<ServiceAddr>,
     load: Addr<Node<LoadGenerator>>,
@@ -291,21 +292,61 @@ async fn run_graph(
 ) -> Result<RunOutput, SimError> {
     let limits = Limits { work_until: SimTime::ZERO + sc.duration, stop_at: SimTime::ZERO + sc.duration + sc.drain };
     let lab: Rc<SimLab> = Lab::new(limits);
-    let (mut backend, mut live_progress, mut gauges) = (None, None, None);
-    match live {
+    let (backend, live_progress, gauges) = match live {
+        // Live: the lab follows the wall clock, and the progress is drawn by `drive_live`.
         Some(l) => {
             lab.set_pace(l.clock);
-            backend = l.backend;
-            live_progress = progress;
-            gauges = l.gauges;
+            (l.backend, progress, l.gauges)
         }
         None => {
             if let Some(p) = progress {
                 lab.set_progress(p);
             }
+            (None, None, None)
         }
-    }
+    };
 
+    let services = service_nodes(sc, seed, &lab);
+    // This run's fault occurrences (seeded), and the arrival profile with its load spikes.
+    let faults = expand_all(&sc.chaos, seed, limits.stop_at);
+    let profile = with_spikes(&sc.load.profile, &faults);
+    let clock = ArrivalClock::new(&profile, sc.load.arrivals, stream(seed, "load/arrivals"));
+    let mut generator = LoadGenerator::new(sc, seed, clock);
+    if let Some(g) = &gauges {
+        generator = generator.with_gauges(g.clone());
+    }
+    generator.schedule(&lab);
+    let load = Node::new(generator, lab.clone()).start();
+    let injector = ChaosInjector::new(faults, sc);
+    injector.schedule(&lab);
+    let chaos = Node::new(injector, lab.clone()).start();
+    let supervisor = Node::new(ServiceSupervisor::new(sc, seed), lab.clone()).start();
+    let root =
+        Node::new(RootSupervisor::new(sc.root_supervisor.clone(), seed, sc.device.is_some()), lab.clone()).start();
+    let recorder = Node::new(Recorder::default(), lab.clone()).start();
+    let checker = HealthChecker::new(sc);
+    checker.schedule(&lab);
+    let health = Node::new(checker, lab.clone()).start();
+    let scaler = Autoscaler::new(sc);
+    scaler.schedule(&lab);
+    let autoscaler = Node::new(scaler, lab.clone()).start();
+    let audio = audio_nodes(sc, seed, &lab, backend, gauges.as_ref(), record);
+
+    let monitor = ExperimentMonitor::new(sc);
+    monitor.schedule(&lab);
+    let experiment = Node::new(monitor, lab.clone()).start();
+    let routes = Routes { services, load, chaos, supervisor, root, recorder, health, autoscaler, audio, experiment };
+    let actors = routes.clone();
+    lab.set_router(move |ev| routes.route(ev));
+
+    let ending = if lab.is_live() { drive_live(&lab, live_progress).await } else { watch(&lab).await? };
+    let mut out = collect(sc, seed, &lab, ending, &actors).await;
+    add_alerts(sc, &mut out);
+    Ok(out)
+}
+
+/// Starts the actor of every service and event bus; consumers start consuming at zero.
+fn service_nodes(sc: &Scenario, seed: u64, lab: &Rc<SimLab>) -> Vec<ServiceAddr> {
     // Latency thresholds each service must count exactly (for latency objectives).
     let thresholds = |i: usize| -> Vec<_> {
         sc.slos
@@ -337,69 +378,90 @@ async fn run_graph(
     for s in sc.services.iter().filter(|s| s.consumes.is_some()) {
         lab.schedule(SimTime::ZERO, Event::Consumer(s.id, ConsumerMsg::Start));
     }
-    // This run's fault occurrences (seeded), and the arrival profile with its load spikes.
-    let faults = expand_all(&sc.chaos, seed, limits.stop_at);
-    let profile = with_spikes(&sc.load.profile, &faults);
-    let clock = ArrivalClock::new(&profile, sc.load.arrivals, stream(seed, "load/arrivals"));
-    let mut generator = LoadGenerator::new(sc, seed, clock);
-    if let Some(g) = &gauges {
-        generator = generator.with_gauges(g.clone());
-    }
-    generator.schedule(&lab);
-    let load = Node::new(generator, lab.clone()).start();
-    let injector = ChaosInjector::new(faults, sc);
-    injector.schedule(&lab);
-    let chaos = Node::new(injector, lab.clone()).start();
-    let supervisor = Node::new(ServiceSupervisor::new(sc, seed), lab.clone()).start();
-    let root =
-        Node::new(RootSupervisor::new(sc.root_supervisor.clone(), seed, sc.device.is_some()), lab.clone()).start();
-    let recorder = Node::new(Recorder::default(), lab.clone()).start();
-    let checker = HealthChecker::new(sc);
-    checker.schedule(&lab);
-    let health = Node::new(checker, lab.clone()).start();
-    let scaler = Autoscaler::new(sc);
-    scaler.schedule(&lab);
-    let autoscaler = Node::new(scaler, lab.clone()).start();
-    let audio = sc.device.as_ref().map(|d| {
+    services
+}
+
+/// Starts the audio path's actors, if the scenario has a device: on `backend` in live mode.
+fn audio_nodes(
+    sc: &Scenario,
+    seed: u64,
+    lab: &Rc<SimLab>,
+    mut backend: Option<Box<dyn crate::actors::audio::backend::AudioBackend>>,
+    gauges: Option<&std::sync::Arc<crate::actors::gauges::Gauges>>,
+    record: Option<PathBuf>,
+) -> Option<AudioAddrs> {
+    sc.device.as_ref().map(|d| {
         let mut device = DeviceActor::new(sc, seed);
         if let Some(b) = backend.take() {
-            device = device.with_backend(b, gauges.clone());
+            device = device.with_backend(b, gauges.cloned());
         }
-        device.schedule(&lab);
+        device.schedule(lab);
         AudioAddrs {
             device: Node::new(device, lab.clone()).start(),
             mixer: Node::new(MixerActor::new(d), lab.clone()).start(),
             monitor: Node::new(AudioMonitor::new(d, sc.window, record.clone()), lab.clone()).start(),
             sup: Node::new(DeviceSupervisor::new(sc, seed), lab.clone()).start(),
         }
-    });
+    })
+}
 
-    let monitor = ExperimentMonitor::new(sc);
-    monitor.schedule(&lab);
-    let experiment = Node::new(monitor, lab.clone()).start();
-    let routes = Routes {
-        services: services.clone(),
-        load: load.clone(),
-        chaos: chaos.clone(),
-        supervisor: supervisor.clone(),
-        root,
-        recorder: recorder.clone(),
-        health: health.clone(),
-        autoscaler: autoscaler.clone(),
-        audio: audio.clone(),
-        experiment,
-    };
-    lab.set_router(move |ev| routes.route(ev));
-
-    let ending = if lab.is_live() { drive_live(&lab, live_progress).await } else { watch(&lab).await? };
+/// Every actor's report once the run is over, as the run's output (alerts still to add).
+async fn collect(sc: &Scenario, seed: u64, lab: &SimLab, ending: Ending, a: &Routes) -> RunOutput {
     let end = lab.now();
 
+    const GONE: &str = "invariant: actors live until the run is collected";
+    let (service_metrics, calls_to, rate_limited, buses) = collect_services(sc, &a.services).await;
+    let client = a.load.send(Finish::default()).await.expect(GONE);
+    let faults = a.chaos.send(Finish::default()).await.expect(GONE);
+    let children = a.supervisor.send(Finish::default()).await.expect(GONE);
+    let health = a.health.send(Finish::default()).await.expect(GONE);
+    let scaling = a.autoscaler.send(Finish::default()).await.expect(GONE);
+    let live = match &a.audio {
+        Some(d) => d.device.send(Finish::default()).await.expect(GONE),
+        None => None,
+    };
+    let (audio, device_restarts) = match &a.audio {
+        Some(d) => (
+            Some(d.monitor.send(Finish::default()).await.expect(GONE)),
+            d.sup.send(Finish::default()).await.expect(GONE),
+        ),
+        None => (None, (0, SimDuration::ZERO)),
+    };
+    let events = a.recorder.send(Finish::default()).await.expect(GONE);
+    RunOutput {
+        seed,
+        end,
+        ending,
+        client,
+        services: service_metrics,
+        calls_to,
+        rate_limited,
+        buses,
+        children,
+        health,
+        scaling,
+        faults,
+        audio,
+        device_restarts,
+        events,
+        alerts: Vec::new(),
+        engine: lab.stats(),
+        live,
+    }
+}
+
+/// Every service's report after the run: its metrics, the figures of calls to each service, the requests
+/// its rate limiter refused, and the event buses' ledgers.
+async fn collect_services(
+    sc: &Scenario,
+    services: &[ServiceAddr],
+) -> (Vec<ServiceMetrics>, Vec<DepStats>, Vec<u64>, Vec<(String, crate::model::summary::BusReport)>) {
     const GONE: &str = "invariant: actors live until the run is collected";
     let mut service_metrics = Vec::with_capacity(services.len());
     let mut calls_to = vec![DepStats::default(); services.len()];
     let mut rate_limited = Vec::with_capacity(services.len());
     let mut buses = Vec::new();
-    for (s, addr) in sc.services.iter().zip(&services) {
+    for (s, addr) in sc.services.iter().zip(services) {
         let report = match addr {
             ServiceAddr::Service(a) => a.send(Finish::default()).await.expect(GONE),
             ServiceAddr::Bus(a) => {
@@ -422,45 +484,7 @@ async fn run_graph(
         rate_limited.push(report.rate_limited);
         service_metrics.push(report.metrics);
     }
-    let client = load.send(Finish::default()).await.expect(GONE);
-    let faults = chaos.send(Finish::default()).await.expect(GONE);
-    let children = supervisor.send(Finish::default()).await.expect(GONE);
-    let health = health.send(Finish::default()).await.expect(GONE);
-    let scaling = autoscaler.send(Finish::default()).await.expect(GONE);
-    let live = match &audio {
-        Some(a) => a.device.send(Finish::default()).await.expect(GONE),
-        None => None,
-    };
-    let (audio, device_restarts) = match &audio {
-        Some(a) => (
-            Some(a.monitor.send(Finish::default()).await.expect(GONE)),
-            a.sup.send(Finish::default()).await.expect(GONE),
-        ),
-        None => (None, (0, SimDuration::ZERO)),
-    };
-    let events = recorder.send(Finish::default()).await.expect(GONE);
-    let mut out = RunOutput {
-        seed,
-        end,
-        ending,
-        client,
-        services: service_metrics,
-        calls_to,
-        rate_limited,
-        buses,
-        children,
-        health,
-        scaling,
-        faults,
-        audio,
-        device_restarts,
-        events,
-        alerts: Vec::new(),
-        engine: lab.stats(),
-        live,
-    };
-    add_alerts(sc, &mut out);
-    Ok(out)
+    (service_metrics, calls_to, rate_limited, buses)
 }
 
 /// The per-window series of objective `slo` in a run (`None` for indicators without one: xruns per hour,

@@ -108,92 +108,126 @@ pub fn run(opts: &Options) -> Vec<Check> {
             return checks;
         }
     };
-    // Listen: levels of the captured input, and xruns.
+    let heard = listen(&mut backend, opts);
+    let info = backend.info();
+    backend.close();
+    checks.extend(input_checks(&heard, opts));
+    checks.push(xrun_check(&heard, opts, info.stream_errors));
+    checks
+}
+
+/// What the input sounded like while preflight listened, and the callbacks it counted.
+#[derive(Default)]
+struct Heard {
+    frames: u64,
+    nonzero: u64,
+    clipped: u64,
+    peak: f32,
+    sum_sq: f64,
+    xruns: u64,
+    xrun_callbacks: u64,
+}
+
+fn check(name: &'static str, status: Status, detail: String) -> Check {
+    Check { name, status, detail }
+}
+
+/// Listens to the captured input for `listen_s`, counting xruns over `xrun_s` after half a second of
+/// settling.
+fn listen(backend: &mut CpalBackend, opts: &Options) -> Heard {
     // Xruns are counted after half a second of settling.
     let total = opts.listen_s.max(opts.xrun_s + 0.5);
-    let period_s = f64::from(opts.frames) / f64::from(opts.rate_hz);
     let start = super::now();
-    let (mut frames, mut nonzero, mut clipped, mut peak, mut sum_sq) = (0u64, 0u64, 0u64, 0f32, 0f64);
-    let (mut xruns, mut xrun_callbacks) = (0u64, 0u64);
+    let mut h = Heard::default();
     while start.elapsed().as_secs_f64() < total {
         std::thread::sleep(Duration::from_millis(20));
         let t = start.elapsed().as_secs_f64();
         backend.poll(&mut |p, m| {
             // The first half second is the streams settling; xruns are counted after it.
             if t > 0.5 && t <= opts.xrun_s + 0.5 {
-                xrun_callbacks += 1;
-                xruns += u64::from(p.xrun);
+                h.xrun_callbacks += 1;
+                h.xruns += u64::from(p.xrun);
             }
             if t <= opts.listen_s {
                 for ch in &m[..2] {
                     for &x in ch {
-                        frames += 1;
-                        nonzero += u64::from(x != 0.0);
-                        clipped += u64::from(x.abs() >= 0.999);
-                        peak = peak.max(x.abs());
-                        sum_sq += f64::from(x) * f64::from(x);
+                        h.frames += 1;
+                        h.nonzero += u64::from(x != 0.0);
+                        h.clipped += u64::from(x.abs() >= 0.999);
+                        h.peak = h.peak.max(x.abs());
+                        h.sum_sq += f64::from(x) * f64::from(x);
                     }
                 }
             }
         });
     }
-    let info = backend.info();
-    backend.close();
-    if frames == 0 {
-        push(
+    h
+}
+
+/// "input not silent" and "no clipping".
+fn input_checks(h: &Heard, opts: &Options) -> Vec<Check> {
+    let mut checks = Vec::with_capacity(2);
+    if h.frames == 0 {
+        checks.push(check(
             "input not silent",
             Status::Fail,
             format!("no input arrived in {:.0} s: the input stream is not running", opts.listen_s),
-        );
-    } else if nonzero == 0 {
-        push(
+        ));
+    } else if h.nonzero == 0 {
+        checks.push(check(
             "input not silent",
             Status::Fail,
             format!(
-                "{frames} samples over {:.0} s, every one bit-exact zero: a denied microphone permission (F5), a stale device (F1) or nothing connected",
-                opts.listen_s
+                "{} samples over {:.0} s, every one bit-exact zero: a denied microphone permission (F5), a stale device (F1) or nothing connected",
+                h.frames, opts.listen_s
             ),
-        );
+        ));
     } else {
-        let rms = (sum_sq / frames as f64).sqrt();
+        let rms = (h.sum_sq / h.frames as f64).sqrt();
         let rms_db = 20.0 * rms.max(1e-12).log10();
-        push(
+        checks.push(check(
             "input not silent",
             if rms_db < -60.0 { Status::Warn } else { Status::Ok },
             format!(
                 "RMS {rms_db:.1} dBFS, peak {:.1} dBFS{}",
-                20.0 * f64::from(peak).max(1e-12).log10(),
+                20.0 * f64::from(h.peak).max(1e-12).log10(),
                 if rms_db < -60.0 { ": nearly silent, check the gain and the LOOPBACK level (F2)" } else { "" }
             ),
-        );
+        ));
     }
-    push(
+    checks.push(check(
         "no clipping",
-        if clipped > 0 {
+        if h.clipped > 0 {
             Status::Fail
-        } else if frames == 0 {
+        } else if h.frames == 0 {
             Status::Skipped
         } else {
             Status::Ok
         },
-        if clipped > 0 {
-            format!("{clipped} samples at full scale: lower the gain or engage PAD")
+        if h.clipped > 0 {
+            format!("{} samples at full scale: lower the gain or engage PAD", h.clipped)
         } else {
-            format!("peak {:.1} dBFS", 20.0 * f64::from(peak).max(1e-12).log10())
+            format!("peak {:.1} dBFS", 20.0 * f64::from(h.peak).max(1e-12).log10())
         },
-    );
+    ));
+    checks
+}
+
+/// "xruns": none in `xrun_s`, and as many callbacks as the rate asks for.
+fn xrun_check(h: &Heard, opts: &Options, stream_errors: u64) -> Check {
+    let period_s = f64::from(opts.frames) / f64::from(opts.rate_hz);
     let expected = opts.xrun_s / period_s;
     let mut detail = format!(
-        "{xruns} xruns in {xrun_callbacks} callbacks over {:.0} s at {} frames (expected ~{expected:.0} callbacks); host reported {} stream errors",
-        opts.xrun_s, opts.frames, info.stream_errors
+        "{} xruns in {} callbacks over {:.0} s at {} frames (expected ~{expected:.0} callbacks); host reported {} stream errors",
+        h.xruns, h.xrun_callbacks, opts.xrun_s, opts.frames, stream_errors
     );
-    let slow = (xrun_callbacks as f64) < 0.9 * expected;
+    let slow = (h.xrun_callbacks as f64) < 0.9 * expected;
     if slow {
         let _ = write!(detail, "; callbacks are slower than the rate: the stream is not paced as asked");
     }
-    push(
+    check(
         "xruns",
-        if xruns > 0 {
+        if h.xruns > 0 {
             Status::Fail
         } else if slow {
             Status::Warn
@@ -201,8 +235,7 @@ pub fn run(opts: &Options) -> Vec<Check> {
             Status::Ok
         },
         detail,
-    );
-    checks
+    )
 }
 
 /// The table.

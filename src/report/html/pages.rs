@@ -73,6 +73,17 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
         );
     }
     h.push_str("</table>\n</section>\n");
+    h.push_str(&distribution_section(&sweep, &per_seed)?);
+    h.push_str(&sweep_spectrum(dir, &sweep)?);
+    h.push_str(&seeds_table(&per_seed));
+    h.push_str("</table>\n</section>\n</body>\n</html>\n");
+    Ok(h)
+}
+
+/// Each drawn figure's value per seed, with the mean and its confidence interval, and the table of the
+/// figures' statistics.
+fn distribution_section(sweep: &SweepSummary, per_seed: &[(u64, Summary)]) -> Result<String, DataError> {
+    let mut h = String::new();
     h.push_str("<section id=\"distribution\">\n<h2>Distribution across seeds</h2>\n<p class=\"note\">Dots: one seed each; line: the mean; band: its 95% confidence interval (Student's t).</p>\n");
     let figures = &sweep.figures;
     for (name, st) in figures {
@@ -107,6 +118,12 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
         );
     }
     h.push_str("</table>\n</section>\n");
+    Ok(h)
+}
+
+/// The latency spectrum of all seeds' histograms merged (when the sweep wrote them).
+fn sweep_spectrum(dir: &Path, sweep: &SweepSummary) -> Result<String, DataError> {
+    let mut h = String::new();
     if let Ok(bytes) = std::fs::read(dir.join("latency.hdr")) {
         let hist = crate::report::read_latency_hdr(&bytes).map_err(|e| derr("latency.hdr", e))?;
         if !hist.is_empty() {
@@ -132,8 +149,14 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
             );
         }
     }
+    Ok(h)
+}
+
+/// One row per seed, linking its report.
+fn seeds_table(per_seed: &[(u64, Summary)]) -> String {
+    let mut h = String::new();
     h.push_str("<section id=\"seeds\">\n<h2>Seeds</h2>\n<table id=\"seeds-table\">\n<tr><th>seed</th><th>verdict</th><th>requests</th><th>availability</th><th>p99 [ms]</th><th class=\"l\">report</th></tr>\n");
-    for (seed, s) in &per_seed {
+    for (seed, s) in per_seed {
         let f = crate::figures::of_summary(s);
         let pass = s.verdict == Verdict::Pass;
         let _ = writeln!(
@@ -147,8 +170,7 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
             f.get("latency_ms.p99").map(|v| f3(v.0)).unwrap_or_else(|| "–".into()),
         );
     }
-    h.push_str("</table>\n</section>\n</body>\n</html>\n");
-    Ok(h)
+    h
 }
 
 fn seed_list(seeds: &[u64]) -> String {
