@@ -10,11 +10,20 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::model::summary::{Mode, Sli};
+use crate::model::summary::Mode;
 use crate::report::{Bundle, Summary, Verdict};
-use crate::run::simulate;
+
 use crate::scenario::{RawScenario, Scenario};
 use crate::sim::{SimDuration, SimTime};
+
+mod bench;
+mod live;
+mod text;
+
+use bench::bench;
+pub use bench::peak_rss_mb;
+use live::{devices, preflight, run_live};
+use text::{human_summary, sweep_text};
 
 /// Resilience lab for real-time audio systems and the services around them.
 #[derive(Parser, Debug)]
@@ -361,204 +370,6 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, record
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(not(feature = "live"))]
-fn run_live(
-    _: &Path,
-    _: Option<u64>,
-    _: Option<PathBuf>,
-    _: bool,
-    _: Option<String>,
-    _: Option<std::net::SocketAddr>,
-) -> Result<ExitCode> {
-    anyhow::bail!(crate::live::NOT_BUILT)
-}
-
-#[cfg(not(feature = "live"))]
-fn devices() -> Result<ExitCode> {
-    anyhow::bail!(crate::live::NOT_BUILT)
-}
-
-#[cfg(not(feature = "live"))]
-fn preflight(_: Option<String>, _: u32, _: u32, _: SimDuration, _: SimDuration) -> Result<ExitCode> {
-    anyhow::bail!(crate::live::NOT_BUILT)
-}
-
-#[cfg(feature = "live")]
-fn devices() -> Result<ExitCode> {
-    write_stdout(&crate::live::preflight::devices())?;
-    Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(feature = "live")]
-fn preflight(
-    device: Option<String>,
-    rate: u32,
-    frames: u32,
-    listen: SimDuration,
-    xrun: SimDuration,
-) -> Result<ExitCode> {
-    use crate::live::preflight::{Options, Status, run, table};
-    if rate == 0 || frames == 0 {
-        anyhow::bail!("--rate and --frames must be positive");
-    }
-    let opts = Options { device, rate_hz: rate, frames, listen_s: listen.as_secs_f64(), xrun_s: xrun.as_secs_f64() };
-    let checks = run(&opts);
-    write_stdout(&table(&checks))?;
-    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
-    if failed > 0 {
-        eprintln!("preflight: {failed} check(s) failed");
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(feature = "live")]
-fn run_live(
-    path: &Path,
-    seed: Option<u64>,
-    out: Option<PathBuf>,
-    quiet: bool,
-    device: Option<String>,
-    metrics: Option<std::net::SocketAddr>,
-) -> Result<ExitCode> {
-    let sc = Scenario::load(path)?;
-    let problems = crate::live::unsupported_faults(&sc);
-    if !problems.is_empty() {
-        anyhow::bail!("{}: {}", path.display(), problems.join("\n  "));
-    }
-    let seed = seed.unwrap_or(sc.seed);
-    let out_dir = out.unwrap_or_else(|| Path::new("reports").join(sc.dir_name()));
-    crate::report::check_writable(&out_dir)?;
-    let show_progress = !quiet && std::io::stderr().is_terminal();
-    let mut setup = crate::live::setup(&sc, seed, device.as_deref())?;
-    if let Some(addr) = metrics {
-        let gauges = std::sync::Arc::new(crate::live::metrics::Gauges::default());
-        let bound = crate::live::metrics::serve(addr, gauges.clone())
-            .with_context(|| format!("cannot serve metrics at {addr}"))?;
-        eprintln!("live: metrics at http://{bound}/metrics");
-        setup.gauges = Some(gauges);
-    }
-    if !quiet {
-        eprintln!(
-            "live: {} for {} in real time{}",
-            sc.name,
-            humantime::format_duration((sc.duration + sc.drain).into()),
-            setup.backend.as_ref().map(|b| format!(" on {}", b.info().device)).unwrap_or_default()
-        );
-    }
-    let bar = show_progress.then(|| progress_bar(&sc));
-    let progress: Option<crate::run::Progress> = bar.clone().map(|b| {
-        b.set_draw_target(ProgressDrawTarget::stderr());
-        Box::new(move |t: SimTime| b.set_position((t.as_secs_f64() * 1000.0) as u64)) as crate::run::Progress
-    });
-    let started = Instant::now();
-    let output = crate::run::run_live(&sc, seed, progress, setup)?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let summary = Summary::new(&sc, &output, Mode::Live, started.elapsed().as_secs_f64());
-    Bundle::of_run(&sc, &output, &summary)?
-        .write_to(&out_dir)
-        .with_context(|| format!("failed to write the reports of scenario \"{}\"", sc.name))?;
-    if !quiet {
-        write_stdout(&human_summary(&summary, &out_dir))?;
-    }
-    Ok(if summary.verdict == Verdict::Fail { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-fn human_summary(s: &Summary, dir: &Path) -> String {
-    let r = &s.requests.counts;
-    let mut t = format!(
-        "{}: {} (seed {}, {:.0} simulated s in {:.2} s, ended {})\n  requests {} ok {} failed {} timed_out {} rejected {}\n  latency ms: mean {:.3} p50 {:.3} p99 {:.3} max {:.3}\n",
-        s.scenario,
-        match s.verdict {
-            Verdict::Pass => "PASS",
-            Verdict::Fail => "FAIL",
-        },
-        s.seed,
-        s.simulated_s,
-        s.wall_s,
-        s.ended,
-        r.requests,
-        r.ok,
-        r.failed,
-        r.timed_out,
-        r.rejected,
-        s.latency_ms.mean,
-        s.latency_ms.p50,
-        s.latency_ms.p99,
-        s.latency_ms.max,
-    );
-    if let Some(a) = &s.audio {
-        t.push_str(&format!(
-            "  audio: {} periods, {} xruns, {} missing, {} dropouts (longest {:.1} ms), {} clipped samples, output {} LUFS\n",
-            a.periods,
-            a.xruns,
-            a.missing,
-            a.dropouts,
-            a.max_dropout_ms,
-            a.clipped_samples,
-            a.output_lufs.map(|l| format!("{l:.1}")).unwrap_or_else(|| "n/a".into())
-        ));
-    }
-    if let Some(l) = &s.live {
-        t.push_str(&format!(
-            "  live: {} on {}: {} callbacks ({:.1}/s), {} xruns, {} underruns, jitter p99 {:.3} ms, DSP load p99 {:.2}%\n",
-            l.info.device,
-            l.info.host,
-            l.callbacks,
-            l.callbacks_per_s,
-            l.xruns,
-            l.input_underruns,
-            l.jitter_ms.p99,
-            l.dsp_load.p99 * 100.0
-        ));
-    }
-    for slo in &s.slos {
-        let (goal, achieved) = match slo.sli {
-            Sli::XrunsPerHour => (format!("at most {}/h", slo.objective), slo.achieved.map(|a| format!("{a:.1}/h"))),
-            Sli::MaxDropout => {
-                (format!("at most {} ms", slo.threshold_ms.unwrap_or(0.0)), slo.achieved.map(|a| format!("{a:.1} ms")))
-            }
-            _ => (format!("objective {}", slo.objective), slo.achieved.map(|a| format!("{a:.5}"))),
-        };
-        t.push_str(&format!(
-            "  slo {:<24} {} {} achieved {}\n",
-            slo.name,
-            if slo.met { "met   " } else { "MISSED" },
-            goal,
-            achieved.unwrap_or_else(|| "n/a (no requests)".into())
-        ));
-        if slo.paged {
-            t.push_str(&format!("      paged: {}\n", alert_list(&slo.alerts)));
-        }
-    }
-    if let Some(h) = &s.hypothesis {
-        let deviations: Vec<String> = h
-            .probes
-            .iter()
-            .flat_map(|p| p.phases.iter().filter(|ph| !ph.ok).map(move |ph| format!("\"{}\" in {}", p.name, ph.phase)))
-            .collect();
-        t.push_str(&format!("  hypothesis {} ({} probes, {} phases)", h.result, h.probes.len(), h.phases.len()));
-        if deviations.is_empty() {
-            t.push('\n');
-        } else {
-            t.push_str(&format!(": out of tolerance {}\n", deviations.join(", ")));
-        }
-    }
-    if let Some(st) = &s.stress {
-        t.push_str(&format!(
-            "  stress: {} steps, breaking point {}\n",
-            st.steps.len(),
-            st.breaking_point_per_s
-                .map(|r| format!("{r} requests/s"))
-                .unwrap_or_else(|| "none (the first step failed)".into())
-        ));
-    }
-    t.push_str(&format!("  reports in {}\n", dir.display()));
-    t
-}
-
 fn sweep(
     path: &Path,
     seeds: Vec<u64>,
@@ -590,30 +401,6 @@ fn sweep(
         write_stdout(&sweep_text(&s, &out))?;
     }
     Ok(if s.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn sweep_text(s: &crate::sweep::SweepSummary, out: &Path) -> String {
-    let mut t = format!(
-        "{}: {} seeds, {} passed, {} failed\n  latency ms (all seeds): mean {:.3} p50 {:.3} p99 {:.3} max {:.3}\n",
-        s.scenario,
-        s.seeds.len(),
-        s.passed,
-        s.failed,
-        s.latency_ms.mean,
-        s.latency_ms.p50,
-        s.latency_ms.p99,
-        s.latency_ms.max
-    );
-    for name in ["availability", "latency_ms.mean", "latency_ms.p99"] {
-        if let Some(f) = s.figures.get(name) {
-            t.push_str(&format!("  {name}: mean {:.6} (95% CI {:.6} .. {:.6})\n", f.mean, f.ci95[0], f.ci95[1]));
-        }
-    }
-    for o in &s.slos {
-        t.push_str(&format!("  slo {:<24} met in {}/{} seeds\n", o.name, o.met, o.runs));
-    }
-    t.push_str(&format!("  sweep in {}\n", out.display()));
-    t
 }
 
 fn compare(
@@ -669,90 +456,4 @@ fn compare(
 
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
     humantime::parse_duration(s).map(SimDuration::from).map_err(|e| format!("invalid duration \"{s}\": {e}"))
-}
-
-fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Result<ExitCode> {
-    let mut sc = match path {
-        Some(p) => Scenario::load(p)?,
-        None => Scenario::from_toml(WORKLOAD_W, "<built-in workload W>", "workload-w")?,
-    };
-    if let Some(d) = duration {
-        sc.duration = d;
-        sc.load.profile = sc.load.profile.cut(d);
-    }
-    let repeat = repeat.max(1);
-    let mut walls = Vec::new();
-    let mut last = None;
-    for i in 0..repeat {
-        let started = Instant::now();
-        let out = simulate(&sc, sc.seed, None)?;
-        let wall = started.elapsed().as_secs_f64();
-        eprintln!(
-            "run {}/{}: {:.3} s wall, {} requests, {} messages, {} instants",
-            i + 1,
-            repeat,
-            wall,
-            out.client.counts.requests,
-            out.engine.messages,
-            out.engine.instants
-        );
-        walls.push(wall);
-        last = Some(out);
-    }
-    let out = last.expect("invariant: at least one run");
-    walls.sort_by(f64::total_cmp);
-    let median = walls[walls.len() / 2];
-    let requests = out.client.counts.requests as f64;
-    let lat = out.client.latency.summary();
-    // The output files, and report.html again on its own: what a run adds after the simulation.
-    let started = Instant::now();
-    let summary = Summary::new(&sc, &out, Mode::Simulated, median);
-    let files = Bundle::of_run(&sc, &out, &summary)?;
-    let outputs_s = started.elapsed().as_secs_f64();
-    let file = |name: &str| files.files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice());
-    let started = Instant::now();
-    let html = crate::report::html::render_run(file).context("failed to render report.html")?;
-    let report_s = started.elapsed().as_secs_f64();
-    let rss = peak_rss_mb().map(|m| format!("{m:.1} MB")).unwrap_or_else(|| "n/a".into());
-    write_stdout(&format!(
-        "workload: {} ({} simulated s)\nwall (median of {}): {:.3} s\nsimulated requests/s: {:.0}\nmessages/s: {:.0}\nend-to-end latency ms: mean {:.3} p99 {:.3}\noutput files: {:.3} s (report.html alone: {:.3} s, {:.2} MB)\npeak RSS: {}\n",
-        sc.name,
-        out.end.as_secs_f64(),
-        repeat,
-        median,
-        requests / median,
-        out.engine.messages as f64 / median,
-        lat.mean,
-        lat.p99,
-        outputs_s,
-        report_s,
-        html.len() as f64 / 1e6,
-        rss
-    ))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Peak resident set size of this process [MB] (Linux: VmHWM).
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
-fn alert_list(alerts: &[crate::model::summary::AlertSummary]) -> String {
-    alerts
-        .iter()
-        .filter(|a| a.severity == crate::slo::Severity::Page)
-        .map(|a| {
-            format!(
-                "{}/{} burn > {} at {:.0} s",
-                humantime::format_duration(std::time::Duration::from_secs_f64(a.long_s)),
-                humantime::format_duration(std::time::Duration::from_secs_f64(a.short_s)),
-                a.burn_rate,
-                a.fired_at_s
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }

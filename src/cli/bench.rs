@@ -1,0 +1,83 @@
+//! `ag06-lab bench`: the engine benchmark (workload W, or a scenario).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::{WORKLOAD_W, write_stdout};
+use crate::model::summary::Mode;
+use crate::report::{Bundle, Summary};
+use crate::run::simulate;
+use crate::scenario::Scenario;
+use crate::sim::SimDuration;
+
+pub(super) fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Result<ExitCode> {
+    let mut sc = match path {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::from_toml(WORKLOAD_W, "<built-in workload W>", "workload-w")?,
+    };
+    if let Some(d) = duration {
+        sc.duration = d;
+        sc.load.profile = sc.load.profile.cut(d);
+    }
+    let repeat = repeat.max(1);
+    let mut walls = Vec::new();
+    let mut last = None;
+    for i in 0..repeat {
+        let started = Instant::now();
+        let out = simulate(&sc, sc.seed, None)?;
+        let wall = started.elapsed().as_secs_f64();
+        eprintln!(
+            "run {}/{}: {:.3} s wall, {} requests, {} messages, {} instants",
+            i + 1,
+            repeat,
+            wall,
+            out.client.counts.requests,
+            out.engine.messages,
+            out.engine.instants
+        );
+        walls.push(wall);
+        last = Some(out);
+    }
+    let out = last.expect("invariant: at least one run");
+    walls.sort_by(f64::total_cmp);
+    let median = walls[walls.len() / 2];
+    let requests = out.client.counts.requests as f64;
+    let lat = out.client.latency.summary();
+    // The output files, and report.html again on its own: what a run adds after the simulation.
+    let started = Instant::now();
+    let summary = Summary::new(&sc, &out, Mode::Simulated, median);
+    let files = Bundle::of_run(&sc, &out, &summary)?;
+    let outputs_s = started.elapsed().as_secs_f64();
+    let file = |name: &str| files.files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice());
+    let started = Instant::now();
+    let html = crate::report::html::render_run(file).context("failed to render report.html")?;
+    let report_s = started.elapsed().as_secs_f64();
+    let rss = peak_rss_mb().map(|m| format!("{m:.1} MB")).unwrap_or_else(|| "n/a".into());
+    write_stdout(&format!(
+        "workload: {} ({} simulated s)\nwall (median of {}): {:.3} s\nsimulated requests/s: {:.0}\nmessages/s: {:.0}\nend-to-end latency ms: mean {:.3} p99 {:.3}\noutput files: {:.3} s (report.html alone: {:.3} s, {:.2} MB)\npeak RSS: {}\n",
+        sc.name,
+        out.end.as_secs_f64(),
+        repeat,
+        median,
+        requests / median,
+        out.engine.messages as f64 / median,
+        lat.mean,
+        lat.p99,
+        outputs_s,
+        report_s,
+        html.len() as f64 / 1e6,
+        rss
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Peak resident set size of this process [MB] (Linux: VmHWM).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
