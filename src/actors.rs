@@ -30,7 +30,7 @@ use crate::sim::Lab;
 use crate::sim::SimDuration;
 
 pub use autoscaler::{AutoscaleMsg, Autoscaler, ScaleStats};
-pub use bus::{BusMsg, BusReport, EventBus, GroupReport};
+pub use bus::{BusMsg, BusReport, EventBus};
 pub use chaos::{ChaosInjector, ChaosMsg, FaultRecord};
 pub use health::{HealthChecker, HealthMsg, HealthReport};
 pub use load::{LoadGenerator, LoadMsg};

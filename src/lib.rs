@@ -17,23 +17,23 @@
 //! modelled system, [`metrics`] what the actors measure, [`report`] the output files, [`cli`] the command
 //! line.
 
-pub mod actors;
-pub mod arrivals;
+pub(crate) mod actors;
+pub(crate) mod arrivals;
 pub mod cli;
 pub mod compare;
-pub mod dist;
+pub(crate) mod dist;
 pub mod dsp;
-pub mod evaluate;
-pub mod experiment;
-pub mod figures;
+pub(crate) mod evaluate;
+pub(crate) mod experiment;
+pub(crate) mod figures;
 pub mod live;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod model;
 pub mod report;
 pub mod resilience;
 pub mod run;
 pub mod scenario;
 pub mod sim;
-pub mod slo;
-pub mod supervision;
+pub(crate) mod slo;
+pub(crate) mod supervision;
 pub mod sweep;

@@ -11,7 +11,7 @@
 pub mod backend;
 pub mod device;
 
-pub use device::{DeviceActor, DeviceMsg, LIVE_POLL};
+pub use device::{DeviceActor, DeviceMsg};
 
 use std::path::PathBuf;
 

@@ -17,7 +17,7 @@ use crate::scenario::{FaultEffect, Scenario};
 use crate::sim::{Behavior, SimDuration, SimTime};
 
 use super::backend::AudioBackend;
-pub use live::{LIVE_POLL, Live};
+pub use live::Live;
 pub use modelled::Modelled;
 
 /// Messages to the device.
