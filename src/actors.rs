@@ -10,18 +10,18 @@
 //! ```
 //! Every actor is an actix actor ([`crate::sim::Node`]) around a behaviour defined in a submodule.
 
-pub mod audio;
-pub mod autoscaler;
-pub mod bus;
-pub mod chaos;
-pub mod experiment;
-pub mod gauges;
-pub mod health;
-pub mod load;
-pub mod node;
-pub mod recorder;
-pub mod service;
-pub mod supervisor;
+pub(crate) mod audio;
+pub(crate) mod autoscaler;
+pub(crate) mod bus;
+pub(crate) mod chaos;
+pub(crate) mod experiment;
+pub(crate) mod gauges;
+pub(crate) mod health;
+pub(crate) mod load;
+pub(crate) mod node;
+pub(crate) mod recorder;
+pub(crate) mod service;
+pub(crate) mod supervisor;
 
 use slotmap::{DefaultKey, Key, KeyData};
 
@@ -29,18 +29,18 @@ use crate::scenario::{FaultEffect, ServiceId};
 use crate::sim::Lab;
 use crate::sim::SimDuration;
 
-pub use autoscaler::{AutoscaleMsg, Autoscaler, ScaleStats};
-pub use bus::{BusMsg, BusReport, EventBus};
-pub use chaos::{ChaosInjector, ChaosMsg, FaultRecord};
-pub use health::{HealthChecker, HealthMsg, HealthReport};
-pub use load::{LoadGenerator, LoadMsg};
-pub use node::NodeMsg;
-pub use recorder::{EventRecord, Recorder, RecorderMsg};
-pub use service::{ConsumerMsg, ServiceActor, ServiceMsg, ServiceReport};
-pub use supervisor::{RootMsg, RootSupervisor, ServiceSupervisor, SupervisorMsg};
+pub(crate) use autoscaler::{AutoscaleMsg, Autoscaler, ScaleStats};
+pub(crate) use bus::{BusMsg, BusReport, EventBus};
+pub(crate) use chaos::{ChaosInjector, ChaosMsg, FaultRecord};
+pub(crate) use health::{HealthChecker, HealthMsg, HealthReport};
+pub(crate) use load::{LoadGenerator, LoadMsg};
+pub(crate) use node::NodeMsg;
+pub(crate) use recorder::{EventRecord, Recorder, RecorderMsg};
+pub(crate) use service::{ConsumerMsg, ServiceActor, ServiceMsg, ServiceReport};
+pub(crate) use supervisor::{RootMsg, RootSupervisor, ServiceSupervisor, SupervisorMsg};
 
 /// Every message of a simulated run, addressed to its actor.
-pub enum Event {
+pub(crate) enum Event {
     /// To a node of the service graph (a service or an event bus).
     Node(ServiceId, NodeMsg),
     /// To a request/response service.
@@ -76,11 +76,11 @@ pub enum Event {
 }
 
 /// The lab of a simulated run.
-pub type SimLab = Lab<Event>;
+pub(crate) type SimLab = Lab<Event>;
 
 /// Who is waiting for a call's answer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Caller {
+pub(crate) enum Caller {
     /// The load generator (a client request to the entry service).
     Load,
     /// A service calling one of its dependencies.
@@ -93,7 +93,7 @@ pub enum Caller {
 
 /// The answer to a call.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum CallResult {
+pub(crate) enum CallResult {
     /// Done.
     Ok,
     /// Failed (error, failed dependency, crash, down).
@@ -104,7 +104,7 @@ pub enum CallResult {
 
 impl Caller {
     /// The reply event to this caller.
-    pub fn reply(self, token: u64, tag: u32, result: CallResult) -> Event {
+    pub(crate) fn reply(self, token: u64, tag: u32, result: CallResult) -> Event {
         match self {
             Caller::Load => Event::Load(LoadMsg::Reply { token, result }),
             Caller::Service(id) => Event::Service(id, ServiceMsg::Reply { token, tag, result }),
@@ -117,7 +117,7 @@ impl Caller {
 /// The request-level faults active on a service or an event bus (latency, errors, slowdown, hang,
 /// partitions), and what they add up to.
 #[derive(Debug, Default)]
-pub struct RequestFaults {
+pub(crate) struct RequestFaults {
     active: Vec<(u32, FaultEffect)>,
     base_error: f64,
     /// Distributions of latency faults (the scenario's `fault_dists`).
@@ -136,7 +136,7 @@ pub struct RequestFaults {
 
 impl RequestFaults {
     /// No fault yet, over an own error rate; `dists` are the scenario's fault distributions.
-    pub fn new(base_error: f64, dists: std::sync::Arc<[crate::dist::Dist]>) -> Self {
+    pub(crate) fn new(base_error: f64, dists: std::sync::Arc<[crate::dist::Dist]>) -> Self {
         RequestFaults {
             active: Vec::new(),
             base_error,
@@ -151,7 +151,7 @@ impl RequestFaults {
 
     /// A request's processing time under the active faults, given its own processing time.
     #[inline]
-    pub fn processing(&self, own: SimDuration, rng: &mut crate::sim::SimRng) -> SimDuration {
+    pub(crate) fn processing(&self, own: SimDuration, rng: &mut crate::sim::SimRng) -> SimDuration {
         let mut t = own;
         if self.slowdown != 1.0 {
             t = SimDuration::from_secs_f64(own.as_secs_f64() * self.slowdown);
@@ -174,18 +174,18 @@ impl RequestFaults {
     }
 
     /// Whether calls to `callee` are lost (a partition is active towards it).
-    pub fn partitioned(&self, callee: ServiceId) -> bool {
+    pub(crate) fn partitioned(&self, callee: ServiceId) -> bool {
         self.active.iter().any(|(_, e)| matches!(e, FaultEffect::Partition { to } if *to == callee))
     }
 
     /// Fault `fault` starts.
-    pub fn on(&mut self, fault: u32, effect: FaultEffect) {
+    pub(crate) fn on(&mut self, fault: u32, effect: FaultEffect) {
         self.active.push((fault, effect));
         self.recompute();
     }
 
     /// Fault `fault` ends.
-    pub fn off(&mut self, fault: u32) {
+    pub(crate) fn off(&mut self, fault: u32) {
         self.active.retain(|(f, _)| *f != fault);
         self.recompute();
     }

@@ -11,7 +11,7 @@ use crate::scenario::{Arrivals, RateProfile, Segment};
 use crate::sim::{SimRng, SimTime};
 
 /// Generates arrival instants in order.
-pub struct ArrivalClock {
+pub(crate) struct ArrivalClock {
     segments: Vec<Segment>,
     seg: usize,
     /// Λ accumulated since the start of the current segment.
@@ -22,12 +22,12 @@ pub struct ArrivalClock {
 
 impl ArrivalClock {
     /// A clock over `profile`; `rng` is only drawn from for Poisson arrivals.
-    pub fn new(profile: &RateProfile, kind: Arrivals, rng: SimRng) -> Self {
+    pub(crate) fn new(profile: &RateProfile, kind: Arrivals, rng: SimRng) -> Self {
         ArrivalClock { segments: profile.segments.clone(), seg: 0, lam_in_seg: 0.0, kind, rng }
     }
 
     /// The next arrival, or `None` when the profile is over.
-    pub fn next_arrival(&mut self) -> Option<SimTime> {
+    pub(crate) fn next_arrival(&mut self) -> Option<SimTime> {
         let mut inc: f64 = match self.kind {
             Arrivals::Poisson => Exp1.sample(&mut self.rng),
             Arrivals::Constant => 1.0,

@@ -6,7 +6,7 @@ use rand_distr::{Distribution, Exp, LogNormal, Normal};
 use crate::sim::{SimDuration, SimRng};
 
 /// z such that P(Z <= z) = 0.99 for a standard normal Z (used to fit a lognormal from median and p99).
-pub const Z_99: f64 = 2.326_347_874_040_840_8;
+pub(crate) const Z_99: f64 = 2.326_347_874_040_840_8;
 
 /// A distribution of durations. Parameters are kept in nanoseconds.
 #[derive(Clone, Debug)]

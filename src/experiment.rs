@@ -9,8 +9,8 @@
 
 use crate::actors::audio::AudioRow;
 use crate::metrics::WindowRow;
-pub use crate::model::summary::{Phase, PhaseCheck, PhaseName, ProbeMetric as Metric, ProbeResult};
-pub use crate::scenario::experiment::{ExperimentSpec, Probe};
+pub(crate) use crate::model::summary::{Phase, PhaseCheck, PhaseName, ProbeMetric as Metric, ProbeResult};
+pub(crate) use crate::scenario::experiment::{ExperimentSpec, Probe};
 use crate::sim::SimTime;
 
 impl Metric {
@@ -50,7 +50,7 @@ impl Metric {
 }
 
 /// The phases of a run with `faults` (name, start, end; in start order) ending at `end`.
-pub fn phases(spec: &ExperimentSpec, faults: &[(String, SimTime, SimTime)], end: SimTime) -> Vec<Phase> {
+pub(crate) fn phases(spec: &ExperimentSpec, faults: &[(String, SimTime, SimTime)], end: SimTime) -> Vec<Phase> {
     let s = |t: SimTime| t.as_secs_f64();
     if faults.is_empty() {
         return vec![Phase { name: PhaseName::Steady, start_s: 0.0, end_s: s(end) }];
@@ -74,7 +74,7 @@ pub fn phases(spec: &ExperimentSpec, faults: &[(String, SimTime, SimTime)], end:
 
 /// Checks `probe` over `values` (one per window: start [s], value) in each of `phases`, with windows of
 /// `window_s`.
-pub fn check(probe: &Probe, values: &[(f64, Option<f64>)], window_s: f64, phases: &[Phase]) -> Vec<PhaseCheck> {
+pub(crate) fn check(probe: &Probe, values: &[(f64, Option<f64>)], window_s: f64, phases: &[Phase]) -> Vec<PhaseCheck> {
     phases
         .iter()
         .map(|ph| {

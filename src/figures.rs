@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use crate::model::summary::Summary;
-pub use crate::model::sweep::Better;
+pub(crate) use crate::model::sweep::Better;
 
 /// The headline figures of a run's summary, by name.
-pub fn of_summary(s: &Summary) -> BTreeMap<String, (f64, Better)> {
+pub(crate) fn of_summary(s: &Summary) -> BTreeMap<String, (f64, Better)> {
     let mut m = BTreeMap::new();
     let mut put = |name: String, v: Option<f64>, b: Better| {
         if let Some(v) = v.filter(|x| x.is_finite()) {
@@ -58,19 +58,19 @@ pub fn of_summary(s: &Summary) -> BTreeMap<String, (f64, Better)> {
 }
 
 /// The arithmetic mean (NaN for no values).
-pub fn mean(xs: &[f64]) -> f64 {
+pub(crate) fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
 }
 
 /// The sample variance, with n − 1 in the denominator (NaN for fewer than two values).
-pub fn sample_variance(xs: &[f64]) -> f64 {
+pub(crate) fn sample_variance(xs: &[f64]) -> f64 {
     let m = mean(xs);
     xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() as f64 - 1.0)
 }
 
 /// Sample mean, standard deviation and the half-width of the 95% confidence interval of the mean
 /// (Student's t with n − 1 degrees of freedom; 0 for fewer than two values).
-pub fn mean_ci95(xs: &[f64]) -> (f64, f64, f64) {
+pub(crate) fn mean_ci95(xs: &[f64]) -> (f64, f64, f64) {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     let n = xs.len() as f64;
     if xs.is_empty() {

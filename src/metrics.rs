@@ -4,13 +4,13 @@
 //! Windows are rolled lazily: a meter closes every window that ended before the instant it is told about,
 //! so an idle service costs nothing between requests and late windows still get their (empty) rows.
 
-pub use crate::model::summary::{Counts, LatencySummary};
+pub(crate) use crate::model::summary::{Counts, LatencySummary};
 use hdrhistogram::Histogram;
 
 use crate::sim::{SimDuration, SimTime};
 
 /// Significant digits of every latency histogram.
-pub const SIGFIG: u8 = 3;
+pub(crate) const SIGFIG: u8 = 3;
 
 /// How one request ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl Default for Latency {
 }
 
 /// Nanoseconds to milliseconds, rounded to the nanosecond so that printed figures carry no float noise.
-pub fn ns_to_ms(ns: f64) -> f64 {
+pub(crate) fn ns_to_ms(ns: f64) -> f64 {
     ns.round() / 1e6
 }
 
@@ -209,7 +209,7 @@ impl Areas {
 
 /// The server-side meter of one service.
 #[derive(Clone, Debug)]
-pub struct ServiceMeter {
+pub(crate) struct ServiceMeter {
     window: SimDuration,
     index: u64,
     window_end: SimTime,
@@ -249,7 +249,7 @@ pub struct ServiceMetrics {
 
 impl ServiceMeter {
     /// A meter with `workers` workers, counting successes within each of `thresholds`.
-    pub fn new(window: SimDuration, workers: u32, thresholds: Vec<SimDuration>) -> Self {
+    pub(crate) fn new(window: SimDuration, workers: u32, thresholds: Vec<SimDuration>) -> Self {
         ServiceMeter {
             window,
             index: 0,
@@ -312,31 +312,31 @@ impl ServiceMeter {
 
     /// Sets the number of busy workers and waiting requests from `now` on.
     #[inline]
-    pub fn levels(&mut self, now: SimTime, busy: u32, queued: u32) {
+    pub(crate) fn levels(&mut self, now: SimTime, busy: u32, queued: u32) {
         self.sync(now);
         self.busy = busy;
         self.queued = queued;
     }
 
     /// Sets the number of workers from `now` on.
-    pub fn workers(&mut self, now: SimTime, workers: u32) {
+    pub(crate) fn workers(&mut self, now: SimTime, workers: u32) {
         self.sync(now);
         self.capacity = workers;
     }
 
     /// The metrics window.
-    pub fn window(&self) -> SimDuration {
+    pub(crate) fn window(&self) -> SimDuration {
         self.window
     }
 
     /// The last window closed by `now` (`None` before the first one ends).
-    pub fn last_row(&mut self, now: SimTime) -> Option<&WindowRow> {
+    pub(crate) fn last_row(&mut self, now: SimTime) -> Option<&WindowRow> {
         self.sync(now);
         self.rows.last()
     }
 
     /// Busy worker-seconds / worker-seconds since the previous call (or the start), measured at `now`.
-    pub fn take_utilization(&mut self, now: SimTime) -> f64 {
+    pub(crate) fn take_utilization(&mut self, now: SimTime) -> f64 {
         self.sync(now);
         let total = Areas {
             busy: self.areas.busy + self.win_areas.busy,
@@ -350,7 +350,7 @@ impl ServiceMeter {
 
     /// Records the outcome of one request at `now`.
     #[inline]
-    pub fn record(&mut self, now: SimTime, outcome: Outcome) {
+    pub(crate) fn record(&mut self, now: SimTime, outcome: Outcome) {
         self.sync(now);
         self.win_counts.add(outcome);
         self.counts.add(outcome);
@@ -367,7 +367,7 @@ impl ServiceMeter {
     }
 
     /// Closes the meter at `end` (the last window may be partial).
-    pub fn finish(&mut self, end: SimTime) -> ServiceMetrics {
+    pub(crate) fn finish(&mut self, end: SimTime) -> ServiceMetrics {
         self.sync(end);
         let start = self.window_end.as_nanos() - self.window.as_nanos();
         if end.as_nanos() > start {

@@ -7,7 +7,7 @@
 //! 30-day objective are the defaults: page at 14.4 over 1 h and 5 min (2% of the budget in an hour), page
 //! at 6 over 6 h and 30 min (5% in 6 h), ticket at 1 over 3 days and 6 h (10% in 3 days).
 
-pub use crate::model::summary::{Budget, Severity};
+pub(crate) use crate::model::summary::{Budget, Severity};
 use crate::sim::{SimDuration, SimTime};
 
 /// One multi-window burn-rate rule.
@@ -24,7 +24,7 @@ pub struct AlertRule {
 }
 
 /// The SRE workbook's rules.
-pub fn default_rules() -> Vec<AlertRule> {
+pub(crate) fn default_rules() -> Vec<AlertRule> {
     let h = |x: u64| SimDuration::from_secs(3600 * x);
     let m = |x: u64| SimDuration::from_secs(60 * x);
     vec![
@@ -35,7 +35,7 @@ pub fn default_rules() -> Vec<AlertRule> {
 }
 
 /// Default SLO period: 30 days.
-pub const DEFAULT_PERIOD: SimDuration = SimDuration::from_secs(30 * 24 * 3600);
+pub(crate) const DEFAULT_PERIOD: SimDuration = SimDuration::from_secs(30 * 24 * 3600);
 
 /// An objective's good and total events per metrics window.
 #[derive(Clone, Debug, Default)]
@@ -62,7 +62,7 @@ pub struct AlertSpan {
 }
 
 /// Evaluates `rules` at the end of every window of `s` for an objective of `objective`.
-pub fn evaluate(s: &Series, objective: f64, rules: &[AlertRule]) -> Vec<AlertSpan> {
+pub(crate) fn evaluate(s: &Series, objective: f64, rules: &[AlertRule]) -> Vec<AlertSpan> {
     let n = s.good.len().min(s.total.len());
     let budget = 1.0 - objective;
     // Prefix sums of bad and total events.
@@ -102,7 +102,7 @@ pub fn evaluate(s: &Series, objective: f64, rules: &[AlertRule]) -> Vec<AlertSpa
 }
 
 /// The budget of `s` for `objective` over `period`, for a run of length `horizon`.
-pub fn budget(s: &Series, objective: f64, period: SimDuration, horizon: SimDuration) -> Budget {
+pub(crate) fn budget(s: &Series, objective: f64, period: SimDuration, horizon: SimDuration) -> Budget {
     let total: u64 = s.total.iter().sum();
     let good: u64 = s.good.iter().sum();
     let bad = total.saturating_sub(good);

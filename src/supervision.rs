@@ -80,7 +80,7 @@ impl Default for SupervisorSpec {
 
 /// What the supervisor does about an exit.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Nothing: the child stays down (temporary, or transient after a normal exit).
     LeaveDown,
     /// Shut down `shutdown` (running siblings), then restart `restart` (in start order) after the delay.
@@ -104,7 +104,7 @@ pub enum Decision {
 
 /// The state of one supervisor.
 #[derive(Clone, Debug)]
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     spec: SupervisorSpec,
     types: Vec<RestartType>,
     running: Vec<bool>,
@@ -113,23 +113,23 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// A supervisor whose children (in start order) have the given restart types, all running.
-    pub fn new(spec: SupervisorSpec, types: Vec<RestartType>) -> Self {
+    pub(crate) fn new(spec: SupervisorSpec, types: Vec<RestartType>) -> Self {
         let running = vec![true; types.len()];
         Supervisor { spec, types, running, restarts: VecDeque::new() }
     }
 
     /// The configuration.
-    pub fn spec(&self) -> &SupervisorSpec {
+    pub(crate) fn spec(&self) -> &SupervisorSpec {
         &self.spec
     }
 
     /// Whether child `i` is running.
-    pub fn is_running(&self, i: usize) -> bool {
+    pub(crate) fn is_running(&self, i: usize) -> bool {
         self.running[i]
     }
 
     /// Child `i` exited at `now` (`abnormal`: a crash rather than a normal stop).
-    pub fn on_exit(&mut self, now: SimTime, i: usize, abnormal: bool) -> Decision {
+    pub(crate) fn on_exit(&mut self, now: SimTime, i: usize, abnormal: bool) -> Decision {
         self.running[i] = false;
         let restart_it = match self.types[i] {
             RestartType::Permanent => true,
@@ -168,7 +168,7 @@ impl Supervisor {
     }
 
     /// Children `restarted` are running again.
-    pub fn on_restarted(&mut self, restarted: &[usize]) {
+    pub(crate) fn on_restarted(&mut self, restarted: &[usize]) {
         for c in restarted {
             self.running[*c] = true;
         }
@@ -176,7 +176,7 @@ impl Supervisor {
 
     /// The parent restarts this whole subtree: every child but temporary ones comes back and the restart
     /// history is forgotten. Returns the children to restart.
-    pub fn restart_all(&mut self) -> Vec<usize> {
+    pub(crate) fn restart_all(&mut self) -> Vec<usize> {
         self.restarts.clear();
         (0..self.types.len()).filter(|c| self.types[*c] != RestartType::Temporary).collect()
     }

@@ -8,10 +8,10 @@
 //! ([`device`]) produces it from the modelled AG06 or, in live mode, from a real interface; while the
 //! device is unplugged its periods are missing.
 
-pub mod backend;
-pub mod device;
+pub(crate) mod backend;
+pub(crate) mod device;
 
-pub use device::{DeviceActor, DeviceMsg};
+pub(crate) use device::{DeviceActor, DeviceMsg};
 
 use std::path::PathBuf;
 
@@ -28,7 +28,7 @@ use crate::supervision::{Decision, RestartType, Supervisor};
 
 /// One period of audio on its way through the path.
 #[derive(Debug)]
-pub struct AudioBlock {
+pub(crate) struct AudioBlock {
     /// Period number.
     pub n: u64,
     /// Input channels after the converters.
@@ -47,14 +47,14 @@ pub struct AudioBlock {
 
 /// Messages to the mixer.
 #[derive(Debug)]
-pub enum MixerMsg {
+pub(crate) enum MixerMsg {
     /// Mix a block.
     Block(Box<AudioBlock>),
 }
 
 /// Messages to the audio monitor.
 #[derive(Debug)]
-pub enum MonitorMsg {
+pub(crate) enum MonitorMsg {
     /// A delivered block.
     Block(Box<AudioBlock>),
     /// Period `n` is missing (the device is gone).
@@ -70,7 +70,7 @@ pub enum MonitorMsg {
 
 /// Messages to the device supervisor.
 #[derive(Debug)]
-pub enum DeviceSupMsg {
+pub(crate) enum DeviceSupMsg {
     /// The stream died.
     Crashed {
         /// Why.
@@ -85,13 +85,13 @@ pub enum DeviceSupMsg {
 }
 
 /// The behaviour of the mixer.
-pub struct MixerActor {
+pub(crate) struct MixerActor {
     mixer: Mixer,
 }
 
 impl MixerActor {
     /// The mixer of `device`.
-    pub fn new(device: &Device) -> Self {
+    pub(crate) fn new(device: &Device) -> Self {
         MixerActor { mixer: Mixer::new(device.mixer(), f64::from(device.rate_hz)) }
     }
 }
@@ -166,7 +166,7 @@ pub struct AudioReport {
 }
 
 /// The behaviour of the audio monitor.
-pub struct AudioMonitor {
+pub(crate) struct AudioMonitor {
     window: SimDuration,
     period_starts: Device,
     channels: usize,
@@ -186,7 +186,7 @@ pub struct AudioMonitor {
 
 impl AudioMonitor {
     /// A monitor of `device`, with windows of `window`, recording to `record` if given.
-    pub fn new(device: &Device, window: SimDuration, record: Option<PathBuf>) -> Self {
+    pub(crate) fn new(device: &Device, window: SimDuration, record: Option<PathBuf>) -> Self {
         let channels = device.inputs.len() + 2;
         let loudness = ebur128::EbuR128::new(2, device.rate_hz, ebur128::Mode::I).ok();
         let mut report = AudioReport {
@@ -363,7 +363,7 @@ impl Behavior for AudioMonitor {
 
 /// The device's supervisor: reopens the stream after a disconnect, escalates to the root when it fails
 /// too often.
-pub struct DeviceSupervisor {
+pub(crate) struct DeviceSupervisor {
     state: Supervisor,
     rng: SimRng,
     down_since: Option<SimTime>,
@@ -373,7 +373,7 @@ pub struct DeviceSupervisor {
 
 impl DeviceSupervisor {
     /// The supervisor of the device of `sc`.
-    pub fn new(sc: &Scenario, seed: u64) -> Self {
+    pub(crate) fn new(sc: &Scenario, seed: u64) -> Self {
         DeviceSupervisor {
             state: Supervisor::new(sc.device_supervisor.clone(), vec![RestartType::Permanent]),
             rng: crate::sim::stream(seed, "supervisor/device"),

@@ -10,7 +10,7 @@ use crate::sim::Behavior;
 
 /// Messages to the autoscaler.
 #[derive(Debug)]
-pub enum AutoscaleMsg {
+pub(crate) enum AutoscaleMsg {
     /// Time to evaluate component `i`.
     Tick(u32),
     /// A service's utilisation since the last evaluation.
@@ -51,14 +51,14 @@ pub struct ScaleStats {
 }
 
 /// The behaviour of the autoscaler.
-pub struct Autoscaler {
+pub(crate) struct Autoscaler {
     components: Vec<Component>,
     stats: Vec<ScaleStats>,
 }
 
 impl Autoscaler {
     /// An autoscaler of every service of `sc` with an autoscale section.
-    pub fn new(sc: &Scenario) -> Self {
+    pub(crate) fn new(sc: &Scenario) -> Self {
         let components = sc
             .services
             .iter()
@@ -70,7 +70,7 @@ impl Autoscaler {
     }
 
     /// Puts the first evaluation of every component on the calendar.
-    pub fn schedule(&self, lab: &SimLab) {
+    pub(crate) fn schedule(&self, lab: &SimLab) {
         for (i, c) in self.components.iter().enumerate() {
             lab.schedule_daemon(lab.now() + c.hpa.config().interval, Event::Autoscale(AutoscaleMsg::Tick(i as u32)));
         }

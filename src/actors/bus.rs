@@ -7,7 +7,7 @@
 //! The bus also keeps the lab's ledger of successful processing per group and offset, from which the
 //! summary counts consumed, redelivered and lost messages.
 
-pub use crate::model::summary::{BusReport, GroupReport};
+pub(crate) use crate::model::summary::{BusReport, GroupReport};
 use rand::RngExt;
 use slotmap::{DefaultKey, SlotMap};
 
@@ -20,7 +20,7 @@ use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
 
 /// Messages to an event bus of its own (from its consumers and itself).
 #[derive(Debug)]
-pub enum BusMsg {
+pub(crate) enum BusMsg {
     /// A consumer joins its group of an event bus.
     Join {
         /// Group index at the bus.
@@ -60,7 +60,7 @@ pub enum BusMsg {
 
 /// What an event bus takes: what every node takes, and its own messages.
 #[derive(Debug)]
-pub enum BusInbox {
+pub(crate) enum BusInbox {
     /// From the rest of the run.
     Node(NodeMsg),
     /// Its own.
@@ -88,7 +88,7 @@ struct Group {
 }
 
 /// The behaviour of an event bus.
-pub struct EventBus {
+pub(crate) struct EventBus {
     spec: Service,
     rng: SimRng,
     up: bool,
@@ -118,7 +118,7 @@ fn partition_of(from: Caller, token: u64, partitions: u32) -> u32 {
 
 impl EventBus {
     /// Bus `id` of `sc`.
-    pub fn new(sc: &Scenario, id: ServiceId, seed: u64, meter: ServiceMeter) -> Self {
+    pub(crate) fn new(sc: &Scenario, id: ServiceId, seed: u64, meter: ServiceMeter) -> Self {
         let spec = sc.service(id).clone();
         let ServiceKind::EventBus { partitions } = spec.kind else {
             panic!("invariant: {} is an event bus", spec.name)

@@ -8,7 +8,7 @@ use crate::sim::{Behavior, SimTime};
 
 /// Messages to the chaos injector.
 #[derive(Debug)]
-pub enum ChaosMsg {
+pub(crate) enum ChaosMsg {
     /// Fault `i` starts.
     Start(u32),
     /// Fault `i` ends.
@@ -42,7 +42,7 @@ pub struct FaultRecord {
 }
 
 /// The behaviour of the chaos injector.
-pub struct ChaosInjector {
+pub(crate) struct ChaosInjector {
     faults: Vec<Fault>,
     targets: Vec<String>,
     records: Vec<FaultRecord>,
@@ -50,7 +50,7 @@ pub struct ChaosInjector {
 
 impl ChaosInjector {
     /// An injector for `faults`; `targets[i]` is the name of fault i's target.
-    pub fn new(faults: Vec<Fault>, sc: &crate::scenario::Scenario) -> Self {
+    pub(crate) fn new(faults: Vec<Fault>, sc: &crate::scenario::Scenario) -> Self {
         let targets: Vec<String> = faults.iter().map(|f| sc.target_name(f.target).to_string()).collect();
         let records = faults
             .iter()
@@ -73,7 +73,7 @@ impl ChaosInjector {
     }
 
     /// Puts every start and end on the lab's calendar. Fault events do not keep a finished run alive.
-    pub fn schedule(&self, lab: &SimLab) {
+    pub(crate) fn schedule(&self, lab: &SimLab) {
         for (i, f) in self.faults.iter().enumerate() {
             lab.schedule_daemon(f.at, Event::Chaos(ChaosMsg::Start(i as u32)));
             lab.schedule_daemon(f.at + f.duration, Event::Chaos(ChaosMsg::End(i as u32)));

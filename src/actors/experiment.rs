@@ -10,7 +10,7 @@ use crate::sim::{Behavior, SimDuration, SimTime};
 
 /// Messages to the experiment monitor.
 #[derive(Debug)]
-pub enum ExperimentMsg {
+pub(crate) enum ExperimentMsg {
     /// A metrics window just ended.
     Tick,
     /// A probe's value in the window that just ended.
@@ -23,7 +23,7 @@ pub enum ExperimentMsg {
 }
 
 /// The behaviour of the experiment monitor.
-pub struct ExperimentMonitor {
+pub(crate) struct ExperimentMonitor {
     probes: Vec<Probe>,
     window: SimDuration,
     breach_since: Vec<Option<SimTime>>,
@@ -31,7 +31,7 @@ pub struct ExperimentMonitor {
 
 impl ExperimentMonitor {
     /// A monitor of the probes of `sc` that have an `abort_after` (none: it does nothing).
-    pub fn new(sc: &Scenario) -> Self {
+    pub(crate) fn new(sc: &Scenario) -> Self {
         let probes: Vec<Probe> =
             sc.experiment.iter().flat_map(|e| e.probes.iter()).filter(|p| p.abort_after.is_some()).cloned().collect();
         let n = probes.len();
@@ -39,7 +39,7 @@ impl ExperimentMonitor {
     }
 
     /// Puts the first check on the calendar (checks do not keep a run alive).
-    pub fn schedule(&self, lab: &SimLab) {
+    pub(crate) fn schedule(&self, lab: &SimLab) {
         if !self.probes.is_empty() {
             lab.schedule_daemon(SimTime::ZERO + self.window, Event::Experiment(ExperimentMsg::Tick));
         }
@@ -99,6 +99,6 @@ impl Behavior for ExperimentMonitor {
 }
 
 /// The value of `metric` in the last closed window of a meter, for probes.
-pub fn window_value(metric: Metric, row: Option<&crate::metrics::WindowRow>, window_s: f64) -> Option<f64> {
+pub(crate) fn window_value(metric: Metric, row: Option<&crate::metrics::WindowRow>, window_s: f64) -> Option<f64> {
     row.and_then(|r| metric.of_window(r, window_s))
 }

@@ -4,14 +4,14 @@
 
 use super::{Event, NodeMsg, SimLab, SupervisorMsg, record};
 use crate::model::event::Event as Ev;
-pub use crate::model::summary::HealthReport;
+pub(crate) use crate::model::summary::HealthReport;
 use crate::resilience::{Check, CheckChange, ProbeKind, Status, overall};
 use crate::scenario::{Scenario, ServiceId};
 use crate::sim::{Behavior, SimTime, TimerId};
 
 /// Messages to the health checker.
 #[derive(Debug)]
-pub enum HealthMsg {
+pub(crate) enum HealthMsg {
     /// Time to probe component `i`.
     Probe(u32),
     /// A probe was answered.
@@ -39,7 +39,7 @@ struct Component {
 }
 
 /// The behaviour of the health checker.
-pub struct HealthChecker {
+pub(crate) struct HealthChecker {
     components: Vec<Component>,
     status: Status,
     since: SimTime,
@@ -48,7 +48,7 @@ pub struct HealthChecker {
 
 impl HealthChecker {
     /// A checker of every service of `sc` with a health section.
-    pub fn new(sc: &Scenario) -> Self {
+    pub(crate) fn new(sc: &Scenario) -> Self {
         let components: Vec<Component> = sc
             .services
             .iter()
@@ -67,7 +67,7 @@ impl HealthChecker {
     }
 
     /// Puts the first probe of every component on the calendar (probes do not keep a run alive).
-    pub fn schedule(&self, lab: &SimLab) {
+    pub(crate) fn schedule(&self, lab: &SimLab) {
         for (i, c) in self.components.iter().enumerate() {
             lab.schedule_daemon(SimTime::ZERO + c.check.config().interval, Event::Health(HealthMsg::Probe(i as u32)));
         }

@@ -22,11 +22,11 @@ use crate::scenario::{Indicator, Scenario, ServiceId, Stress, Target};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime, TimerId};
 
 /// Arrivals generated per wake-up of the load generator.
-pub const BATCH: usize = 32;
+pub(crate) const BATCH: usize = 32;
 
 /// Messages to the load generator.
 #[derive(Debug)]
-pub enum LoadMsg {
+pub(crate) enum LoadMsg {
     /// Generate the next batch of arrivals.
     Tick,
     /// An arrival that needs a free user (open model with `users`).
@@ -72,7 +72,7 @@ struct Step {
 }
 
 /// The behaviour of the load generator.
-pub struct LoadGenerator {
+pub(crate) struct LoadGenerator {
     /// Entries, their cumulative weights and their timeouts.
     mix: Vec<(ServiceId, f64, Option<SimDuration>)>,
     mix_rng: SimRng,
@@ -98,7 +98,7 @@ pub struct LoadGenerator {
 
 impl LoadGenerator {
     /// The load generator of `sc`, its streams derived from `seed`, over `clock` (the arrival profile).
-    pub fn new(sc: &Scenario, seed: u64, mut clock: ArrivalClock) -> Self {
+    pub(crate) fn new(sc: &Scenario, seed: u64, mut clock: ArrivalClock) -> Self {
         let l = &sc.load;
         let total: f64 = l.mix.iter().map(|(_, w)| w).sum();
         let mut acc = 0.0;
@@ -142,13 +142,13 @@ impl LoadGenerator {
     }
 
     /// Counts the outcomes into `gauges` too (the live metrics endpoint).
-    pub fn with_gauges(mut self, gauges: std::sync::Arc<super::gauges::Gauges>) -> Self {
+    pub(crate) fn with_gauges(mut self, gauges: std::sync::Arc<super::gauges::Gauges>) -> Self {
         self.gauges = Some(gauges);
         self
     }
 
     /// Puts the first events on the calendar.
-    pub fn schedule(&self, lab: &SimLab) {
+    pub(crate) fn schedule(&self, lab: &SimLab) {
         lab.schedule(SimTime::ZERO, Event::Load(LoadMsg::Tick));
         if let Some(st) = &self.stress {
             lab.schedule_daemon(SimTime::ZERO + st.step, Event::Load(LoadMsg::StepEnd { step: 0 }));

@@ -9,7 +9,7 @@ use crate::sim::{SimDuration, SimTime};
 /// Messages every node of the service graph takes, a service or an event bus: requests, faults, the
 /// supervisor's lifecycle, probes.
 #[derive(Debug)]
-pub enum NodeMsg {
+pub(crate) enum NodeMsg {
     /// A request.
     Call {
         /// Who to answer.
@@ -80,7 +80,7 @@ pub enum NodeMsg {
 impl NodeMsg {
     /// Whether a hung node still reacts to it (the chaos injector's and the supervisor's messages, the
     /// experiment monitor's questions): everything else waits until the hang ends.
-    pub fn is_control(&self) -> bool {
+    pub(crate) fn is_control(&self) -> bool {
         !matches!(self, NodeMsg::Call { .. } | NodeMsg::Probe { .. })
     }
 }

@@ -3,17 +3,17 @@
 use super::{Event, SimLab};
 use crate::sim::Behavior;
 
-pub use crate::model::event::EventRecord;
+pub(crate) use crate::model::event::EventRecord;
 
 /// Messages to the recorder.
-pub enum RecorderMsg {
+pub(crate) enum RecorderMsg {
     /// Append an event.
     Event(Box<EventRecord>),
 }
 
 /// Keeps the event log.
 #[derive(Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     events: Vec<EventRecord>,
 }
 

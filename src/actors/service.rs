@@ -21,14 +21,14 @@ use crate::resilience::RateLimiter;
 use crate::scenario::{FaultEffect, Scenario, Service, ServiceId};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime, TimerId};
 
-pub use calls::DepStats;
+pub(crate) use calls::DepStats;
 use calls::{Awaiting, Dependency};
-pub use consumer::ConsumerMsg;
+pub(crate) use consumer::ConsumerMsg;
 
 /// Messages to a request/response service of its own (answers of its dependencies, its timers, the
 /// autoscaler).
 #[derive(Debug)]
-pub enum ServiceMsg {
+pub(crate) enum ServiceMsg {
     /// The answer of a dependency.
     Reply {
         /// The token this service gave.
@@ -83,7 +83,7 @@ pub enum ServiceMsg {
 /// What a service takes: what every node takes, its own messages, and, if it consumes from an event bus,
 /// the consumer's.
 #[derive(Debug)]
-pub enum ServiceInbox {
+pub(crate) enum ServiceInbox {
     /// From the rest of the run.
     Node(NodeMsg),
     /// Its own.
@@ -122,7 +122,7 @@ struct Active {
 
 /// What a service hands back after the run.
 #[derive(Clone, Debug)]
-pub struct ServiceReport {
+pub(crate) struct ServiceReport {
     /// Server-side metrics.
     pub metrics: ServiceMetrics,
     /// Client-side figures of its calls, per callee.
@@ -132,7 +132,7 @@ pub struct ServiceReport {
 }
 
 /// The behaviour of one service actor.
-pub struct ServiceActor {
+pub(crate) struct ServiceActor {
     spec: Service,
     deps: Vec<Dependency>,
     /// Dependency index of each entry of `spec.calls`.
@@ -161,7 +161,7 @@ pub struct ServiceActor {
 
 impl ServiceActor {
     /// Service `id` of `sc`, with its random streams derived from `seed`, measured by `meter`.
-    pub fn new(sc: &Scenario, id: ServiceId, seed: u64, meter: ServiceMeter) -> Self {
+    pub(crate) fn new(sc: &Scenario, id: ServiceId, seed: u64, meter: ServiceMeter) -> Self {
         let spec = sc.service(id).clone();
         // Hangs and partitions must see every call when it is made, not have it pre-scheduled.
         let guarded = sc.chaos.iter().any(|f| {

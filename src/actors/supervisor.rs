@@ -13,11 +13,11 @@ use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
 use crate::supervision::{Decision, RestartType, Supervisor, SupervisorSpec};
 
 /// Delay before the root restarts a subtree that gave up, when the root has no backoff configured.
-pub const DEFAULT_SUBTREE_RESTART: SimDuration = SimDuration::from_secs(1);
+pub(crate) const DEFAULT_SUBTREE_RESTART: SimDuration = SimDuration::from_secs(1);
 
 /// Messages to the services supervisor.
 #[derive(Debug)]
-pub enum SupervisorMsg {
+pub(crate) enum SupervisorMsg {
     /// A child exited and must stay down for at least `down_for`.
     ChildCrashed {
         /// The child.
@@ -47,7 +47,7 @@ pub enum SupervisorMsg {
 
 /// Messages to the root supervisor.
 #[derive(Debug)]
-pub enum RootMsg {
+pub(crate) enum RootMsg {
     /// A subtree supervisor gave up.
     Escalate {
         /// Which: 0 services, 1 device.
@@ -75,7 +75,7 @@ pub struct ChildStats {
 }
 
 /// The behaviour of the services supervisor.
-pub struct ServiceSupervisor {
+pub(crate) struct ServiceSupervisor {
     names: Vec<String>,
     delays: Vec<SimDuration>,
     state: Supervisor,
@@ -87,7 +87,7 @@ pub struct ServiceSupervisor {
 
 impl ServiceSupervisor {
     /// The supervisor of `sc`'s services.
-    pub fn new(sc: &Scenario, seed: u64) -> Self {
+    pub(crate) fn new(sc: &Scenario, seed: u64) -> Self {
         let types: Vec<RestartType> = sc.services.iter().map(|s| s.restart).collect();
         ServiceSupervisor {
             names: sc.services.iter().map(|s| s.name.clone()).collect(),
@@ -215,18 +215,18 @@ impl Behavior for ServiceSupervisor {
 }
 
 /// The subtrees under the root.
-pub const SUBTREES: [&str; 2] = ["services", "device"];
+pub(crate) const SUBTREES: [&str; 2] = ["services", "device"];
 
 /// The behaviour of the root supervisor. Its children are the subtrees: services, and the device when
 /// the scenario has one.
-pub struct RootSupervisor {
+pub(crate) struct RootSupervisor {
     state: Supervisor,
     rng: SimRng,
 }
 
 impl RootSupervisor {
     /// A root with `spec` over the services subtree and, if `device`, the device subtree.
-    pub fn new(spec: SupervisorSpec, seed: u64, device: bool) -> Self {
+    pub(crate) fn new(spec: SupervisorSpec, seed: u64, device: bool) -> Self {
         let children = if device { 2 } else { 1 };
         RootSupervisor {
             state: Supervisor::new(spec, vec![RestartType::Permanent; children]),

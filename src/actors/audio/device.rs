@@ -17,12 +17,12 @@ use crate::scenario::{FaultEffect, Scenario};
 use crate::sim::{Behavior, SimDuration, SimTime};
 
 use super::backend::AudioBackend;
-pub use live::Live;
-pub use modelled::Modelled;
+pub(crate) use live::Live;
+pub(crate) use modelled::Modelled;
 
 /// Messages to the device.
 #[derive(Debug)]
-pub enum DeviceMsg {
+pub(crate) enum DeviceMsg {
     /// Period boundary (live mode: time to collect the completed periods).
     Tick,
     /// A block comes back for reuse.
@@ -55,7 +55,7 @@ pub enum DeviceMsg {
 
 /// What the active device faults add up to.
 #[derive(Copy, Clone, Debug)]
-pub struct Effects {
+pub(crate) struct Effects {
     /// Busy time added to every period's processing.
     pub stall: SimDuration,
     /// Probability that a period is an xrun regardless of its processing time.
@@ -96,7 +96,7 @@ impl Effects {
 }
 
 /// The device's state that does not depend on where its periods come from.
-pub struct Core {
+pub(crate) struct Core {
     /// The device of the scenario.
     pub spec: Device,
     /// The stream is open (not unplugged).
@@ -114,7 +114,7 @@ pub struct Core {
 
 impl Core {
     /// A block for the next period: one back from the monitor, or one made by `make`.
-    pub fn block(&mut self, make: impl FnOnce() -> AudioBlock) -> Box<AudioBlock> {
+    pub(crate) fn block(&mut self, make: impl FnOnce() -> AudioBlock) -> Box<AudioBlock> {
         let mut b = self.pool.pop().unwrap_or_else(|| Box::new(make()));
         b.xrun = false;
         b.captured_silence = false;
@@ -122,21 +122,21 @@ impl Core {
     }
 
     /// Period `n` was on time: the faults waiting for it have recovered.
-    pub fn on_time(&mut self, lab: &SimLab) {
+    pub(crate) fn on_time(&mut self, lab: &SimLab) {
         for fault in self.watch.drain(..) {
             lab.send(Event::Chaos(ChaosMsg::Recovered { fault }));
         }
     }
 
     /// The next period is missing.
-    pub fn missing(&mut self, lab: &SimLab) {
+    pub(crate) fn missing(&mut self, lab: &SimLab) {
         lab.send(Event::Monitor(MonitorMsg::Missing(self.n)));
         self.n += 1;
     }
 }
 
 /// Where the device's periods come from.
-pub trait Stream {
+pub(crate) trait Stream {
     /// A [`DeviceMsg::Tick`]: produce the periods that are due and schedule the next tick.
     fn tick(&mut self, core: &mut Core, lab: &SimLab);
     /// The active faults changed from `before` to `core.effects`.
@@ -150,14 +150,14 @@ pub trait Stream {
 }
 
 /// The behaviour of the device.
-pub struct DeviceActor {
+pub(crate) struct DeviceActor {
     core: Core,
     stream: Box<dyn Stream>,
 }
 
 impl DeviceActor {
     /// The modelled device of `sc` (which has one), its random streams derived from `seed`.
-    pub fn new(sc: &Scenario, seed: u64) -> Self {
+    pub(crate) fn new(sc: &Scenario, seed: u64) -> Self {
         let spec = sc.device.clone().expect("invariant: the device actor exists only with a [device] section");
         let stream = Box::new(Modelled::new(&spec, seed));
         let effects = Effects::of(&[], spec.rate_hz);
@@ -169,13 +169,13 @@ impl DeviceActor {
 
     /// The device backed by a real interface (live mode): its periods come from `backend`'s callbacks,
     /// and the DSP has already run in them.
-    pub fn with_backend(mut self, backend: Box<dyn AudioBackend>, gauges: Option<Arc<Gauges>>) -> Self {
+    pub(crate) fn with_backend(mut self, backend: Box<dyn AudioBackend>, gauges: Option<Arc<Gauges>>) -> Self {
         self.stream = Box::new(Live::new(&self.core.spec, backend, gauges));
         self
     }
 
     /// Puts the first tick on the calendar.
-    pub fn schedule(&self, lab: &SimLab) {
+    pub(crate) fn schedule(&self, lab: &SimLab) {
         lab.schedule_daemon(SimTime::ZERO, Event::Device(DeviceMsg::Tick));
     }
 

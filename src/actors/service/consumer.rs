@@ -10,11 +10,11 @@ use crate::scenario::ServiceId;
 use crate::sim::{SimDuration, SimTime};
 
 /// Wait before polling a partition again after a failed processing.
-pub const REPOLL_AFTER: SimDuration = SimDuration::from_millis(100);
+pub(super) const REPOLL_AFTER: SimDuration = SimDuration::from_millis(100);
 
 /// Messages to a service as the consumer of an event-bus group (from the bus and itself).
 #[derive(Debug)]
-pub enum ConsumerMsg {
+pub(crate) enum ConsumerMsg {
     /// Start consuming (at the start of the run).
     Start,
     /// The bus restarted: join again.

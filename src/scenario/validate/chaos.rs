@@ -10,7 +10,7 @@ use crate::scenario::{FaultEffect, Service, ServiceId, Target};
 use crate::sim::{SimDuration, SimTime};
 
 /// The name by which faults refer to the load generator.
-pub const LOAD: &str = "load";
+pub(super) const LOAD: &str = "load";
 
 /// The services a selector matches: `tag:x`, a glob with `*`/`?`/`[`, or a name.
 fn select(c: &mut Checker, at: &str, sel: &str, raw: &[RawService]) -> Vec<ServiceId> {

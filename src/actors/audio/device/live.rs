@@ -13,11 +13,11 @@ use crate::scenario::device::Device;
 use crate::sim::{SimDuration, SimTime};
 
 /// How often live mode collects the periods the audio callbacks completed.
-pub const LIVE_POLL: SimDuration = SimDuration::from_millis(2);
+pub(super) const LIVE_POLL: SimDuration = SimDuration::from_millis(2);
 
 /// The device of live mode: its periods come from the callbacks of a real interface, and the DSP has
 /// already run in them.
-pub struct Live {
+pub(crate) struct Live {
     backend: Box<dyn AudioBackend>,
     meter: LiveMeter,
     /// Periods the late callbacks skipped, not yet counted as missing.
@@ -28,7 +28,7 @@ pub struct Live {
 
 impl Live {
     /// `spec` on `backend`, counted in `gauges`.
-    pub fn new(spec: &Device, backend: Box<dyn AudioBackend>, gauges: Option<Arc<Gauges>>) -> Self {
+    pub(crate) fn new(spec: &Device, backend: Box<dyn AudioBackend>, gauges: Option<Arc<Gauges>>) -> Self {
         Live { backend, meter: LiveMeter::new(spec.rate_hz, spec.frames), lag: 0.0, gauges }
     }
 

@@ -14,7 +14,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 /// device's clock; its block is an xrun when its modelled processing time (`dsp_time` plus injected
 /// stalls) exceeds the period, when an xrun storm hits it, or when host and device clocks have slipped by
 /// a whole buffer (sample-rate mismatch, clock drift).
-pub struct Modelled {
+pub(crate) struct Modelled {
     sources: Vec<Source>,
     playback: Source,
     gains: Vec<f64>,
@@ -29,7 +29,7 @@ pub struct Modelled {
 
 impl Modelled {
     /// The modelled `spec`, its random streams derived from `seed`.
-    pub fn new(spec: &Device, seed: u64) -> Self {
+    pub(crate) fn new(spec: &Device, seed: u64) -> Self {
         Modelled {
             sources: spec
                 .inputs
