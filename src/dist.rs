@@ -75,7 +75,6 @@ pub enum DistError {
 }
 
 impl Dist {
-    /// A constant.
     pub fn constant(value: SimDuration) -> Self {
         Dist::Constant { value: value.as_nanos() as f64 }
     }

@@ -58,7 +58,7 @@ pub struct Scenario {
     pub fault_dists: Vec<Dist>,
     /// Supervision of the services subtree.
     pub services_supervisor: SupervisorSpec,
-    /// The root supervisor.
+    /// Supervision of the whole tree (services and device subtrees).
     pub root_supervisor: SupervisorSpec,
     /// The audio path, if any.
     pub device: Option<device::Device>,
@@ -71,7 +71,7 @@ pub struct Scenario {
 /// A validated service.
 #[derive(Clone, Debug)]
 pub struct Service {
-    /// Its id.
+    /// Its position in `services`.
     pub id: ServiceId,
     /// Unique name.
     pub name: String,
@@ -118,7 +118,7 @@ pub enum ServiceKind {
     Service,
     /// A partitioned log.
     EventBus {
-        /// Partitions.
+        /// Number of partitions of the log.
         partitions: u32,
     },
 }
@@ -126,11 +126,11 @@ pub enum ServiceKind {
 /// A service's membership of a consumer group.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Consumes {
-    /// The bus.
+    /// The event bus it consumes from.
     pub bus: ServiceId,
     /// Group name.
     pub group: String,
-    /// Commit interval.
+    /// How often the consumer commits its positions.
     pub commit_interval: SimDuration,
     /// At most once (advance on receipt) rather than at least once (advance after processing).
     pub at_most_once: bool,
@@ -253,11 +253,11 @@ impl RateProfile {
 /// A validated objective.
 #[derive(Clone, Debug)]
 pub struct Slo {
-    /// Name.
+    /// The objective's name (unique in the scenario).
     pub name: String,
     /// What it is about.
     pub target: Target,
-    /// Indicator.
+    /// What is measured.
     pub indicator: Indicator,
     /// Fraction to achieve (0..1); for xruns-per-hour the maximum rate; unused for max-dropout.
     pub objective: f64,
@@ -274,7 +274,7 @@ pub enum Indicator {
     Availability,
     /// (ok within threshold) / total.
     Latency {
-        /// The threshold.
+        /// A success counts as good when it answered within this.
         threshold: SimDuration,
     },
     /// Audio periods delivered on time / periods.
@@ -283,7 +283,7 @@ pub enum Indicator {
     XrunsPerHour,
     /// The longest dropout, at most the threshold.
     MaxDropout {
-        /// The threshold.
+        /// The longest dropout allowed.
         threshold: SimDuration,
     },
 }
@@ -306,7 +306,7 @@ pub struct Fault {
     pub name: String,
     /// The `[[chaos]]` entry's name.
     pub chaos: String,
-    /// The target.
+    /// What it hits (one of the entry's matched targets).
     pub target: Target,
     /// Start.
     pub at: SimTime,

@@ -19,7 +19,6 @@ pub struct AlertRule {
     pub short: SimDuration,
     /// Burn-rate threshold.
     pub burn_rate: f64,
-    /// Severity.
     pub severity: Severity,
 }
 
@@ -51,7 +50,6 @@ pub struct Series {
 /// An alert that fired.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertSpan {
-    /// Index of the rule.
     pub rule: usize,
     /// When it fired (a window's end).
     pub fired: SimTime,

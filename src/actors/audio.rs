@@ -155,7 +155,6 @@ pub struct AudioReport {
     pub period_s: f64,
     /// Mean and max modelled DSP load over delivered periods.
     pub dsp_load_mean: f64,
-    /// Max DSP load.
     pub dsp_load_max: f64,
     /// Integrated loudness of what the computer captured [LUFS] (`None`: too short or silent).
     pub output_lufs: Option<f64>,

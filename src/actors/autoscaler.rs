@@ -15,7 +15,6 @@ pub(crate) enum AutoscaleMsg {
     Tick(u32),
     /// A service's utilisation since the last evaluation.
     Load {
-        /// The service.
         service: ServiceId,
         /// Busy worker-seconds / worker-seconds.
         utilization: f64,

@@ -30,7 +30,6 @@ pub(crate) enum BusMsg {
     Poll {
         /// Group index at the bus.
         group: u32,
-        /// Partition.
         partition: u32,
         /// Offset wanted.
         offset: u64,
@@ -46,9 +45,7 @@ pub(crate) enum BusMsg {
     Processed {
         /// Group index at the bus.
         group: u32,
-        /// Partition.
         partition: u32,
-        /// Offset.
         offset: u64,
     },
     /// An append is durable (the bus, to itself).

@@ -14,10 +14,7 @@ pub(crate) enum ChaosMsg {
     /// Fault `i` ends.
     End(u32),
     /// The target of fault `fault` answered successfully after the fault ended.
-    Recovered {
-        /// Index of the fault.
-        fault: u32,
-    },
+    Recovered { fault: u32 },
 }
 
 /// What happened to one fault.
@@ -27,7 +24,6 @@ pub struct FaultRecord {
     pub name: String,
     /// The `[[chaos]]` entry it comes from.
     pub chaos: String,
-    /// Its kind.
     pub kind: crate::model::summary::FaultKind,
     /// The target's name.
     pub target: String,

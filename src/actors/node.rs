@@ -25,7 +25,6 @@ pub(crate) enum NodeMsg {
     FaultOn {
         /// Index of the fault in the scenario.
         fault: u32,
-        /// Its effect.
         effect: FaultEffect,
     },
     /// A fault ends.
@@ -71,10 +70,7 @@ pub(crate) enum NodeMsg {
         metric: crate::model::summary::ProbeMetric,
     },
     /// Tell the chaos injector when the service next answers a request successfully (fault `fault` ended).
-    WatchRecovery {
-        /// Index of the fault.
-        fault: u32,
-    },
+    WatchRecovery { fault: u32 },
 }
 
 impl NodeMsg {

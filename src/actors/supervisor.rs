@@ -30,10 +30,7 @@ pub(crate) enum SupervisorMsg {
         abnormal: bool,
     },
     /// A batch of restarts is due.
-    RestartDue {
-        /// The batch.
-        batch: u32,
-    },
+    RestartDue { batch: u32 },
     /// The health checker asks for a restart of a failing child.
     Remediate {
         /// The child.
@@ -67,7 +64,6 @@ pub(crate) enum RootMsg {
 pub struct ChildStats {
     /// Crashes and stops (including shutdowns by the supervisor).
     pub crashes: u64,
-    /// Restarts.
     pub restarts: u64,
     /// Total time down (a child still down at the end counts until the end).
     pub downtime: SimDuration,

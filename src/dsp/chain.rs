@@ -71,11 +71,11 @@ pub struct ChainConfig {
     pub gate: Option<GateParams>,
     /// EQ bands. Default 250 Hz -1.5 dB, 2.6 kHz +2 dB, 8 kHz +3 dB.
     pub eq: Vec<EqBand>,
-    /// Compressor.
+    /// Compressor (feed-forward, soft knee); none: bypassed.
     pub compressor: Option<CompParams>,
-    /// Reverb.
+    /// Reverb send; none: dry.
     pub reverb: Option<ReverbParams>,
-    /// Limiter.
+    /// Output limiter (look-ahead peak limiter); none: bypassed.
     pub limiter: Option<LimiterParams>,
 }
 

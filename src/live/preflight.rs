@@ -238,7 +238,7 @@ fn xrun_check(h: &Heard, opts: &Options, stream_errors: u64) -> Check {
     )
 }
 
-/// The table.
+/// The checks as the terminal table: check, result, detail.
 pub fn table(checks: &[Check]) -> String {
     let mut t = format!("{:<18} {:<7} detail\n", "check", "result");
     for c in checks {

@@ -5,7 +5,7 @@
 pub struct Case {
     /// Group (JUnit classname), e.g. "slo" or "hypothesis.<probe>".
     pub class: String,
-    /// Name.
+    /// The test case's name: the objective's or the probe's.
     pub name: String,
     /// The failure message with the figures, if it failed.
     pub failure: Option<String>,

@@ -11,7 +11,7 @@ use crate::sim::{SimDuration, SimTime, stream};
 pub enum Mode {
     /// One, picked at random (seeded).
     One,
-    /// All.
+    /// Every one.
     All,
     /// This share of them [percent], rounded up, picked at random (seeded).
     Percent(f64),

@@ -16,7 +16,7 @@ pub const RATES: [u32; 5] = [44_100, 48_000, 88_200, 96_000, 192_000];
 /// A signal source as configured (the running [`Source`] is built from it).
 #[derive(Clone, Debug)]
 pub enum SourceSpec {
-    /// A sine.
+    /// A sine wave.
     Sine {
         /// Frequency [Hz].
         freq_hz: f64,
@@ -63,7 +63,7 @@ pub struct InputSpec {
 /// The validated device.
 #[derive(Clone, Debug)]
 pub struct Device {
-    /// The model.
+    /// AG06, AG06MK2 or AG03 (their channel counts differ).
     pub model: DeviceModel,
     /// Sample rate [Hz].
     pub rate_hz: u32,

@@ -9,7 +9,7 @@ use crate::sim::SimDuration;
 /// A steady-state probe.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Probe {
-    /// Name.
+    /// The probe's name (unique in the experiment).
     pub name: String,
     /// What it looks at.
     pub target: Target,
@@ -44,6 +44,6 @@ pub struct ExperimentSpec {
     pub recovery: SimDuration,
     /// Pause between the end of the last fault and the recovery phase (Chaos Toolkit's `pauses.after`).
     pub settle: SimDuration,
-    /// Probes.
+    /// What the hypothesis checks in every phase.
     pub probes: Vec<Probe>,
 }

@@ -13,11 +13,11 @@ use crate::supervision::{RestartBackoff, RestartType, Strategy, SupervisorSpec};
 
 /// Default metrics window.
 pub const DEFAULT_WINDOW: SimDuration = SimDuration::from_secs(5);
-/// Default drain.
+/// Default drain: how long the run goes on after the last arrival, for answers still in flight.
 pub const DEFAULT_DRAIN: SimDuration = SimDuration::from_secs(30);
 /// Default queue capacity.
 pub const DEFAULT_QUEUE: u32 = 10_000;
-/// Default restart delay.
+/// Default time a crashed service stays down before its supervisor restarts it.
 pub const DEFAULT_RESTART_DELAY: SimDuration = SimDuration::from_secs(1);
 
 mod chaos;

@@ -25,12 +25,7 @@ pub(crate) enum ConsumerMsg {
         committed: Box<[u64]>,
     },
     /// The message at `offset` of `partition` is available.
-    Records {
-        /// Partition.
-        partition: u32,
-        /// Offset.
-        offset: u64,
-    },
+    Records { partition: u32, offset: u64 },
     /// The consumer's processing of a message ended.
     Consumed {
         /// Partition × 2^40 + offset.
@@ -39,10 +34,7 @@ pub(crate) enum ConsumerMsg {
         result: CallResult,
     },
     /// Poll `partition` again (after a failed processing).
-    RePoll {
-        /// Partition.
-        partition: u32,
-    },
+    RePoll { partition: u32 },
     /// Time to commit positions.
     CommitDue,
 }

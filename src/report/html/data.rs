@@ -32,7 +32,7 @@ pub struct RunData {
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {why}")]
 pub struct DataError {
-    /// The file.
+    /// The file, relative to the run directory.
     pub file: String,
     /// What was wrong.
     pub why: String,
