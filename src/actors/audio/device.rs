@@ -121,7 +121,7 @@ impl Core {
         b
     }
 
-    /// Period `n` was on time: the faults waiting for it have recovered.
+    /// The period just produced was on time: the faults waiting for that have recovered.
     pub(crate) fn on_time(&mut self, lab: &SimLab) {
         for fault in self.watch.drain(..) {
             lab.send(Event::Chaos(ChaosMsg::Recovered { fault }));
