@@ -5,6 +5,8 @@
 //! service (availability, p50, p99); windows are autocorrelated, so a per-window comparison overstates its
 //! confidence: prefer sweeps for a gate.
 
+pub mod stats;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
