@@ -73,6 +73,43 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
     adjusted
 }
 
+/// The smallest change beyond `margin`, in the worse direction, that a one-sided Welch test at level
+/// `alpha` detects with probability `power`, for samples of `n_a` and `n_b` values with standard
+/// deviations `sd_a` and `sd_b`: margin + (t₁₋α + t_power)·se on the Welch–Satterthwaite degrees of
+/// freedom (the usual power approximation). `None` for fewer than 2 values a side.
+pub fn min_detectable(
+    sd_a: f64,
+    n_a: usize,
+    sd_b: f64,
+    n_b: usize,
+    margin: f64,
+    alpha: f64,
+    power: f64,
+) -> Option<f64> {
+    if n_a < 2 || n_b < 2 {
+        return None;
+    }
+    let (va, vb) = (sd_a * sd_a / n_a as f64, sd_b * sd_b / n_b as f64);
+    let se = (va + vb).sqrt();
+    if se == 0.0 {
+        return Some(margin);
+    }
+    let df = (va + vb).powi(2) / (va * va / (n_a as f64 - 1.0) + vb * vb / (n_b as f64 - 1.0));
+    let t = StudentsT::new(0.0, 1.0, df).ok()?;
+    Some(margin + (t.inverse_cdf(1.0 - alpha) + t.inverse_cdf(power)) * se)
+}
+
+/// How many values a side (seeds) a comparison needs to detect a change of `delta` beyond `margin`
+/// with probability `power` at level `alpha`, both sides with standard deviation `sd`: the smallest n
+/// whose [`min_detectable`] is at most `delta`. `None` when `delta` is not beyond the margin or more
+/// than `limit` seeds would be needed.
+pub fn seeds_needed(sd: f64, delta: f64, margin: f64, alpha: f64, power: f64, limit: usize) -> Option<usize> {
+    if delta <= margin {
+        return None;
+    }
+    (2..=limit).find(|&n| min_detectable(sd, n, sd, n, margin, alpha, power).is_some_and(|d| d <= delta))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +160,20 @@ mod tests {
         }
         assert_eq!(holm(&[0.6, 0.6]), vec![1.0, 1.0]);
         assert!(holm(&[]).is_empty());
+    }
+    #[test]
+    fn the_planner_agrees_with_the_textbook_sample_size() {
+        // Two independent means, one-sided alpha 0.05, power 0.8, effect d = 0.5 standard deviations:
+        // statsmodels 0.15 `TTestIndPower().solve_power(0.5, alpha=0.05, power=0.8,
+        // alternative="larger")` = 50.15 (noncentral t), so 51 a side; the normal approximation
+        // 2(z0.95 + z0.8)^2 / d^2 = 49.46 would say 50.
+        assert_eq!(seeds_needed(1.0, 0.5, 0.0, 0.05, 0.8, 1000), Some(51));
+        // A margin moves the target: detecting 0.7 beyond a margin of 0.2 is detecting 0.5.
+        assert_eq!(seeds_needed(1.0, 0.7, 0.2, 0.05, 0.8, 1000), Some(51));
+        assert_eq!(seeds_needed(1.0, 0.1, 0.2, 0.05, 0.8, 1000), None);
+        assert_eq!(seeds_needed(1.0, 0.5, 0.0, 0.05, 0.8, 20), None);
+        // The minimum detectable effect at those 51 a side is just under 0.5, at 50 just over.
+        let at = |n| min_detectable(1.0, n, 1.0, n, 0.0, 0.05, 0.8).unwrap();
+        assert!(at(51) <= 0.5 && at(50) > 0.5, "{} {}", at(50), at(51));
     }
 }
