@@ -81,33 +81,7 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<f64> {
 /// Mann-Whitney U test, normal approximation with tie correction, two-sided p-value.
 pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<f64> {
     use statrs::distribution::{ContinuousCDF, Normal};
-    let (n1, n2) = (a.len(), b.len());
-    if n1 < 2 || n2 < 2 {
-        return None;
-    }
-    let mut all: Vec<(f64, usize)> = a.iter().map(|v| (*v, 0)).chain(b.iter().map(|v| (*v, 1))).collect();
-    all.sort_by(|x, y| x.0.total_cmp(&y.0));
-    // Average ranks over ties.
-    let n = all.len();
-    let mut ranks = vec![0.0; n];
-    let mut ties = 0.0;
-    let mut i = 0;
-    while i < n {
-        let mut j = i;
-        while j + 1 < n && all[j + 1].0 == all[i].0 {
-            j += 1;
-        }
-        let r = (i + j) as f64 / 2.0 + 1.0;
-        ranks[i..=j].fill(r);
-        let t = (j - i + 1) as f64;
-        ties += t * t * t - t;
-        i = j + 1;
-    }
-    let r1: f64 = all.iter().zip(&ranks).filter(|((_, s), _)| *s == 0).map(|(_, r)| r).sum();
-    let (n1f, n2f, nf) = (n1 as f64, n2 as f64, n as f64);
-    let u1 = r1 - n1f * (n1f + 1.0) / 2.0;
-    let mu = n1f * n2f / 2.0;
-    let sigma = (n1f * n2f / 12.0 * ((nf + 1.0) - ties / (nf * (nf - 1.0)))).sqrt();
+    let (u1, mu, sigma) = stats::mann_whitney_u(a, b)?;
     if sigma == 0.0 {
         return Some(1.0);
     }
