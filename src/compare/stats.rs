@@ -17,6 +17,14 @@ pub struct Change {
     pub hi: f64,
 }
 
+/// The standard error of a difference of two means, from the samples' variances and sizes, and its
+/// Welch–Satterthwaite degrees of freedom (NaN when the standard error is 0).
+fn welch_se_df(var_a: f64, n_a: usize, var_b: f64, n_b: usize) -> (f64, f64) {
+    let (va, vb) = (var_a / n_a as f64, var_b / n_b as f64);
+    let df = (va + vb).powi(2) / (va * va / (n_a as f64 - 1.0) + vb * vb / (n_b as f64 - 1.0));
+    ((va + vb).sqrt(), df)
+}
+
 /// Welch's interval for the difference of the means at confidence `level` (e.g. 0.95), with the
 /// Welch–Satterthwaite degrees of freedom. `None` for fewer than 2 values a side; a zero-width interval
 /// when both sides are constant.
@@ -24,13 +32,11 @@ pub fn welch_interval(a: &[f64], b: &[f64], level: f64) -> Option<Change> {
     if a.len() < 2 || b.len() < 2 {
         return None;
     }
-    let (va, vb) = (var(a) / a.len() as f64, var(b) / b.len() as f64);
     let estimate = mean(b) - mean(a);
-    let se = (va + vb).sqrt();
+    let (se, df) = welch_se_df(var(a), a.len(), var(b), b.len());
     if se == 0.0 {
         return Some(Change { estimate, lo: estimate, hi: estimate });
     }
-    let df = (va + vb).powi(2) / (va * va / (a.len() as f64 - 1.0) + vb * vb / (b.len() as f64 - 1.0));
     let t = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(0.5 + level / 2.0);
     Some(Change { estimate, lo: estimate - t * se, hi: estimate + t * se })
 }
@@ -113,13 +119,11 @@ pub fn welch_p_beyond(a: &[f64], b: &[f64], margin: f64) -> Option<f64> {
     if a.len() < 2 || b.len() < 2 {
         return None;
     }
-    let (va, vb) = (var(a) / a.len() as f64, var(b) / b.len() as f64);
     let d = mean(b) - mean(a) - margin;
-    let se = (va + vb).sqrt();
+    let (se, df) = welch_se_df(var(a), a.len(), var(b), b.len());
     if se == 0.0 {
         return Some(if d > 0.0 { 0.0 } else { 1.0 });
     }
-    let df = (va + vb).powi(2) / (va * va / (a.len() as f64 - 1.0) + vb * vb / (b.len() as f64 - 1.0));
     let t = StudentsT::new(0.0, 1.0, df).ok()?;
     Some((1.0 - t.cdf(d / se)).clamp(0.0, 1.0))
 }
@@ -154,12 +158,10 @@ pub fn min_detectable(
     if n_a < 2 || n_b < 2 {
         return None;
     }
-    let (va, vb) = (sd_a * sd_a / n_a as f64, sd_b * sd_b / n_b as f64);
-    let se = (va + vb).sqrt();
+    let (se, df) = welch_se_df(sd_a * sd_a, n_a, sd_b * sd_b, n_b);
     if se == 0.0 {
         return Some(margin);
     }
-    let df = (va + vb).powi(2) / (va * va / (n_a as f64 - 1.0) + vb * vb / (n_b as f64 - 1.0));
     let t = StudentsT::new(0.0, 1.0, df).ok()?;
     Some(margin + (t.inverse_cdf(1.0 - alpha) + t.inverse_cdf(power)) * se)
 }
