@@ -449,8 +449,7 @@ impl Behavior for ServiceActor {
     type Report = ServiceReport;
 
     fn handle(&mut self, msg: ServiceInbox, lab: &SimLab) {
-        let control = matches!(&msg, ServiceInbox::Node(m) if m.is_control());
-        if self.faults.hung && !control {
+        if self.faults.hung && !matches!(&msg, ServiceInbox::Node(m) if m.is_control()) {
             // A hung process handles nothing: its messages wait until the hang ends.
             self.stash.push(msg);
             return;

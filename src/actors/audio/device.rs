@@ -160,9 +160,16 @@ impl DeviceActor {
     pub(crate) fn new(sc: &Scenario, seed: u64) -> Self {
         let spec = sc.device.clone().expect("invariant: the device actor exists only with a [device] section");
         let stream = Box::new(Modelled::new(&spec, seed));
-        let effects = Effects::of(&[], spec.rate_hz);
         DeviceActor {
-            core: Core { spec, up: true, n: 0, active: Vec::new(), effects, pool: Vec::new(), watch: Vec::new() },
+            core: Core {
+                spec,
+                up: true,
+                n: 0,
+                active: Vec::new(),
+                effects: Effects::NONE,
+                pool: Vec::new(),
+                watch: Vec::new(),
+            },
             stream,
         }
     }
