@@ -17,6 +17,7 @@ use crate::scenario::{RawScenario, Scenario};
 use crate::sim::{SimDuration, SimTime};
 
 mod bench;
+pub mod compare;
 mod live;
 mod text;
 
@@ -118,23 +119,11 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Compare a candidate with a baseline (two run directories or two sweep directories): the release
-    /// gate. Exit 1 on any regression.
-    Compare {
-        /// The baseline directory.
-        baseline: PathBuf,
-        /// The candidate directory.
-        candidate: PathBuf,
-        /// Significance level.
-        #[arg(long, default_value_t = 0.01)]
-        alpha: f64,
-        /// Statistical test.
-        #[arg(long, value_enum, default_value_t = crate::compare::Test::Welch)]
-        test: crate::compare::Test,
-        /// Output directory for compare.json and junit.xml [default: reports/compare].
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    /// The release gate: compare a candidate with a baseline (two sweep directories, or two run
+    /// directories), each figure against its margin, Holm-corrected over the figures that can fail the
+    /// gate. Exit 0 on pass, 0 with a warning on marginal, 1 on fail (see --fail-on). With --plan: how many
+    /// seeds a side catch a given change.
+    Compare(compare::CompareArgs),
     /// Render `report.html` again from the files of a run, sweep or comparison directory, without
     /// running anything.
     Report {
@@ -248,7 +237,7 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
             write_stdout(&sweep_text(&s, &out))?;
             Ok(if s.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Command::Compare { baseline, candidate, alpha, test, out } => compare(&baseline, &candidate, alpha, test, out),
+        Command::Compare(args) => compare::compare(args),
     }
 }
 
@@ -401,57 +390,6 @@ fn sweep(
         write_stdout(&sweep_text(&s, &out))?;
     }
     Ok(if s.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn compare(
-    baseline: &Path,
-    candidate: &Path,
-    alpha: f64,
-    test: crate::compare::Test,
-    out: Option<PathBuf>,
-) -> Result<ExitCode> {
-    if !(alpha > 0.0 && alpha < 1.0) {
-        anyhow::bail!("--alpha {alpha}: expected a significance level between 0 and 1, e.g. 0.01");
-    }
-    let c = crate::compare::compare(baseline, candidate, test, alpha)?;
-    let out = out.unwrap_or_else(|| Path::new("reports").join("compare"));
-    let mut json = serde_json::to_vec_pretty(&c).expect("invariant: the comparison serializes");
-    json.push(b'\n');
-    let junit = crate::report::junit::render("compare", &crate::compare::cases(&c));
-    let mut files = vec![("compare.json", json), ("junit.xml", junit)];
-    // The two latency histograms, so that the comparison's report can draw them side by side later.
-    for (name, dir) in [("baseline.hdr", baseline), ("candidate.hdr", candidate)] {
-        if let Ok(bytes) = std::fs::read(dir.join("latency.hdr")) {
-            files.push((name, bytes));
-        }
-    }
-    let html = crate::report::html::pages::compare_page(|n| files.iter().find(|f| f.0 == n).map(|f| f.1.as_slice()))
-        .context("failed to render report.html")?;
-    files.push(("report.html", html.into_bytes()));
-    Bundle { files }.write_to_marked(&out, "compare.json").context("failed to write the comparison")?;
-    let mut t =
-        format!("{} vs {} ({} values, {:?} test, alpha {}):\n", c.baseline, c.candidate, c.samples, c.test, c.alpha);
-    for f in &c.figures {
-        if f.verdict != crate::compare::Verdict::NoSignificantChange {
-            t.push_str(&format!(
-                "  {:<12} {:<40} {:>14.6} -> {:<14.6} p {}\n",
-                format!("{:?}", f.verdict).to_lowercase(),
-                f.figure,
-                f.baseline,
-                f.candidate,
-                f.p_value.map(|p| format!("{p:.2e}")).unwrap_or_else(|| "n/a".into())
-            ));
-        }
-    }
-    t.push_str(&format!(
-        "  {} figures compared: {} regressions, {} improvements; comparison in {}\n",
-        c.figures.len(),
-        c.regressions,
-        c.improvements,
-        out.display()
-    ));
-    write_stdout(&t)?;
-    Ok(if c.regressions == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn parse_duration(s: &str) -> Result<SimDuration, String> {

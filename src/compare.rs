@@ -1,10 +1,13 @@
-//! The release gate: compare a candidate with a baseline, figure by figure, with a statistical test.
+//! The release gate: compare a candidate with a baseline, figure by figure, against a margin per figure,
+//! with the family of figures that can fail the gate corrected by Holm's procedure.
 //!
 //! Sweep directories give one value per seed for every headline figure (the recommended input: seeds are
 //! independent). Run directories give one value per metrics window for the per-window figures of each
 //! service (availability, p50, p99); windows are autocorrelated, so a per-window comparison overstates its
 //! confidence: prefer sweeps for a gate.
 
+mod gate;
+mod plan;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -12,70 +15,129 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::figures::{Better, mean, of_summary, sample_variance as var};
+use crate::figures::{Better, FigureKind, of_summary};
 use crate::model::rows::{TimeseriesRow, from_csv};
-use crate::model::sweep::AggregateKind;
+use crate::model::summary::Summary;
 use crate::report::junit::Case;
 use crate::sweep::{read_summary, seed_dirs};
 
-pub use crate::model::compare::{Comparison, FigureComparison, FigureVerdict as Verdict, Samples as SampleKind, Test};
+pub use crate::model::compare::{
+    Comparison, FigureComparison, FigureVerdict as Verdict, Gate, GateVerdict, Margin, Plan, PlanFigure, Role,
+    Samples as SampleKind, Test,
+};
+/// A number with four significant digits, as the comparison writes them.
+pub use gate::sig as stats_fmt;
+pub use gate::{MarginOverride, Options, judge};
+pub use plan::{plan, plan_samples};
 
-type Samples = BTreeMap<String, (Better, Vec<f64>)>;
+/// The values of one figure on one side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FigureSamples {
+    /// Which way is better.
+    pub better: Better,
+    /// What it measures.
+    pub kind: FigureKind,
+    /// One value per seed (or per window).
+    pub values: Vec<f64>,
+}
 
-/// The samples of a directory: per seed for a sweep, per window for a run.
-fn samples(dir: &Path) -> Result<(SampleKind, Samples)> {
-    let mut out: Samples = BTreeMap::new();
-    if dir.join("sweep.json").is_file() {
-        for (_, d) in seed_dirs(&[dir.to_path_buf()])? {
-            for (name, (v, b)) in of_summary(&read_summary(&d.join("summary.json"))?) {
-                out.entry(name).or_insert((b, Vec::new())).1.push(v);
+/// One side of a comparison: every figure's values, and the `[gate]` of the scenario that made them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleSet {
+    /// The directory, as given.
+    pub label: String,
+    /// What one value is.
+    pub kind: SampleKind,
+    /// The figures by name.
+    pub figures: BTreeMap<String, FigureSamples>,
+    /// The `[gate]` section of its scenario.
+    pub gate: Gate,
+    /// Its scenario file, as run (where the `[gate]` came from).
+    pub scenario_file: String,
+}
+
+impl SampleSet {
+    /// One value per seed, from the runs' summaries (in seed order).
+    pub fn of_summaries<'a>(label: &str, summaries: impl IntoIterator<Item = &'a Summary>) -> SampleSet {
+        let mut figures: BTreeMap<String, FigureSamples> = BTreeMap::new();
+        let (mut gate, mut scenario_file) = (None, String::new());
+        for s in summaries {
+            if gate.is_none() {
+                gate = Some(s.gate.clone());
+                scenario_file.clone_from(&s.scenario_file);
+            }
+            for (name, f) in of_summary(s) {
+                figures
+                    .entry(name)
+                    .or_insert(FigureSamples { better: f.better, kind: f.kind, values: Vec::new() })
+                    .values
+                    .push(f.value);
             }
         }
-        return Ok((SampleKind::PerSeed, out));
-    }
-    if dir.join("summary.json").is_file() {
-        let summary = read_summary(&dir.join("summary.json"))?;
-        let path = dir.join("timeseries.csv");
-        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
-        let rows: Vec<TimeseriesRow> = from_csv(&bytes).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
-        for r in rows {
-            let mut put = |name: String, v: Option<f64>, b: Better| {
-                if let Some(v) = v {
-                    out.entry(name).or_insert((b, Vec::new())).1.push(v);
-                }
-            };
-            let service = &r.service;
-            let avail = (r.requests > 0).then(|| r.ok as f64 / r.requests as f64);
-            put(format!("services.{service}.availability"), avail, Better::Higher);
-            put(format!("services.{service}.latency_ms.p50"), r.p50_ms, Better::Lower);
-            put(format!("services.{service}.latency_ms.p99"), r.p99_ms, Better::Lower);
-            if *service == summary.entry {
-                put("availability".into(), avail, Better::Higher);
-                put("latency_ms.p99".into(), r.p99_ms, Better::Lower);
-            }
+        SampleSet {
+            label: label.to_string(),
+            kind: SampleKind::PerSeed,
+            figures,
+            gate: gate.unwrap_or_default(),
+            scenario_file,
         }
-        return Ok((SampleKind::PerWindow, out));
     }
-    bail!("`{}` is neither a run directory (summary.json) nor a sweep directory (sweep.json)", dir.display())
+
+    /// The samples of a directory: per seed for a sweep, per window for a run.
+    pub fn read(dir: &Path) -> Result<SampleSet> {
+        let label = dir.display().to_string();
+        if dir.join("sweep.json").is_file() {
+            let mut summaries = Vec::new();
+            for (_, d) in seed_dirs(&[dir.to_path_buf()])? {
+                summaries.push(read_summary(&d.join("summary.json"))?);
+            }
+            return Ok(SampleSet::of_summaries(&label, &summaries));
+        }
+        if dir.join("summary.json").is_file() {
+            let summary = read_summary(&dir.join("summary.json"))?;
+            return Ok(SampleSet {
+                label,
+                kind: SampleKind::PerWindow,
+                figures: per_window(dir, &summary)?,
+                gate: summary.gate,
+                scenario_file: summary.scenario_file,
+            });
+        }
+        bail!("`{}` is neither a run directory (summary.json) nor a sweep directory (sweep.json)", dir.display())
+    }
+}
+
+/// The per-window figures of a run directory (from `timeseries.csv`).
+fn per_window(dir: &Path, summary: &Summary) -> Result<BTreeMap<String, FigureSamples>> {
+    let path = dir.join("timeseries.csv");
+    let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+    let rows: Vec<TimeseriesRow> = from_csv(&bytes).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
+    let mut out: BTreeMap<String, FigureSamples> = BTreeMap::new();
+    for r in rows {
+        let mut put = |name: String, v: Option<f64>, better: Better, kind: FigureKind| {
+            if let Some(v) = v {
+                out.entry(name).or_insert(FigureSamples { better, kind, values: Vec::new() }).values.push(v);
+            }
+        };
+        let service = &r.service;
+        let avail = (r.requests > 0).then(|| r.ok as f64 / r.requests as f64);
+        put(format!("services.{service}.availability"), avail, Better::Higher, FigureKind::Ratio);
+        put(format!("services.{service}.latency_ms.p50"), r.p50_ms, Better::Lower, FigureKind::Latency);
+        put(format!("services.{service}.latency_ms.p99"), r.p99_ms, Better::Lower, FigureKind::Latency);
+        if *service == summary.entry {
+            put("availability".into(), avail, Better::Higher, FigureKind::Ratio);
+            put("latency_ms.p99".into(), r.p99_ms, Better::Lower, FigureKind::Latency);
+        }
+    }
+    Ok(out)
 }
 
 /// Welch's t-test, two-sided p-value (`None` for fewer than 2 values a side; 1 when both sides are
 /// constant and equal, 0 when constant and different).
 pub fn welch(a: &[f64], b: &[f64]) -> Option<f64> {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    if a.len() < 2 || b.len() < 2 {
-        return None;
-    }
-    let (va, vb) = (var(a) / a.len() as f64, var(b) / b.len() as f64);
-    let se = (va + vb).sqrt();
-    let d = mean(b) - mean(a);
-    if se == 0.0 {
-        return Some(if d == 0.0 { 1.0 } else { 0.0 });
-    }
-    let t = d / se;
-    let df = (va + vb).powi(2) / (va * va / (a.len() as f64 - 1.0) + vb * vb / (b.len() as f64 - 1.0));
-    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
-    Some((2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0))
+    let p = stats::welch_p_beyond(a, b, 0.0)?;
+    let q = stats::welch_p_beyond(b, a, 0.0)?;
+    Some((2.0 * p.min(q)).min(1.0))
 }
 
 /// Mann-Whitney U test, normal approximation with tie correction, two-sided p-value.
@@ -89,79 +151,29 @@ pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<f64> {
     Some((2.0 * (1.0 - Normal::standard().cdf(z))).clamp(0.0, 1.0))
 }
 
-/// Compares `candidate` with `baseline` (run or sweep directories).
-pub fn compare(baseline: &Path, candidate: &Path, test: Test, alpha: f64) -> Result<Comparison> {
-    let (kind_a, a) = samples(baseline)?;
-    let (kind_b, b) = samples(candidate)?;
-    if kind_a != kind_b {
-        bail!(
-            "compare two sweeps or two runs: `{}` is {kind_a}, `{}` is {kind_b}",
-            baseline.display(),
-            candidate.display()
-        );
-    }
-    let mut figures = Vec::new();
-    for (name, (better, xa)) in &a {
-        let Some((_, xb)) = b.get(name) else { continue };
-        let (ma, mb) = (mean(xa), mean(xb));
-        let p = match test {
-            Test::Welch => welch(xa, xb),
-            Test::MannWhitney => mann_whitney(xa, xb),
-        };
-        let verdict = match p {
-            None => Verdict::NotEnoughData,
-            Some(p) if p >= alpha => Verdict::NoSignificantChange,
-            Some(_) => match (better, mb > ma) {
-                (Better::Neutral, _) => Verdict::Changed,
-                (Better::Higher, true) | (Better::Lower, false) => Verdict::Improvement,
-                _ => Verdict::Regression,
-            },
-        };
-        figures.push(FigureComparison {
-            figure: name.clone(),
-            better: *better,
-            baseline: ma,
-            candidate: mb,
-            diff: mb - ma,
-            rel_diff: (ma != 0.0).then(|| (mb - ma) / ma.abs()),
-            p_value: p,
-            n: [xa.len(), xb.len()],
-            verdict,
-        });
-    }
-    let regressions = figures.iter().filter(|f| f.verdict == Verdict::Regression).count();
-    let improvements = figures.iter().filter(|f| f.verdict == Verdict::Improvement).count();
-    Ok(Comparison {
-        schema: crate::model::SCHEMA,
-        kind: AggregateKind::Compare,
-        baseline: baseline.display().to_string(),
-        candidate: candidate.display().to_string(),
-        samples: kind_a,
-        test,
-        alpha,
-        figures,
-        regressions,
-        improvements,
-    })
+/// Compares `candidate` with `baseline` (run or sweep directories), with the candidate's `[gate]`.
+pub fn compare(baseline: &Path, candidate: &Path, options: &Options) -> Result<Comparison> {
+    let a = SampleSet::read(baseline)?;
+    let b = SampleSet::read(candidate)?;
+    judge(&a, &b, options)
 }
 
-/// The comparison's test cases: one per compared figure, failing on a regression.
+/// The comparison's test cases: one per compared figure, failing on a regression, with the numbers.
 pub fn cases(c: &Comparison) -> Vec<Case> {
     c.figures
         .iter()
         .map(|f| Case {
-            class: "compare".into(),
+            class: format!("compare.{}", f.role),
             name: f.figure.clone(),
             failure: (f.verdict == Verdict::Regression).then(|| {
                 format!(
-                    "regression: baseline {:.6} -> candidate {:.6} ({:+.2}%), p = {:.3e} < alpha {} ({} values vs {})",
-                    f.baseline,
-                    f.candidate,
-                    f.rel_diff.unwrap_or(0.0) * 100.0,
-                    f.p_value.unwrap_or(0.0),
-                    c.alpha,
+                    "regression: baseline {} -> candidate {} ({}), n = {} vs {}: {}",
+                    gate::sig(f.baseline),
+                    gate::sig(f.candidate),
+                    f.rel_diff.map(|r| format!("{:+.2}%", r * 100.0)).unwrap_or_else(|| "baseline 0".into()),
                     f.n[0],
-                    f.n[1]
+                    f.n[1],
+                    f.reason
                 )
             }),
         })
@@ -171,6 +183,7 @@ pub fn cases(c: &Comparison) -> Vec<Case> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::figures::sample_variance as var;
 
     #[test]
     fn welch_matches_a_textbook_example() {
@@ -184,6 +197,7 @@ mod tests {
         let p = welch(&a, &b).unwrap();
         assert!((p - 0.0382).abs() < 0.001, "{p}");
         assert_eq!(welch(&[1.0, 1.0], &[1.0, 1.0]), Some(1.0));
+        assert_eq!(welch(&[1.0, 1.0], &[2.0, 2.0]), Some(0.0));
         assert_eq!(welch(&[1.0], &[2.0, 3.0]), None);
     }
 

@@ -348,6 +348,7 @@ impl Summary {
             stress: stress_summary(sc, out),
             live: out.live.clone(),
             engine: EngineSummary { instants: out.engine.instants, messages: out.engine.messages },
+            gate: sc.gate.clone(),
         }
     }
 }

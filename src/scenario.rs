@@ -66,6 +66,8 @@ pub struct Scenario {
     pub device_supervisor: SupervisorSpec,
     /// The steady-state hypothesis, if any probe is defined.
     pub experiment: Option<experiment::ExperimentSpec>,
+    /// How `compare` judges a run of it as a candidate (`[gate]`).
+    pub gate: crate::model::compare::Gate,
 }
 
 /// A validated service.

@@ -223,8 +223,8 @@ pub fn aggregate(inputs: &[PathBuf], out: &Path) -> Result<SweepSummary> {
     }
     let mut values: BTreeMap<String, (Better, Vec<f64>)> = BTreeMap::new();
     for (_, s) in &summaries {
-        for (name, (v, b)) in of_summary(s) {
-            values.entry(name).or_insert((b, Vec::new())).1.push(v);
+        for (name, f) in of_summary(s) {
+            values.entry(name).or_insert((f.better, Vec::new())).1.push(f.value);
         }
     }
     let figures = values

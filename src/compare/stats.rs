@@ -79,6 +79,27 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
     adjusted
 }
 
+/// The level Holm's step-down procedure tests each p-value at, family-wise level `alpha`, in the order
+/// given: with the p-values sorted ascending, the i-th (from 1) is tested at alpha / (m − i + 1) while
+/// the earlier ones were rejected; from the first that is not rejected on, every later one keeps that
+/// level (the procedure stops there). So p ≤ level exactly where [`holm`]'s adjusted p ≤ alpha, and an
+/// interval at one-sided level `level` excludes the null exactly where the procedure rejects.
+pub fn holm_levels(p: &[f64], alpha: f64) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
+    let mut levels = vec![0.0; m];
+    let mut stopped: Option<f64> = None;
+    for (rank, &i) in order.iter().enumerate() {
+        let level = stopped.unwrap_or(alpha / (m - rank) as f64);
+        if stopped.is_none() && p[i] > level {
+            stopped = Some(level);
+        }
+        levels[i] = level;
+    }
+    levels
+}
+
 /// The Mann-Whitney statistic U of `a` (its rank sum minus m(m+1)/2, ties at their average rank), its
 /// mean mn/2 and its tie-corrected standard deviation under the null hypothesis. `None` for fewer than
 /// 2 values a side.
@@ -142,10 +163,26 @@ pub fn mann_whitney_p_beyond(a: &[f64], b: &[f64], margin: f64) -> Option<f64> {
     Some((1.0 - Normal::standard().cdf(z)).clamp(0.0, 1.0))
 }
 
+/// The power of a one-sided t-test at level `alpha` with `df` degrees of freedom against a true effect
+/// of `delta` standard errors: P(T > t₁₋α) for T noncentral t(df, delta). T = (Z + δ)/√(V/df) with V
+/// χ²(df), so the power is E_V[Φ(δ − t₁₋α·√(V/df))], here averaged over 1,000 evenly spaced quantiles
+/// of V (midpoint rule). Exact where the usual "t₁₋α + t_power" shortcut is optimistic: at a handful
+/// of seeds a side, the spread of the estimated standard deviation costs power.
+pub fn t_power(df: f64, delta: f64, alpha: f64) -> Option<f64> {
+    use statrs::distribution::ChiSquared;
+    const K: usize = 1000;
+    let t_c = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(1.0 - alpha);
+    let chi = ChiSquared::new(df).ok()?;
+    let z = Normal::standard();
+    let sum: f64 =
+        (0..K).map(|i| z.cdf(delta - t_c * (chi.inverse_cdf((i as f64 + 0.5) / K as f64) / df).sqrt())).sum();
+    Some(sum / K as f64)
+}
+
 /// The smallest change beyond `margin`, in the worse direction, that a one-sided Welch test at level
 /// `alpha` detects with probability `power`, for samples of `n_a` and `n_b` values with standard
-/// deviations `sd_a` and `sd_b`: margin + (t₁₋α + t_power)·se on the Welch–Satterthwaite degrees of
-/// freedom (the usual power approximation). `None` for fewer than 2 values a side.
+/// deviations `sd_a` and `sd_b`: margin + δ·se, δ the noncentrality at which [`t_power`] on the
+/// Welch–Satterthwaite degrees of freedom reaches `power`. `None` for fewer than 2 values a side.
 pub fn min_detectable(
     sd_a: f64,
     n_a: usize,
@@ -162,19 +199,48 @@ pub fn min_detectable(
     if se == 0.0 {
         return Some(margin);
     }
-    let t = StudentsT::new(0.0, 1.0, df).ok()?;
-    Some(margin + (t.inverse_cdf(1.0 - alpha) + t.inverse_cdf(power)) * se)
+    let enough = |d: f64| t_power(df, d, alpha).is_some_and(|p| p >= power);
+    let mut hi = 1.0;
+    while !enough(hi) {
+        hi *= 2.0;
+        if hi > 1e9 {
+            return None;
+        }
+    }
+    let mut lo = 0.0;
+    while hi - lo > 1e-6 * hi {
+        let mid = (lo + hi) / 2.0;
+        if enough(mid) { hi = mid } else { lo = mid }
+    }
+    Some(margin + hi * se)
 }
 
 /// How many values a side (seeds) a comparison needs to detect a change of `delta` beyond `margin`
-/// with probability `power` at level `alpha`, both sides with standard deviation `sd`: the smallest n
-/// whose [`min_detectable`] is at most `delta`. `None` when `delta` is not beyond the margin or more
-/// than `limit` seeds would be needed.
-pub fn seeds_needed(sd: f64, delta: f64, margin: f64, alpha: f64, power: f64, limit: usize) -> Option<usize> {
-    if delta <= margin {
+/// with probability `power` at level `alpha`, the sides with standard deviations `sd_a` and `sd_b`: the
+/// smallest n at which the [`t_power`] of Welch's test reaches `power` (it grows with n). `None` when `delta` is
+/// not beyond the margin or more than `limit` seeds would be needed.
+pub fn seeds_needed(
+    sd_a: f64,
+    sd_b: f64,
+    delta: f64,
+    margin: f64,
+    alpha: f64,
+    power: f64,
+    limit: usize,
+) -> Option<usize> {
+    let enough = |n: usize| {
+        let (se, df) = welch_se_df(sd_a * sd_a, n, sd_b * sd_b, n);
+        se == 0.0 || t_power(df, (delta - margin) / se, alpha).is_some_and(|p| p >= power)
+    };
+    if delta <= margin || limit < 2 || !enough(limit) {
         return None;
     }
-    (2..=limit).find(|&n| min_detectable(sd, n, sd, n, margin, alpha, power).is_some_and(|d| d <= delta))
+    let (mut lo, mut hi) = (1, limit); // not enough at lo (or lo < 2), enough at hi
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if enough(mid) { hi = mid } else { lo = mid }
+    }
+    Some(hi)
 }
 
 #[cfg(test)]
@@ -229,16 +295,49 @@ mod tests {
         assert!(holm(&[]).is_empty());
     }
     #[test]
+    fn holm_levels_reject_exactly_where_the_adjusted_p_values_do() {
+        // Holm 1979 on [0.01, 0.04, 0.03, 0.005, 0.2] at alpha 0.05: 0.005 <= 0.05/5, 0.01 <= 0.05/4,
+        // 0.03 > 0.05/3 stops the procedure, so 0.03, 0.04 and 0.2 are all tested at 0.05/3.
+        let p = [0.01, 0.04, 0.03, 0.005, 0.2];
+        let levels = holm_levels(&p, 0.05);
+        let want = [0.05 / 4.0, 0.05 / 3.0, 0.05 / 3.0, 0.05 / 5.0, 0.05 / 3.0];
+        for (got, want) in levels.iter().zip(want) {
+            assert!((got - want).abs() < 1e-15, "{levels:?}");
+        }
+        // The case a plain "alpha / (m - rank + 1)" gets wrong: 0.04 <= 0.05/1 but the procedure stopped.
+        assert_eq!(holm_levels(&[0.03, 0.04], 0.05), vec![0.025, 0.025]);
+        for alpha in [0.01, 0.05, 0.1] {
+            let adjusted = holm(&p);
+            for ((pi, l), a) in p.iter().zip(holm_levels(&p, alpha)).zip(adjusted) {
+                assert_eq!(*pi <= l, a <= alpha, "p {pi} level {l} adjusted {a} alpha {alpha}");
+            }
+        }
+    }
+
+    #[test]
+    fn t_power_is_the_noncentral_t_tail() {
+        // scipy 1.17: nct.sf(t.ppf(0.99, 10), 10, 3.0) = 0.6045149, nct.sf(t.ppf(1 - 0.000526, 6), 6, 8.0)
+        // = 0.8825268 (the few-seeds case, where t_{1-a} + t_power would promise 0.9 at 7.35),
+        // nct.sf(t.ppf(0.95, 98), 98, 0.5 * 5) = 0.7989362.
+        for (df, delta, alpha, want) in
+            [(10.0, 3.0, 0.01, 0.604_514_9), (6.0, 8.0, 0.000_526, 0.882_526_8), (98.0, 2.5, 0.05, 0.798_936_2)]
+        {
+            let got = t_power(df, delta, alpha).unwrap();
+            assert!((got - want).abs() < 1e-3, "df {df} delta {delta}: {got} vs {want}");
+        }
+    }
+
+    #[test]
     fn the_planner_agrees_with_the_textbook_sample_size() {
         // Two independent means, one-sided alpha 0.05, power 0.8, effect d = 0.5 standard deviations:
         // statsmodels 0.15 `TTestIndPower().solve_power(0.5, alpha=0.05, power=0.8,
         // alternative="larger")` = 50.15 (noncentral t), so 51 a side; the normal approximation
         // 2(z0.95 + z0.8)^2 / d^2 = 49.46 would say 50.
-        assert_eq!(seeds_needed(1.0, 0.5, 0.0, 0.05, 0.8, 1000), Some(51));
+        assert_eq!(seeds_needed(1.0, 1.0, 0.5, 0.0, 0.05, 0.8, 1000), Some(51));
         // A margin moves the target: detecting 0.7 beyond a margin of 0.2 is detecting 0.5.
-        assert_eq!(seeds_needed(1.0, 0.7, 0.2, 0.05, 0.8, 1000), Some(51));
-        assert_eq!(seeds_needed(1.0, 0.1, 0.2, 0.05, 0.8, 1000), None);
-        assert_eq!(seeds_needed(1.0, 0.5, 0.0, 0.05, 0.8, 20), None);
+        assert_eq!(seeds_needed(1.0, 1.0, 0.7, 0.2, 0.05, 0.8, 1000), Some(51));
+        assert_eq!(seeds_needed(1.0, 1.0, 0.1, 0.2, 0.05, 0.8, 1000), None);
+        assert_eq!(seeds_needed(1.0, 1.0, 0.5, 0.0, 0.05, 0.8, 20), None);
         // The minimum detectable effect at those 51 a side is just under 0.5, at 50 just over.
         let at = |n| min_detectable(1.0, n, 1.0, n, 0.0, 0.05, 0.8).unwrap();
         assert!(at(51) <= 0.5 && at(50) > 0.5, "{} {}", at(50), at(51));

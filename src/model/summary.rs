@@ -64,6 +64,9 @@ pub struct Summary {
     pub live: Option<LiveReport>,
     /// Engine work: distinct instants visited and messages delivered.
     pub engine: EngineSummary,
+    /// The scenario's `[gate]`: how `compare` judges this run as a candidate (absent when not set).
+    #[serde(default, skip_serializing_if = "super::compare::Gate::is_default")]
+    pub gate: super::compare::Gate,
 }
 
 impl Summary {

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod charts;
+mod compare;
 pub mod data;
 pub mod findings;
 pub mod pages;
@@ -52,7 +53,8 @@ h2 { font-size: 17px; margin: 28px 0 8px; padding-bottom: 4px; border-bottom: 1p
 h3 { font-size: 14px; margin: 14px 0 2px; }
 .meta { color: var(--muted); margin: 0 0 6px; }
 .badge { display: inline-block; padding: 1px 10px; border-radius: 12px; color: #fff; font-weight: 600; font-size: 13px; }
-.pass { background: var(--ok); } .fail { background: var(--bad); }
+.pass { background: var(--ok); } .fail { background: var(--bad); } .marginal { background: var(--warn); }
+svg.bar { width: 160px; height: 18px; display: block; } td.nw { white-space: nowrap; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 pre.cmd { background: #f6f8fa; border: 1px solid var(--line); padding: 6px 10px; border-radius: 6px; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; font-size: 13px; }

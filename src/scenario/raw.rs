@@ -98,6 +98,8 @@ pub struct RawScenario {
     /// Steady-state probes (Chaos Toolkit), checked before, during and after the faults.
     #[serde(default)]
     pub hypothesis: Vec<RawProbe>,
+    /// The release gate: margins, critical figures and weights `compare` judges a candidate with.
+    pub gate: Option<crate::model::compare::Gate>,
 }
 
 /// The experiment's phases.

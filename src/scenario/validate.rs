@@ -22,6 +22,7 @@ pub const DEFAULT_RESTART_DELAY: SimDuration = SimDuration::from_secs(1);
 
 mod chaos;
 mod device;
+mod gate;
 mod load;
 mod resilience;
 mod slo;
@@ -122,6 +123,8 @@ pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, V
     let services_supervisor = supervisor(&mut c, "supervision.services", sup.and_then(|s| s.services.as_ref()));
     let root_supervisor = supervisor(&mut c, "supervision.root", sup.and_then(|s| s.root.as_ref()));
     let device_supervisor = supervisor(&mut c, "supervision.device", sup.and_then(|s| s.device.as_ref()));
+    let gate = raw.gate.clone().unwrap_or_default();
+    gate::check(&mut c, &gate);
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -145,6 +148,7 @@ pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, V
         device,
         device_supervisor,
         experiment,
+        gate,
     })
 }
 

@@ -9,6 +9,7 @@ mod determinism;
 mod experiments;
 mod fidelity;
 mod gate;
+mod gate_rates;
 mod load;
 mod outputs;
 mod report;

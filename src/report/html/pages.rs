@@ -4,22 +4,21 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::model::compare::{Comparison, FigureVerdict};
 use crate::model::summary::{Summary, Verdict};
 use crate::model::sweep::SweepSummary;
 
 use super::data::DataError;
 use super::{badge, chart_box, charts, esc, f3, head};
 
-fn derr(file: &str, why: impl std::fmt::Display) -> DataError {
+pub(super) fn derr(file: &str, why: impl std::fmt::Display) -> DataError {
     DataError { file: file.into(), why: why.to_string() }
 }
 
-fn json<T: serde::de::DeserializeOwned>(file: &str, bytes: Option<&[u8]>) -> Result<T, DataError> {
+pub(super) fn json<T: serde::de::DeserializeOwned>(file: &str, bytes: Option<&[u8]>) -> Result<T, DataError> {
     serde_json::from_slice(bytes.ok_or_else(|| derr(file, "missing"))?).map_err(|e| derr(file, e))
 }
 
-fn num(x: f64) -> String {
+pub(super) fn num(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{x:.0}")
     } else if x.is_finite() {
@@ -92,7 +91,7 @@ fn distribution_section(sweep: &SweepSummary, per_seed: &[(u64, Summary)]) -> Re
         }
         let values: Vec<(u64, f64)> = per_seed
             .iter()
-            .filter_map(|(seed, s)| crate::figures::of_summary(s).get(name).map(|(v, _)| (*seed, *v)))
+            .filter_map(|(seed, s)| crate::figures::of_summary(s).get(name).map(|f| (*seed, f.value)))
             .collect();
         if values.is_empty() {
             continue;
@@ -166,8 +165,8 @@ fn seeds_table(per_seed: &[(u64, Summary)]) -> String {
             if pass { "ok" } else { "ko" },
             if pass { "pass" } else { "fail" },
             num(s.requests.counts.requests as f64),
-            f.get("availability").map(|v| format!("{:.5}", v.0)).unwrap_or_else(|| "–".into()),
-            f.get("latency_ms.p99").map(|v| f3(v.0)).unwrap_or_else(|| "–".into()),
+            f.get("availability").map(|v| format!("{:.5}", v.value)).unwrap_or_else(|| "–".into()),
+            f.get("latency_ms.p99").map(|v| f3(v.value)).unwrap_or_else(|| "–".into()),
         );
     }
     h
@@ -180,85 +179,4 @@ fn seed_list(seeds: &[u64]) -> String {
     }
 }
 
-/// The report of a comparison: `compare.json`, and `baseline.hdr` / `candidate.hdr` when present.
-pub fn compare_page<'a>(file: impl Fn(&str) -> Option<&'a [u8]>) -> Result<String, DataError> {
-    let c: Comparison = json("compare.json", file("compare.json"))?;
-    let regressions = c.regressions;
-    let (baseline, candidate) = (&c.baseline, &c.candidate);
-    let mut h = head(&format!("{baseline} vs {candidate} — ag06-lab comparison"));
-    let _ = write!(
-        h,
-        "<header id=\"header\">\n<h1>Comparison {}</h1>\n<p class=\"meta\">baseline <b>{}</b> · candidate <b>{}</b> · {} values · {} test · alpha {} · {} regressions, {} improvements</p>\n</header>\n",
-        badge(regressions == 0, if regressions == 0 { "NO REGRESSION" } else { "REGRESSION" }),
-        esc(baseline),
-        esc(candidate),
-        esc(&c.samples),
-        esc(&c.test),
-        num(c.alpha),
-        regressions,
-        c.improvements
-    );
-    h.push_str("<section id=\"figures\">\n<h2>Figures, side by side</h2>\n<table id=\"compare-table\">\n<tr><th class=\"l\">figure</th><th>better</th><th>baseline</th><th>candidate</th><th>difference</th><th>relative</th><th>p-value</th><th>n</th><th class=\"l\">verdict</th></tr>\n");
-    let mut figures: Vec<_> = c.figures.iter().collect();
-    // Regressions first, then improvements and changes, then the rest; by name within each.
-    let rank = |v: FigureVerdict| match v {
-        FigureVerdict::Regression => 0,
-        FigureVerdict::Improvement => 1,
-        FigureVerdict::Changed => 2,
-        _ => 3,
-    };
-    figures.sort_by_key(|f| rank(f.verdict));
-    for f in figures {
-        let verdict = f.verdict;
-        let name = &f.figure;
-        let _ = writeln!(
-            h,
-            "<tr class=\"{}\" data-name=\"{}\"><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td class=\"l {}\">{}</td></tr>",
-            match verdict {
-                FigureVerdict::Regression => "bad",
-                FigureVerdict::Changed => "warn",
-                _ => "",
-            },
-            esc(name),
-            esc(name),
-            esc(&f.better),
-            num(f.baseline),
-            num(f.candidate),
-            num(f.diff),
-            f.rel_diff.map(|r| format!("{:+.2}%", r * 100.0)).unwrap_or_else(|| "–".into()),
-            f.p_value.map(|p| format!("{p:.2e}")).unwrap_or_else(|| "–".into()),
-            num(f.n[0] as f64),
-            num(f.n[1] as f64),
-            match verdict {
-                FigureVerdict::Regression => "ko",
-                FigureVerdict::Improvement => "ok",
-                _ => "",
-            },
-            esc(&verdict)
-        );
-    }
-    h.push_str("</table>\n</section>\n");
-    let mut curves = Vec::new();
-    for (k, (name, file_name)) in [("baseline", "baseline.hdr"), ("candidate", "candidate.hdr")].iter().enumerate() {
-        if let Some(b) = file(file_name) {
-            let hist = crate::report::read_latency_hdr(b).map_err(|e| derr(file_name, e))?;
-            curves.push((name.to_string(), charts::color(k), hist));
-        }
-    }
-    if !curves.is_empty() {
-        let refs: Vec<(String, charts::RGBColor, &hdrhistogram::Histogram<u64>)> =
-            curves.iter().map(|(n, c, h)| (n.clone(), *c, h)).collect();
-        let svg = charts::spectrum(&refs).map_err(|e| derr("report.html", e))?;
-        let legend: Vec<(String, String)> = curves.iter().map(|(n, c, _)| (n.clone(), charts::css(*c))).collect();
-        h.push_str("<section id=\"spectrum\">\n<h2>Latency percentile spectrum</h2>\n");
-        h.push_str(&chart_box(
-            "chart-spectrum",
-            "End-to-end latency by percentile: baseline and candidate",
-            &svg,
-            &legend,
-        ));
-        h.push_str("</section>\n");
-    }
-    h.push_str("</body>\n</html>\n");
-    Ok(h)
-}
+pub use super::compare::compare_page;
