@@ -158,24 +158,32 @@ pub fn compare(baseline: &Path, candidate: &Path, options: &Options) -> Result<C
     judge(&a, &b, options)
 }
 
-/// The comparison's test cases: one per compared figure, failing on a regression, with the numbers.
+/// The comparison's test cases: one per compared figure, failing on a regression, each with its numbers
+/// (the failure message, or the case's output when it passed).
 pub fn cases(c: &Comparison) -> Vec<Case> {
     c.figures
         .iter()
-        .map(|f| Case {
-            class: format!("compare.{}", f.role),
-            name: f.figure.clone(),
-            failure: (f.verdict == Verdict::Regression).then(|| {
-                format!(
-                    "regression: baseline {} -> candidate {} ({}), n = {} vs {}: {}",
-                    gate::sig(f.baseline),
-                    gate::sig(f.candidate),
-                    f.rel_diff.map(|r| format!("{:+.2}%", r * 100.0)).unwrap_or_else(|| "baseline 0".into()),
-                    f.n[0],
-                    f.n[1],
-                    f.reason
-                )
-            }),
+        .map(|f| {
+            let numbers = format!(
+                "{}: baseline {} -> candidate {} ({}), n = {} vs {}, p {} (Holm {}), MDE {}: {}",
+                f.verdict,
+                gate::sig(f.baseline),
+                gate::sig(f.candidate),
+                f.rel_diff.map(|r| format!("{:+.2}%", r * 100.0)).unwrap_or_else(|| "baseline 0".into()),
+                f.n[0],
+                f.n[1],
+                f.p_value.map(|p| format!("{p:.2e}")).unwrap_or_else(|| "n/a".into()),
+                f.p_adjusted.map(|p| format!("{p:.2e}")).unwrap_or_else(|| "n/a".into()),
+                f.mde.map(gate::sig).unwrap_or_else(|| "n/a".into()),
+                f.reason
+            );
+            let failed = f.verdict == Verdict::Regression;
+            Case {
+                class: format!("compare.{}", f.role),
+                name: f.figure.clone(),
+                failure: failed.then(|| numbers.clone()),
+                output: (!failed).then_some(numbers),
+            }
         })
         .collect()
 }

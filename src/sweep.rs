@@ -305,12 +305,14 @@ pub fn sweep_cases(s: &SweepSummary) -> Vec<Case> {
             name: o.name.clone(),
             failure: (o.met < o.runs)
                 .then(|| format!("met in {} of {} seeds; failed with seeds {:?}", o.met, o.runs, o.failed_seeds)),
+            output: None,
         })
         .collect();
     v.push(Case {
         class: "sweep".into(),
         name: "every seed passes".into(),
         failure: (s.failed > 0).then(|| format!("{} of {} seeds failed", s.failed, s.passed + s.failed)),
+        output: None,
     });
     v
 }

@@ -9,6 +9,8 @@ pub struct Case {
     pub name: String,
     /// The failure message with the figures, if it failed.
     pub failure: Option<String>,
+    /// The figures of a case that passed (`<system-out>`), if any.
+    pub output: Option<String>,
 }
 
 fn esc(s: &str) -> String {
@@ -39,11 +41,12 @@ pub fn render(suite: &str, cases: &[Case]) -> Vec<u8> {
     ));
     for c in cases {
         x.push_str(&format!("    <testcase classname=\"{}\" name=\"{}\"", esc(&c.class), esc(&c.name)));
-        match &c.failure {
-            None => x.push_str("/>\n"),
-            Some(m) => {
+        match (&c.failure, &c.output) {
+            (None, None) => x.push_str("/>\n"),
+            (Some(m), _) => {
                 x.push_str(&format!(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", esc(m), esc(m)))
             }
+            (None, Some(o)) => x.push_str(&format!(">\n      <system-out>{}</system-out>\n    </testcase>\n", esc(o))),
         }
     }
     x.push_str("  </testsuite>\n</testsuites>\n");
@@ -64,6 +67,7 @@ pub fn run_cases(s: &super::Summary) -> Vec<Case> {
             class: "slo".into(),
             name: slo.name.clone(),
             failure: (!slo.met).then(|| format!("{} of {}: achieved {achieved}, {goal}", slo.sli, slo.service)),
+            output: None,
         });
     }
     if let Some(h) = &s.hypothesis {
@@ -87,6 +91,7 @@ pub fn run_cases(s: &super::Summary) -> Vec<Case> {
                             c.windows
                         )
                     }),
+                    output: None,
                 });
             }
         }
@@ -103,8 +108,8 @@ mod tests {
         let xml = String::from_utf8(render(
             "<script>",
             &[
-                Case { class: "slo".into(), name: "a & b".into(), failure: None },
-                Case { class: "slo".into(), name: "c".into(), failure: Some("1 < 2 \"q\"".into()) },
+                Case { class: "slo".into(), name: "a & b".into(), failure: None, output: None },
+                Case { class: "slo".into(), name: "c".into(), failure: Some("1 < 2 \"q\"".into()), output: None },
             ],
         ))
         .unwrap();

@@ -13,7 +13,7 @@ use ag06_lab::sweep;
 
 use super::common::{read, run_bin};
 
-const FAST: &str = r#"
+pub(crate) const FAST: &str = r#"
 name = "fast"
 duration = "2m"
 drain = "5s"
@@ -104,6 +104,11 @@ fn compare_fails_a_20_percent_latency_regression_and_calls_the_reverse_an_improv
     assert_eq!(junit.matches("<testcase ").count(), c.figures.len(), "{junit}");
     assert_eq!(junit.matches("<failure ").count(), c.regressions, "{junit}");
     assert!(junit.contains("regression: baseline"), "{junit}");
+    assert_eq!(
+        junit.matches("<system-out>").count(),
+        c.figures.len() - c.regressions,
+        "the passing cases carry their numbers"
+    );
     // The reverse direction is an improvement of the same figures, and passes.
     let r = compare(&cand, &base, &Options::new(0.01)).unwrap();
     assert_eq!(fig(&r, "latency_ms.mean").verdict, Verdict::Improvement);

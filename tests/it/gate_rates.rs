@@ -10,33 +10,11 @@ use ag06_lab::compare::{GateVerdict, Margin, Options, SampleSet, Verdict, judge,
 use ag06_lab::model::summary::{Mode, Summary};
 use ag06_lab::scenario::Scenario;
 
-/// The cheap scenario: an api calling a db, 2 simulated minutes, about 4 ms of CPU a run. Its api's
-/// latency is critical, as a team would mark the path users wait on.
-const CHEAP: &str = r#"
-name = "cheap"
-duration = "2m"
-drain = "5s"
-[load]
-entry = "api"
-rate_per_s = 40.0
-[[services]]
-name = "api"
-workers = 2
-latency = { dist = "exponential", mean = "20ms" }
-calls = ["db"]
-[[services]]
-name = "db"
-workers = 4
-latency = { dist = "lognormal", median = "5ms", p99 = "30ms" }
-error_rate = 0.01
-[[slo]]
-name = "api availability"
-service = "api"
-sli = "availability"
-objective = 0.95
-[gate]
-critical = ["slo.*", "services.api.latency_ms.mean"]
-"#;
+/// The cheap scenario: the gate tests' api calling a db, 2 simulated minutes, a few ms of CPU a run. Its
+/// api's latency is critical, as a team would mark the path users wait on.
+fn cheap() -> String {
+    format!("{}\n[gate]\ncritical = [\"slo.*\", \"services.api.latency_ms.mean\"]\n", super::gate::FAST)
+}
 
 /// One service with workers to spare: its latency is its service time, so a 5% slower service is a 5%
 /// higher mean with a 5% wider spread, exactly what the planner assumes.
@@ -106,7 +84,7 @@ fn pairs<'a>(
 #[ignore = "thousands of runs: cargo test --test it -- --ignored gate_rates --nocapture"]
 fn gate_rates_same_code_pairs_are_flagged_at_most_alpha_of_the_time() {
     let (pairs_n, n) = (200, 10);
-    let pool = runs(CHEAP, 1..(2 * pairs_n * n) as u64 + 1);
+    let pool = runs(&cheap(), 1..(2 * pairs_n * n) as u64 + 1);
     let (a, b) = pool.split_at(pairs_n * n);
     for alpha in [0.05, 0.01] {
         let options = Options::new(alpha);
@@ -129,33 +107,64 @@ fn gate_rates_same_code_pairs_are_flagged_at_most_alpha_of_the_time() {
     }
 }
 
+/// What a planned comparison caught.
+struct Hits {
+    /// Seeds a side the planner asked for.
+    n: usize,
+    /// The api latency's sd in the pilot, and over all the baseline seeds of the pairs.
+    sd: (f64, f64),
+    /// Pairs whose gate failed.
+    failed: usize,
+    /// Pairs where the api's latency was a regression.
+    api: usize,
+    /// The api latency's mean relative change.
+    rise: f64,
+}
+
+/// Plans from a 50-seed pilot of `text` the seeds a side that catch a rise of `detect_pct`% in every
+/// critical figure with 90% probability, then judges `pairs_n` pairs at that count of `text` against
+/// `text` with the api's mean service time set to `slower`.
+fn planned_hits(text: &str, pilot: u64, detect_pct: f64, slower: &str, options: &Options, pairs_n: usize) -> Hits {
+    const API: &str = "services.api.latency_ms.mean";
+    let baseline = runs(text, pilot..pilot + 50);
+    let plan = plan_samples(&side("baseline", &baseline), Margin::Relative(detect_pct), 0.9, options).unwrap();
+    let n = plan.seeds_critical.unwrap();
+    let base = runs(text, 1..(pairs_n * n) as u64 + 1);
+    let cand = runs(
+        &text.replace("mean = \"20ms\"", &format!("mean = \"{slower}\"")),
+        500_001..500_001 + (pairs_n * n) as u64,
+    );
+    let sd = |v: &[f64]| {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+    };
+    let planned = plan.figures.iter().find(|f| f.figure == API).unwrap().sd;
+    let mut hits =
+        Hits { n, sd: (planned, sd(&side("pool", &base).figures[API].values)), failed: 0, api: 0, rise: 0.0 };
+    for (x, y) in pairs(&base, &cand, n, pairs_n) {
+        let c = judge(&x, &y, options).unwrap();
+        hits.failed += usize::from(c.gate == GateVerdict::Fail);
+        let f = c.figures.iter().find(|f| f.figure == API).unwrap();
+        hits.api += usize::from(f.verdict == Verdict::Regression);
+        hits.rise += f.rel_diff.unwrap() / pairs_n as f64;
+    }
+    hits
+}
+
 #[test]
 #[ignore = "thousands of runs: cargo test --test it -- --ignored gate_rates --nocapture"]
 fn gate_rates_a_20_percent_slower_service_fails_the_gate_at_the_planners_seed_count() {
-    let alpha = 0.01;
-    let options = Options::new(alpha);
-    let pairs_n = 100;
-    // The plan, from a 30-seed baseline sweep: seeds a side to catch a 20% rise with 90% probability.
-    let baseline = runs(CHEAP, 1_000_001..1_000_031);
-    let plan = plan_samples(&side("baseline", &baseline), Margin::Relative(20.0), 0.9, &options).unwrap();
-    let n = plan.seeds_critical.unwrap();
-    println!("planner: {n} seeds a side catch a 20% rise in every critical figure (90% power, alpha {alpha})");
-    let base = runs(CHEAP, 1..(pairs_n * n) as u64 + 1);
-    let slower = CHEAP.replace("mean = \"20ms\"", "mean = \"24ms\"");
-    let cand = runs(&slower, 500_001..500_001 + (pairs_n * n) as u64);
-    let (mut failed, mut api) = (0, 0);
-    let mut rise = 0.0;
-    for (x, y) in pairs(&base, &cand, n, pairs_n) {
-        let c = judge(&x, &y, &options).unwrap();
-        failed += usize::from(c.gate == GateVerdict::Fail);
-        let f = c.figures.iter().find(|f| f.figure == "services.api.latency_ms.mean").unwrap();
-        api += usize::from(f.verdict == Verdict::Regression);
-        rise += f.rel_diff.unwrap() / pairs_n as f64;
-    }
-    println!("api 20% slower (its latency {:+.1}% on average), {pairs_n} pairs of {n} seeds a side:", rise * 100.0);
-    report("  gate failed", failed, pairs_n);
-    report("  services.api.latency_ms.mean a regression", api, pairs_n);
-    assert!(failed as f64 >= 0.9 * pairs_n as f64, "the gate caught {failed} of {pairs_n}");
+    let (alpha, pairs_n) = (0.01, 100);
+    let h = planned_hits(&cheap(), 1_000_001, 20.0, "24ms", &Options::new(alpha), pairs_n);
+    println!("planner: {} seeds a side catch a 20% rise in every critical figure (90% power, alpha {alpha})", h.n);
+    println!(
+        "api 20% slower (its latency {:+.1}% on average), {pairs_n} pairs of {} seeds a side:",
+        h.rise * 100.0,
+        h.n
+    );
+    report("  gate failed", h.failed, pairs_n);
+    report("  services.api.latency_ms.mean a regression", h.api, pairs_n);
+    assert!(h.failed as f64 >= 0.9 * pairs_n as f64, "the gate caught {} of {pairs_n}", h.failed);
 }
 
 #[test]
@@ -163,33 +172,20 @@ fn gate_rates_a_20_percent_slower_service_fails_the_gate_at_the_planners_seed_co
 fn gate_rates_the_planner_predicts_the_hit_rate_of_a_change_it_models_exactly() {
     // PLAIN's api latency is its service time: 5% slower is a 5% higher mean and a 5% wider spread,
     // the planner's model. Its hit rate should be about the planned 90%: more only because the
-    // end-to-end latency, the same figure in this topology, may pass Holm's first step before it.
-    let alpha = 0.01;
-    let options = Options::new(alpha);
-    let pairs_n = 100;
-    let baseline = runs(PLAIN, 2_000_001..2_000_051);
-    let plan = plan_samples(&side("baseline", &baseline), Margin::Relative(5.0), 0.9, &options).unwrap();
-    let n = plan.seeds_critical.unwrap();
+    // end-to-end latency, the same figure in this topology, may pass Holm's first step before it, and
+    // because the planner plans with the upper bound of the pilot's spread.
+    let (alpha, pairs_n) = (0.01, 100);
+    let h = planned_hits(PLAIN, 2_000_001, 5.0, "21ms", &Options::new(alpha), pairs_n);
+    println!("planner: {} seeds a side catch a 5% rise of the api's latency (90% power, alpha {alpha})", h.n);
     println!(
-        "planner: {n} seeds a side catch a 5% rise of the api's latency (90% power, alpha {alpha}, {} figures)",
-        plan.family
+        "  the pilot's sd {:.4} (50 seeds); the sd over the pairs' {} baseline seeds {:.4}",
+        h.sd.0,
+        pairs_n * h.n,
+        h.sd.1
     );
-    let base = runs(PLAIN, 1..(pairs_n * n) as u64 + 1);
-    let planned = plan.figures.iter().find(|f| f.figure == "services.api.latency_ms.mean").unwrap();
-    let pooled = side("pool", &base);
-    let v = &pooled.figures["services.api.latency_ms.mean"].values;
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
-    println!("  planned from sd {:.4} (50 seeds); the sd over {} seeds is {sd:.4}", planned.sd, v.len());
-    let slower = PLAIN.replace("mean = \"20ms\"", "mean = \"21ms\"");
-    let cand = runs(&slower, 500_001..500_001 + (pairs_n * n) as u64);
-    let mut caught = 0;
-    for (x, y) in pairs(&base, &cand, n, pairs_n) {
-        caught += usize::from(judge(&x, &y, &options).unwrap().gate == GateVerdict::Fail);
-    }
-    report(&format!("api 5% slower, {pairs_n} pairs of {n} seeds a side: gate failed"), caught, pairs_n);
-    // Within the binomial range of 90% over 100 pairs (a lower bound of 84 is P(X < 84) = 2.4% at p = 0.9).
-    assert!(caught >= 84, "caught {caught} of {pairs_n}, planned 90%");
+    report(&format!("api 5% slower, {pairs_n} pairs of {} seeds a side: gate failed", h.n), h.failed, pairs_n);
+    // Within the binomial range of 90% over 100 pairs (a lower bound of 84 is P(X < 84) = 2.1% at p = 0.9, scipy binom.cdf(83, 100, 0.9)).
+    assert!(h.failed >= 84, "caught {} of {pairs_n}, planned 90%", h.failed);
 }
 
 #[test]
@@ -198,9 +194,9 @@ fn gate_rates_a_change_within_the_margin_passes_at_least_1_minus_alpha_of_the_ti
     let alpha = 0.01;
     let options = Options::new(alpha);
     let (pairs_n, n) = (100, 20);
-    let base = runs(CHEAP, 1..(pairs_n * n) as u64 + 1);
+    let base = runs(&cheap(), 1..(pairs_n * n) as u64 + 1);
     // 0.5% slower: every latency figure moves by less than its 2% margin.
-    let slower = CHEAP.replace("mean = \"20ms\"", "mean = \"20.1ms\"");
+    let slower = cheap().replace("mean = \"20ms\"", "mean = \"20.1ms\"");
     let cand = runs(&slower, 500_001..500_001 + (pairs_n * n) as u64);
     let mut passed = 0;
     let mut worst: f64 = 0.0;
