@@ -201,6 +201,10 @@ fn init_logging(verbose: u8) {
 }
 
 fn dispatch(cmd: Command) -> Result<ExitCode> {
+    // Only the commands that keep what is done on Ctrl-C take the signal; the others end at once.
+    if matches!(cmd, Command::Run { .. } | Command::Sweep { .. }) {
+        crate::interrupt::install();
+    }
     match cmd {
         Command::Run { scenario, seed, out, quiet, record, live: false, .. } => {
             run(&scenario, seed, out, quiet, record)
@@ -235,7 +239,8 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Merge { dirs, out } => {
             let s = crate::sweep::merge(&dirs, &out)?;
             write_stdout(&sweep_text(&s, &out))?;
-            Ok(if s.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            // Seeds an interrupted shard did not run did not pass either.
+            Ok(if s.failed == 0 && s.incomplete.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Compare(args) => compare::compare(args),
     }
@@ -352,6 +357,14 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, record
     if !quiet {
         write_stdout(&human_summary(&summary, &out_dir))?;
     }
+    if summary.ended == crate::model::summary::Ended::Interrupted {
+        eprintln!(
+            "interrupted at {:.1} simulated s: the reports in `{}` cover the run up to then",
+            summary.simulated_s,
+            out_dir.display()
+        );
+        return Ok(ExitCode::from(crate::interrupt::EXIT_CODE));
+    }
     if summary.verdict == Verdict::Fail {
         eprintln!("note: rerun with `ag06-lab run {} --seed {}`", path.display(), seed);
         return Ok(ExitCode::from(1));
@@ -388,6 +401,9 @@ fn sweep(
     let s = crate::sweep::run(&sc, &seeds, jobs, &out, &progress)?;
     if !quiet {
         write_stdout(&sweep_text(&s, &out))?;
+    }
+    if s.incomplete.is_some() {
+        return Ok(ExitCode::from(crate::interrupt::EXIT_CODE));
     }
     Ok(if s.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -123,7 +123,7 @@ fn hypothesis(sc: &Scenario, out: &RunOutput) -> Option<HypothesisSummary> {
             }
         })
         .collect();
-    let result = if matches!(out.ending, Ending::Aborted(_)) {
+    let result = if matches!(out.ending, Ending::Aborted(_) | Ending::Interrupted) {
         HypothesisResult::Aborted
     } else if probes.iter().all(|p| p.phases.iter().all(|c| c.ok)) {
         HypothesisResult::Completed
@@ -257,7 +257,7 @@ impl Summary {
     /// Builds the summary of `out`, a run of `sc`.
     pub fn new(sc: &Scenario, out: &RunOutput, mode: Mode, wall_s: f64) -> Summary {
         let slos: Vec<SloResult> = sc.slos.iter().map(|slo| slo_result(sc, out, slo)).collect();
-        let aborted = matches!(out.ending, Ending::Aborted(_));
+        let aborted = matches!(out.ending, Ending::Aborted(_) | Ending::Interrupted);
         let hypothesis = hypothesis(sc, out);
         let held = hypothesis.as_ref().is_none_or(|h| h.result == HypothesisResult::Completed);
         let verdict = if !aborted && held && slos.iter().all(|s| s.met) { Verdict::Pass } else { Verdict::Fail };
@@ -315,6 +315,7 @@ impl Summary {
                 Ending::Drained => Ended::Drained,
                 Ending::Horizon => Ended::Horizon,
                 Ending::Aborted(why) => Ended::Aborted(why.clone()),
+                Ending::Interrupted => Ended::Interrupted,
             },
             requests: Requests {
                 counts: out.client.counts,

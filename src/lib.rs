@@ -26,6 +26,7 @@ pub mod dsp;
 pub(crate) mod evaluate;
 pub(crate) mod experiment;
 pub(crate) mod figures;
+pub mod interrupt;
 pub mod live;
 pub(crate) mod metrics;
 pub mod model;

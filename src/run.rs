@@ -201,23 +201,10 @@ pub fn run_live(
     actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress, None, Some(live)).await })
 }
 
-/// Resolves on Ctrl-C (SIGINT) in live builds; never otherwise.
-async fn interrupted() {
-    #[cfg(feature = "live")]
-    {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            return;
-        }
-    }
-    std::future::pending::<()>().await
-}
-
 /// Drives a live run: whenever the lab is idle until a future instant, sleeps (real time) until then.
 /// Reports progress about four times a second.
 async fn drive_live(lab: &Rc<SimLab>, mut progress: Option<Progress>) -> Ending {
     let mut last_progress = SimTime::ZERO;
-    let mut interrupt = std::pin::pin!(interrupted());
-    let mut interrupted_once = false;
     lab.resume();
     loop {
         match std::future::poll_fn(|cx| lab.poll_idle(cx)).await {
@@ -232,19 +219,9 @@ async fn drive_live(lab: &Rc<SimLab>, mut progress: Option<Progress>) -> Ending 
                 }
                 if wait > 0 {
                     // The lab re-checks the real clock and waits again if woken early. Ctrl-C ends the run
-                    // where it is; the results so far are still written.
-                    let mut sleep = std::pin::pin!(actix_rt::time::sleep(Duration::from_nanos(wait.min(50_000_000))));
-                    let stop = std::future::poll_fn(|cx| {
-                        if !interrupted_once && interrupt.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(true);
-                        }
-                        sleep.as_mut().poll(cx).map(|()| false)
-                    })
-                    .await;
-                    if stop {
-                        interrupted_once = true;
-                        lab.abort("interrupted (Ctrl-C)");
-                    }
+                    // where it is (the lab reads the flag of `crate::interrupt` when it resumes), at most
+                    // 50 ms later; the results so far are still written.
+                    actix_rt::time::sleep(Duration::from_nanos(wait.min(50_000_000))).await;
                 }
                 lab.resume();
             }

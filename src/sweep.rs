@@ -79,17 +79,33 @@ pub fn run(
         .num_threads(jobs.clamp(1, seeds.len().max(1)))
         .build()
         .context("cannot start the sweep's worker threads")?;
-    // Seeds run in any order and the first error stops the rest; the aggregate sorts by seed.
+    // Seeds run in any order and the first error stops the rest; the aggregate sorts by seed. Once
+    // interrupted, no seed starts and the runs under way stop without writing anything.
     let ran = pool.install(|| {
         seeds.par_iter().try_for_each(|&seed| {
-            run_seed(sc, seed, &tmp.join("seeds").join(seed.to_string())).map(|verdict| on_done(seed, verdict))
+            if crate::interrupt::requested() {
+                return Ok(());
+            }
+            let verdict = run_seed(sc, seed, &tmp.join("seeds").join(seed.to_string()))?;
+            if let Some(v) = verdict {
+                on_done(seed, v);
+            }
+            Ok(())
         })
     });
     if let Err(e) = ran {
         let _ = fs::remove_dir_all(&tmp);
         return Err(e);
     }
-    let summary = aggregate(std::slice::from_ref(&tmp), &tmp);
+    let incomplete = crate::interrupt::requested().then(|| Incomplete {
+        reason: StopReason::Interrupted,
+        seeds_not_run: seeds.iter().copied().filter(|s| !tmp.join("seeds").join(s.to_string()).is_dir()).collect(),
+    });
+    if incomplete.as_ref().is_some_and(|i| i.seeds_not_run.len() == seeds.len()) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(crate::interrupt::Interrupted("any seed of the sweep finished").into());
+    }
+    let summary = aggregate_into(std::slice::from_ref(&tmp), &tmp, incomplete);
     match summary {
         Ok(s) => {
             swap(&tmp, out)?;
@@ -102,9 +118,13 @@ pub fn run(
     }
 }
 
-fn run_seed(sc: &Scenario, seed: u64, dir: &Path) -> Result<Verdict> {
+/// Runs one seed into `dir`; `None` (and nothing written) when it was interrupted.
+fn run_seed(sc: &Scenario, seed: u64, dir: &Path) -> Result<Option<Verdict>> {
     let started = std::time::Instant::now();
     let output = crate::run::simulate(sc, seed, None)?;
+    if output.ending == crate::sim::Ending::Interrupted {
+        return Ok(None);
+    }
     let summary = crate::report::Summary::new(
         sc,
         &output,
@@ -112,7 +132,7 @@ fn run_seed(sc: &Scenario, seed: u64, dir: &Path) -> Result<Verdict> {
         started.elapsed().as_secs_f64(),
     );
     crate::report::Bundle::of_run(sc, &output, &summary)?.write_to(dir)?;
-    Ok(summary.verdict)
+    Ok(Some(summary.verdict))
 }
 
 /// A fresh staging directory next to `out` (refusing an `out` that is not a sweep directory).
@@ -145,7 +165,7 @@ fn swap(tmp: &Path, out: &Path) -> Result<()> {
     fs::rename(tmp, out).with_context(|| format!("cannot write `{}`", out.display()))
 }
 
-pub use crate::model::sweep::{FigureStats, SloStats, SweepSummary};
+pub use crate::model::sweep::{FigureStats, Incomplete, SloStats, StopReason, SweepSummary};
 
 /// The per-seed run directories of sweep directories, by seed (an identical duplicate is dropped; the
 /// same seed with different results is an error).
@@ -205,7 +225,14 @@ pub fn read_summary(p: &Path) -> Result<Summary> {
 /// Aggregates the seeds of `inputs` into `out` (copying the per-seed runs there when `out` is not one of
 /// the inputs) and writes `sweep.json`, `latency.hdr` and `junit.xml`.
 pub fn aggregate(inputs: &[PathBuf], out: &Path) -> Result<SweepSummary> {
+    aggregate_into(inputs, out, None)
+}
+
+/// [`aggregate`], marking the sweep incomplete when it is: when `incomplete` says so, or when an input is an
+/// incomplete sweep whose missing seeds no other input has.
+fn aggregate_into(inputs: &[PathBuf], out: &Path, incomplete: Option<Incomplete>) -> Result<SweepSummary> {
     let dirs = seed_dirs(inputs)?;
+    let incomplete = incomplete.or_else(|| inherited_incompleteness(inputs, &dirs));
     let mut summaries = Vec::new();
     let mut merged = Latency::default();
     for (seed, dir) in &dirs {
@@ -265,6 +292,7 @@ pub fn aggregate(inputs: &[PathBuf], out: &Path) -> Result<SweepSummary> {
         latency_ms: merged.summary(),
         figures,
         slos,
+        incomplete,
     };
     // Copy the per-seed runs into `out` when merging elsewhere.
     for (seed, dir) in &dirs {
@@ -315,6 +343,27 @@ pub fn sweep_cases(s: &SweepSummary) -> Vec<Case> {
         output: None,
     });
     v
+}
+
+/// The seeds that inputs which are incomplete sweeps did not run, and that no input has: a merge of an
+/// interrupted shard stays marked incomplete.
+fn inherited_incompleteness(inputs: &[PathBuf], dirs: &BTreeMap<u64, PathBuf>) -> Option<Incomplete> {
+    let mut missing = std::collections::BTreeSet::new();
+    let mut reason = None;
+    for input in inputs {
+        let Ok(bytes) = fs::read(input.join("sweep.json")) else { continue };
+        let Ok(s) = serde_json::from_slice::<SweepSummary>(&bytes) else { continue };
+        if let Some(i) = s.incomplete {
+            reason = Some(i.reason);
+            missing.extend(i.seeds_not_run.into_iter().filter(|seed| !dirs.contains_key(seed)));
+        }
+    }
+    match reason {
+        Some(reason) if !missing.is_empty() => {
+            Some(Incomplete { reason, seeds_not_run: missing.into_iter().collect() })
+        }
+        _ => None,
+    }
 }
 
 /// Merges sweep directories (shards) into `out`.

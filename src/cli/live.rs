@@ -122,5 +122,8 @@ pub(super) fn run_live(
     if !quiet {
         write_stdout(&human_summary(&summary, &out_dir))?;
     }
+    if summary.ended == crate::model::summary::Ended::Interrupted {
+        return Ok(ExitCode::from(crate::interrupt::EXIT_CODE));
+    }
     Ok(if summary.verdict == Verdict::Fail { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

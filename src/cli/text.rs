@@ -110,6 +110,14 @@ pub(super) fn sweep_text(s: &crate::sweep::SweepSummary, out: &Path) -> String {
         s.latency_ms.p99,
         s.latency_ms.max
     );
+    if let Some(i) = &s.incomplete {
+        t.push_str(&format!(
+            "  INCOMPLETE ({}): {} seed(s) did not run ({}); the figures cover the seeds above only\n",
+            i.reason,
+            i.seeds_not_run.len(),
+            crate::model::sweep::seed_list(&i.seeds_not_run)
+        ));
+    }
     for name in ["availability", "latency_ms.mean", "latency_ms.p99"] {
         if let Some(f) = s.figures.get(name) {
             t.push_str(&format!("  {name}: mean {:.6} (95% CI {:.6} .. {:.6})\n", f.mean, f.ci95[0], f.ci95[1]));

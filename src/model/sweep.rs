@@ -83,4 +83,32 @@ pub struct SweepSummary {
     pub figures: BTreeMap<String, FigureStats>,
     /// Objectives.
     pub slos: Vec<SloStats>,
+    /// Present when the sweep stopped before every seed had run (the figures cover `seeds` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
+}
+
+closed_set! {
+    /// Why a sweep, shrink or exploration stopped before the end of its work.
+    pub enum StopReason {
+        /// Ctrl-C or SIGTERM: what was finished is kept.
+        Interrupted = "interrupted",
+    }
+}
+
+/// What an incomplete sweep left out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Incomplete {
+    /// Why it stopped.
+    pub reason: StopReason,
+    /// The seeds asked for that did not finish (their runs are not kept).
+    pub seeds_not_run: Vec<u64>,
+}
+
+/// A list of seeds as people write it: `1..=50` when it is a run of three or more, else `1, 2, 5`.
+pub fn seed_list(seeds: &[u64]) -> String {
+    match (seeds.first(), seeds.last()) {
+        (Some(a), Some(b)) if seeds.len() > 2 && b - a + 1 == seeds.len() as u64 => format!("{a}..={b}"),
+        _ => seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+    }
 }

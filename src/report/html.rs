@@ -75,6 +75,7 @@ svg.chart { width: 100%; height: auto; display: block; }
 .legend span { display: inline-block; margin-right: 14px; }
 .legend i { display: inline-block; width: 12px; height: 4px; vertical-align: middle; margin-right: 4px; }
 .note { color: var(--muted); font-size: 12.5px; }
+p.incomplete { border-left: 4px solid var(--warn); background: #fff8c5; padding: 6px 10px; margin: 8px 0; }
 @media print { body { max-width: none; padding: 0; font-size: 11px; } h2 { break-after: avoid; }
   table, .chart-box, ul.findings li { break-inside: avoid; } pre.cmd { white-space: pre-wrap; } }
 "#;
@@ -198,6 +199,13 @@ fn page(d: &RunData) -> Result<String, String> {
         f3(s.latency_ms.p99),
         f3(s.latency_ms.max),
     );
+    if s.ended == crate::model::summary::Ended::Interrupted {
+        let _ = writeln!(
+            h,
+            "<p class=\"incomplete\"><b>Interrupted</b> after {:.1} simulated s: every figure on this page covers the run up to then, and the verdict is a fail because the run did not finish.</p>",
+            s.simulated_s
+        );
+    }
     h.push_str(&findings_section(d));
     h.push_str(&objectives_section(d));
     h.push_str(&hypothesis_section(d));

@@ -28,6 +28,8 @@ pub enum Ending {
     Horizon,
     /// An actor asked to stop the run (a supervisor gave up, an actor panicked, an abort condition).
     Aborted(String),
+    /// The user interrupted the run (Ctrl-C or SIGTERM, see [`crate::interrupt`]): it stopped where it was.
+    Interrupted,
 }
 
 /// When a run may and must end.
@@ -242,6 +244,11 @@ impl<E: 'static> Lab<E> {
     /// left or the hard stop is reached.
     fn advance(&self) {
         if self.ending.borrow().is_some() {
+            self.wake();
+            return;
+        }
+        if crate::interrupt::requested() {
+            *self.ending.borrow_mut() = Some(Ending::Interrupted);
             self.wake();
             return;
         }

@@ -10,6 +10,7 @@ mod experiments;
 mod fidelity;
 mod gate;
 mod gate_rates;
+mod interrupt;
 mod load;
 mod outputs;
 mod report;

@@ -205,7 +205,7 @@ closed_set! {
     }
 }
 
-/// How a run ended; written as `"drained"`, `"horizon"` or `"aborted: <reason>"`.
+/// How a run ended; written as `"drained"`, `"horizon"`, `"interrupted"` or `"aborted: <reason>"`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {
     /// All work done.
@@ -214,6 +214,8 @@ pub enum Ended {
     Horizon,
     /// Stopped early: the reason.
     Aborted(String),
+    /// Stopped where it was by the user (Ctrl-C, SIGTERM): the results cover the run up to then.
+    Interrupted,
 }
 
 const ABORTED: &str = "aborted: ";
@@ -224,6 +226,7 @@ impl std::fmt::Display for Ended {
             Ended::Drained => f.write_str("drained"),
             Ended::Horizon => f.write_str("horizon"),
             Ended::Aborted(why) => write!(f, "{ABORTED}{why}"),
+            Ended::Interrupted => f.write_str("interrupted"),
         }
     }
 }
@@ -240,10 +243,11 @@ impl<'de> Deserialize<'de> for Ended {
         match s.as_str() {
             "drained" => Ok(Ended::Drained),
             "horizon" => Ok(Ended::Horizon),
+            "interrupted" => Ok(Ended::Interrupted),
             _ => match s.strip_prefix(ABORTED) {
                 Some(why) => Ok(Ended::Aborted(why.to_string())),
                 None => Err(serde::de::Error::custom(format!(
-                    "unknown ending `{s}` (expected drained, horizon or \"aborted: <reason>\")"
+                    "unknown ending `{s}` (expected drained, horizon, interrupted or \"aborted: <reason>\")"
                 ))),
             },
         }
@@ -256,9 +260,9 @@ impl JsonSchema for Ended {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "How the run ended: \"drained\" (all work done), \"horizon\" (stopped at arrivals end + drain with work pending) or \"aborted: <reason>\".",
+            "description": "How the run ended: \"drained\" (all work done), \"horizon\" (stopped at arrivals end + drain with work pending), \"interrupted\" (stopped where it was by Ctrl-C or SIGTERM: the results cover the run up to then) or \"aborted: <reason>\".",
             "type": "string",
-            "pattern": "^(drained|horizon|aborted: .*)$"
+            "pattern": "^(drained|horizon|interrupted|aborted: .*)$"
         })
     }
 }

@@ -53,10 +53,19 @@ pub fn sweep_page(dir: &Path) -> Result<String, DataError> {
         esc(scenario),
         badge(failed == 0, if failed == 0 { "PASS" } else { "FAIL" }),
         seeds.len(),
-        esc(&seed_list(seeds)),
+        esc(&crate::model::sweep::seed_list(seeds)),
         sweep.passed,
         failed
     );
+    if let Some(i) = &sweep.incomplete {
+        let _ = writeln!(
+            h,
+            "<p class=\"incomplete\"><b>Incomplete</b> ({}): {} seed(s) did not run ({}); every figure on this page covers the seeds that finished.</p>",
+            i.reason,
+            i.seeds_not_run.len(),
+            esc(&crate::model::sweep::seed_list(&i.seeds_not_run))
+        );
+    }
     h.push_str("<section id=\"objectives\">\n<h2>Objectives across seeds</h2>\n<table id=\"objectives-table\">\n<tr><th class=\"l\">objective</th><th>met in</th><th class=\"l\">seeds that missed it</th></tr>\n");
     for o in &sweep.slos {
         let (met, runs) = (o.met, o.runs);
@@ -170,13 +179,6 @@ fn seeds_table(per_seed: &[(u64, Summary)]) -> String {
         );
     }
     h
-}
-
-fn seed_list(seeds: &[u64]) -> String {
-    match (seeds.first(), seeds.last()) {
-        (Some(a), Some(b)) if seeds.len() > 2 && b - a + 1 == seeds.len() as u64 => format!("{a}..={b}"),
-        _ => seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
-    }
 }
 
 pub use super::compare::compare_page;
