@@ -1,17 +1,20 @@
 //! Circuit breaker: a pure state machine with resilience4j's semantics (time is passed in).
 //!
 //! CLOSED records the outcome of every call in a sliding window (the last `window_size` calls, or the
-//! calls of the last `window_size` of time). Once the window holds at least `minimum_calls` outcomes, a
-//! failure rate >= `failure_rate_threshold` or a slow-call rate >= `slow_call_rate_threshold` opens the
-//! breaker. OPEN rejects every call for `wait_in_open` (growing by `wait_multiplier` with each consecutive
-//! opening, up to `max_wait_in_open`), then moves to HALF_OPEN: on the next call attempt, or on its own when
-//! `automatic_half_open` is set. HALF_OPEN admits exactly `half_open_calls` calls and rejects the rest;
-//! when all of them are done it closes, or opens again if their rates reach a threshold.
+//! calls of the last `window_size` of time). Once the window holds at least `minimum_calls` outcomes (at
+//! most the window's size when it counts calls), a failure rate >= `failure_rate_threshold` or a slow-call
+//! rate >= `slow_call_rate_threshold` opens the breaker. OPEN rejects every call until its wait
+//! (`wait_in_open`, growing by `wait_multiplier` with each consecutive opening, up to `max_wait_in_open`)
+//! is over, and admits the first call strictly after it (resilience4j's `OpenState`:
+//! `clock.instant().isAfter(retryAfterWaitDuration)`), moving to HALF_OPEN; with `automatic_half_open` it
+//! moves on its own when the wait ends. HALF_OPEN admits `half_open_calls` calls and rejects the rest; it
+//! decides as soon as min(`minimum_calls`, `half_open_calls`) outcomes are in (resilience4j's
+//! `CircuitBreakerMetrics.forHalfOpen`, issue #1523): closed, or open again if a rate reaches its threshold.
 //!
-//! Where we differ from resilience4j: a call's outcome only counts in the state it was admitted in (a call
-//! admitted while CLOSED that returns after the breaker opened is ignored; resilience4j would count it in
-//! the half-open sample if it returned late enough), and the time-based window is exact, not bucketed by
-//! the second.
+//! As in resilience4j, an outcome counts in the state the breaker is in when the call completes, whatever
+//! state admitted it (`CircuitBreakerStateMachine.onError` hands it to the current state): a call admitted
+//! while CLOSED that completes during HALF_OPEN is part of the trial sample, and outcomes that complete
+//! while OPEN change nothing. Where we differ: the time-based window is exact, not bucketed by the second.
 
 use std::collections::VecDeque;
 
@@ -107,9 +110,7 @@ pub enum Transition {
 
 /// Permission to make one call; hand it back with the outcome.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Permit {
-    epoch: u32,
-}
+pub struct Permit(());
 
 #[derive(Default, Clone, Debug)]
 struct Sample {
@@ -133,8 +134,6 @@ impl Sample {
 pub struct CircuitBreaker {
     cfg: BreakerConfig,
     state: BreakerState,
-    /// Bumped on every transition: permits of an earlier state are ignored.
-    epoch: u32,
     /// CLOSED: outcomes in the window (time of completion, failed, slow).
     window: VecDeque<(SimTime, bool, bool)>,
     sample: Sample,
@@ -150,7 +149,6 @@ impl CircuitBreaker {
         CircuitBreaker {
             cfg,
             state: BreakerState::Closed,
-            epoch: 0,
             window: VecDeque::new(),
             sample: Sample::default(),
             half_open_left: 0,
@@ -169,21 +167,21 @@ impl CircuitBreaker {
         self.state
     }
 
-    /// Asks to make a call at `now`. OPEN past its wait moves to HALF_OPEN first (reported as the
+    /// Asks to make a call at `now`. OPEN strictly past its wait moves to HALF_OPEN first (reported as the
     /// transition). `None` means the call is rejected and must not reach the callee.
     pub fn try_acquire(&mut self, now: SimTime) -> (Option<Permit>, Option<Transition>) {
         let mut transition = None;
         if let BreakerState::Open { until } = self.state {
-            if now >= until {
+            if now > until {
                 transition = Some(self.enter_half_open());
             }
         }
         let permit = match self.state {
-            BreakerState::Closed => Some(Permit { epoch: self.epoch }),
+            BreakerState::Closed => Some(Permit(())),
             BreakerState::Open { .. } => None,
             BreakerState::HalfOpen if self.half_open_left > 0 => {
                 self.half_open_left -= 1;
-                Some(Permit { epoch: self.epoch })
+                Some(Permit(()))
             }
             BreakerState::HalfOpen => None,
         };
@@ -206,17 +204,15 @@ impl CircuitBreaker {
         }
     }
 
-    /// Records the outcome of a call made with `permit` that took `duration` and completed at `now`.
+    /// Records the outcome of a call made with `permit` that took `duration` and completed at `now`, in
+    /// the state the breaker is in now.
     pub fn on_result(
         &mut self,
         now: SimTime,
-        permit: Permit,
+        _permit: Permit,
         failed: bool,
         duration: SimDuration,
     ) -> Option<Transition> {
-        if permit.epoch != self.epoch {
-            return None;
-        }
         let slow = duration > self.cfg.slow_call_duration;
         match self.state {
             BreakerState::Closed => {
@@ -238,7 +234,7 @@ impl CircuitBreaker {
                 self.trial.calls += 1;
                 self.trial.failed += u32::from(failed);
                 self.trial.slow += u32::from(slow);
-                if self.trial.calls < self.cfg.half_open_calls {
+                if self.trial.calls < self.cfg.minimum_calls.min(self.cfg.half_open_calls) {
                     return None;
                 }
                 let (failure_rate, slow_rate) = self.trial.rates();
@@ -289,7 +285,6 @@ impl CircuitBreaker {
         }
         self.opens_in_a_row += 1;
         self.state = BreakerState::Open { until: now + wait };
-        self.epoch += 1;
         self.window.clear();
         self.sample = Sample::default();
         Transition::Opened { failure_rate, slow_rate, calls, wait }
@@ -297,7 +292,6 @@ impl CircuitBreaker {
 
     fn enter_half_open(&mut self) -> Transition {
         self.state = BreakerState::HalfOpen;
-        self.epoch += 1;
         self.half_open_left = self.cfg.half_open_calls;
         self.trial = Sample::default();
         Transition::HalfOpened
@@ -305,7 +299,6 @@ impl CircuitBreaker {
 
     fn enter_closed(&mut self, failure_rate: f64) -> Transition {
         self.state = BreakerState::Closed;
-        self.epoch += 1;
         self.opens_in_a_row = 0;
         self.window.clear();
         self.sample = Sample::default();
@@ -399,11 +392,12 @@ mod tests {
             call(&mut b, t, true);
         }
         assert!(matches!(b.state(), BreakerState::Open { .. }));
-        // Rejected while open.
+        // Rejected while open, and at the very end of the wait (resilience4j's OpenState admits a call only
+        // when `clock.instant().isAfter(retryAfterWaitDuration)`).
         assert_eq!(b.try_acquire(at(500)), (None, None));
-        assert_eq!(b.try_acquire(at(1003)), (None, None));
-        // The first attempt after the wait moves to HALF_OPEN and is admitted.
-        let (p1, tr) = b.try_acquire(at(1004));
+        assert_eq!(b.try_acquire(at(1004)), (None, None));
+        // The first attempt strictly after the wait moves to HALF_OPEN and is admitted.
+        let (p1, tr) = b.try_acquire(at(1004) + SimDuration::from_nanos(1));
         assert_eq!(tr, Some(Transition::HalfOpened));
         let p2 = b.try_acquire(at(1005)).0;
         let p3 = b.try_acquire(at(1006)).0;
@@ -426,7 +420,7 @@ mod tests {
         for t in 0..5 {
             call(&mut b, t, true);
         }
-        let mut t = 1004;
+        let mut t = 1005;
         for want_wait in [2000, 3000, 3000] {
             let perms: Vec<_> = (0..3).map(|i| b.try_acquire(at(t + i)).0.unwrap()).collect();
             let mut last = None;
@@ -440,7 +434,7 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
-            t += 10 + want_wait;
+            t += 10 + want_wait + 1;
         }
     }
 
@@ -504,7 +498,7 @@ mod tests {
                             half_open_permits = 0;
                         }
                         if let BreakerState::Open { until } = before {
-                            if now < until {
+                            if now <= until {
                                 proptest::prop_assert!(p.is_none(), "a permit while open");
                             }
                         }
@@ -528,22 +522,117 @@ mod tests {
     }
 
     #[test]
-    fn automatic_half_open_and_stale_permits() {
+    fn automatic_half_open_and_late_outcomes_count_where_they_land() {
         let mut b = CircuitBreaker::new(BreakerConfig { automatic_half_open: true, ..cfg() });
         let (early, _) = b.try_acquire(at(0));
         for t in 0..5 {
             call(&mut b, t, true);
         }
         assert_eq!(b.half_open_due(), Some(at(1004)));
+        // An outcome that completes while OPEN changes nothing.
+        assert_eq!(b.on_result(at(500), Permit(()), false, ms(1)), None);
         assert_eq!(b.on_timer(at(1003)), None);
         assert_eq!(b.on_timer(at(1004)), Some(Transition::HalfOpened));
-        // A call admitted while CLOSED and answered now does not count in the trial sample.
+        // A call admitted while CLOSED and answered now is part of the trial sample, as in resilience4j
+        // (`CircuitBreakerStateMachine.onError` hands every outcome to the current state): 1 of 3.
         assert_eq!(b.on_result(at(1005), early.unwrap(), true, ms(1)), None);
-        let perms: Vec<_> = (0..3).map(|i| b.try_acquire(at(1006 + i)).0.unwrap()).collect();
-        let mut last = None;
-        for p in perms {
-            last = b.on_result(at(1010), p, false, ms(1));
+        let p1 = b.try_acquire(at(1006)).0.unwrap();
+        let p2 = b.try_acquire(at(1007)).0.unwrap();
+        assert_eq!(b.on_result(at(1010), p1, false, ms(1)), None);
+        let closed = b.on_result(at(1011), p2, false, ms(1));
+        assert!(
+            matches!(closed, Some(Transition::Closed { failure_rate }) if (failure_rate - 100.0 / 3.0).abs() < 1e-9)
+        );
+    }
+
+    /// resilience4j's own `CircuitBreakerStateMachineTest` configuration: time window of 20 s, minimum 5
+    /// calls, 4 permitted in HALF_OPEN, failure and slow-call thresholds 50%, slow above 4 s, wait 5 s.
+    fn r4j() -> CircuitBreaker {
+        CircuitBreaker::new(BreakerConfig {
+            window: WindowKind::Time(SimDuration::from_secs(20)),
+            minimum_calls: 5,
+            failure_rate_threshold: 50.0,
+            slow_call_duration: SimDuration::from_secs(4),
+            slow_call_rate_threshold: 50.0,
+            wait_in_open: SimDuration::from_secs(5),
+            half_open_calls: 4,
+            ..BreakerConfig::default()
+        })
+    }
+
+    /// Opens `b` at `t` ms (five failures) and moves it to HALF_OPEN strictly after its wait.
+    fn to_half_open(b: &mut CircuitBreaker) -> SimTime {
+        for _ in 0..5 {
+            call(b, 0, true);
         }
-        assert_eq!(last, Some(Transition::Closed { failure_rate: 0.0 }));
+        let t = at(5000) + SimDuration::from_nanos(1);
+        assert_eq!(b.try_acquire(t).1, Some(Transition::HalfOpened));
+        t
+    }
+
+    /// Ported from `shouldTransitionBackToOpenStateWhenFailureRateIsAboveThreshold`: 3 failures of the 4
+    /// permitted calls reopen the breaker at 75%.
+    #[test]
+    fn r4j_half_open_reopens_above_the_failure_threshold() {
+        let mut b = r4j();
+        let t = to_half_open(&mut b);
+        // The first permit was taken by the transition; three more are left.
+        let perms: Vec<_> = (0..3).map(|_| b.try_acquire(t).0.expect("permitted")).collect();
+        let first = Permit(());
+        assert_eq!(b.on_result(t, first, true, ms(0)), None);
+        assert_eq!(b.on_result(t, perms[0], true, ms(0)), None);
+        assert_eq!(b.on_result(t, perms[1], false, ms(0)), None);
+        let tr = b.on_result(t, perms[2], true, ms(0));
+        assert!(
+            matches!(tr, Some(Transition::Opened { failure_rate, calls: 4, .. }) if failure_rate == 75.0),
+            "{tr:?}"
+        );
+    }
+
+    /// Ported from `shouldTransitionBackToOpenStateWhenSlowCallRateIsAboveThreshold`: 3 slow calls (5 s >
+    /// 4 s) of 4 reopen it at a slow-call rate of 75% with no failure.
+    #[test]
+    fn r4j_half_open_reopens_above_the_slow_call_threshold() {
+        let mut b = r4j();
+        let t = to_half_open(&mut b);
+        let mut last = None;
+        for took in [5000, 5000, 5000, 1000] {
+            last = b.on_result(t, Permit(()), false, ms(took));
+        }
+        assert!(
+            matches!(last, Some(Transition::Opened { slow_rate, failure_rate, .. }) if slow_rate == 75.0 && failure_rate == 0.0),
+            "{last:?}"
+        );
+    }
+
+    /// Ported from `shouldTransitionBackToClosedStateWhenFailureIsBelowThreshold`: 1 failure of 4 closes it,
+    /// although `minimum_calls` (5) exceeds the calls permitted in HALF_OPEN (4): the decision needs
+    /// min(5, 4) outcomes.
+    #[test]
+    fn r4j_half_open_closes_below_the_threshold_with_minimum_calls_above_the_permitted() {
+        let mut b = r4j();
+        let t = to_half_open(&mut b);
+        let mut last = None;
+        for failed in [true, false, false, false] {
+            last = b.on_result(t, Permit(()), failed, ms(0));
+        }
+        assert_eq!(last, Some(Transition::Closed { failure_rate: 25.0 }));
+        assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    /// resilience4j issue #1523 ("expected behaviour"): with minimumNumberOfCalls 2 and 10 calls permitted
+    /// in HALF_OPEN, the decision is taken after 2 outcomes, not 10.
+    #[test]
+    fn half_open_decides_once_minimum_calls_outcomes_are_in() {
+        let mut b = CircuitBreaker::new(BreakerConfig { minimum_calls: 2, half_open_calls: 10, ..cfg() });
+        for t in 0..2 {
+            call(&mut b, t, true);
+        }
+        let t = at(2000);
+        assert_eq!(b.try_acquire(t).1, Some(Transition::HalfOpened));
+        let p = b.try_acquire(t).0.unwrap();
+        assert_eq!(b.on_result(t, p, true, ms(1)), None);
+        let tr = b.on_result(t, p, true, ms(1));
+        assert!(matches!(tr, Some(Transition::Opened { calls: 2, .. })), "{tr:?}");
     }
 }

@@ -51,10 +51,14 @@ pub struct RetryConfig {
     pub backoff: Backoff,
     /// Randomisation factor: the wait is drawn uniformly from `wait × [1 - jitter, 1 + jitter]`. Default 0.
     pub jitter: f64,
-    /// Retry failed calls (errors, rejections). Default true.
+    /// Retry failed calls (the callee answered with an error or refused the call). Default true.
     pub on_errors: bool,
     /// Retry calls that timed out. Default true.
     pub on_timeouts: bool,
+    /// Retry calls the caller's own breaker or bulkhead rejected. Default true: resilience4j's Retry retries
+    /// every exception unless configured otherwise, `CallNotPermittedException` and `BulkheadFullException`
+    /// included.
+    pub on_rejected: bool,
     /// Optional retry budget. Default none.
     pub budget: Option<BudgetConfig>,
 }
@@ -67,6 +71,7 @@ impl Default for RetryConfig {
             jitter: 0.0,
             on_errors: true,
             on_timeouts: true,
+            on_rejected: true,
             budget: None,
         }
     }

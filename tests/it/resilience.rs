@@ -111,6 +111,36 @@ rate = 1.0
 }
 
 #[test]
+fn retries_retry_a_breaker_rejection_unless_told_not_to() {
+    // resilience4j's Retry retries every exception by default, CallNotPermittedException (an open breaker)
+    // included (RetryConfig: retryExceptions empty, ignoreExceptions empty). back fails everything and its
+    // breaker, once open, stays open for the rest of the run: each later request is rejected three times
+    // (two retries 1 ms apart). With `on` leaving "rejected" out, it is rejected once and not retried.
+    let breaker = "error_rate = 1.0\n[services.breaker]\nwindow_size = 10\nminimum_calls = 10\nwait_in_open = \"1h\"\n";
+    let retry = "[services.retry]\nmax_attempts = 3\nwait = \"1ms\"\n";
+    let (_, all) = sim(&two(100.0, &format!("{breaker}{retry}"), ""));
+    let (_, not) = sim(&two(100.0, &format!("{breaker}{retry}on = [\"errors\", \"timeouts\"]\n"), ""));
+    for out in [&all, &not] {
+        assert_eq!(out.calls_to[1].breaker_opens, 1, "opened once, never half-open again");
+        assert_eq!(out.client.counts.ok, 0);
+    }
+    // Every attempt fails (an error from back, or the open breaker): with rejections retried, each request
+    // makes exactly max_attempts = 3 attempts, so 2 retries a request, and every attempt is either sent to
+    // back or rejected by the breaker.
+    let requests = all.client.counts.requests;
+    assert_eq!(requests, 6000);
+    let (a, n) = (&all.calls_to[1], &not.calls_to[1]);
+    assert_eq!(a.retries, 2 * requests);
+    assert_eq!(a.attempts + a.rejected_by_breaker, 3 * requests);
+    // Only the ~10 attempts before it opened (and those already in flight) reached back.
+    assert!(a.attempts < 20 && n.attempts < 20, "{} {}", a.attempts, n.attempts);
+    // Without "rejected": a rejection ends the request, so only attempts that reached back were retried.
+    assert!(n.retries <= n.attempts, "{} retries, {} attempts", n.retries, n.attempts);
+    assert_eq!(n.attempts + n.rejected_by_breaker, requests + n.retries);
+    assert!(n.rejected_by_breaker >= requests - n.attempts);
+}
+
+#[test]
 fn the_bulkhead_caps_concurrency_and_rejects_the_overflow() {
     // Calls every 10 ms take 99 ms at back: about 10 would be in flight; the bulkhead allows 3. Each
     // admitted call holds its slot 99 ms, so 3 of every 10 calls get through, deterministically.

@@ -125,9 +125,12 @@ impl Dependency {
 /// Why an attempt failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Failure {
+    /// The callee answered with an error or refused the call.
     Error,
+    /// No answer within the timeout.
     Timeout,
-    Breaker,
+    /// The caller's own breaker (open) or bulkhead (full) did not let the call out.
+    Rejected,
 }
 
 fn tag_of(call: usize, attempt: u32) -> u32 {
@@ -210,7 +213,7 @@ impl ServiceActor {
                 Some(p) => permit = Some(p),
                 None => {
                     self.deps[d].stats.rejected_by_breaker += 1;
-                    self.call_failed(k, Failure::Breaker, lab);
+                    self.call_failed(k, Failure::Rejected, lab);
                     return;
                 }
             }
@@ -231,7 +234,7 @@ impl ServiceActor {
                 Entry::Rejected => {
                     dep.stats.rejected_by_bulkhead += 1;
                     self.record_breaker(d, permit, true, SimDuration::ZERO, lab);
-                    self.call_failed(k, Failure::Error, lab);
+                    self.call_failed(k, Failure::Rejected, lab);
                     return;
                 }
             }
@@ -323,7 +326,7 @@ impl ServiceActor {
         }
         dep.stats.rejected_by_bulkhead += 1;
         self.record_breaker(d, permit, true, SimDuration::ZERO, lab);
-        self.call_failed(k, Failure::Error, lab);
+        self.call_failed(k, Failure::Rejected, lab);
     }
 
     pub(super) fn on_breaker_timer(&mut self, d: usize, lab: &SimLab) {
@@ -346,7 +349,7 @@ impl ServiceActor {
                 && match why {
                     Failure::Error => r.on_errors,
                     Failure::Timeout => r.on_timeouts,
-                    Failure::Breaker => false,
+                    Failure::Rejected => r.on_rejected,
                 }
         });
         let allowed = wants_retry

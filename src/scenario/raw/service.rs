@@ -252,10 +252,13 @@ pub enum BackoffKind {
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum RetryOn {
-    /// Failed calls (errors, rejections, bulkhead full).
+    /// Failed calls: the callee answered with an error or refused the call (queue full, not ready, rate
+    /// limited).
     Errors,
     /// Calls that timed out.
     Timeouts,
+    /// Calls the caller's own breaker (open) or bulkhead (full) rejected before they left.
+    Rejected,
 }
 
 /// Retry settings (resilience4j's names and defaults).
@@ -277,7 +280,7 @@ pub struct RawRetry {
     pub max: Option<Dur>,
     /// Randomisation factor 0..1: waits are drawn from wait × [1 - jitter, 1 + jitter]. Default 0.
     pub jitter: Option<f64>,
-    /// What to retry. Default ["errors", "timeouts"].
+    /// What to retry. Default ["errors", "timeouts", "rejected"]: everything, as resilience4j's Retry.
     pub on: Option<Vec<RetryOn>>,
     /// Retry budget: retries may add at most `ratio` of the requests of the last `ttl`, plus `min_per_s`.
     pub budget: Option<RawBudget>,

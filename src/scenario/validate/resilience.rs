@@ -113,9 +113,12 @@ pub(super) fn retry(c: &mut Checker, p: &str, r: &RawRetry) -> RetryConfig {
     };
     let jitter = r.jitter.unwrap_or(0.0);
     c.fraction(&format!("{p}.jitter"), jitter);
-    let on = r.on.clone().unwrap_or_else(|| vec![RetryOn::Errors, RetryOn::Timeouts]);
+    let on = r.on.clone().unwrap_or_else(|| vec![RetryOn::Errors, RetryOn::Timeouts, RetryOn::Rejected]);
     if on.is_empty() {
-        c.err(format!("{p}.on"), "retries nothing: list \"errors\" and/or \"timeouts\" (or remove the retry section)");
+        c.err(
+            format!("{p}.on"),
+            "retries nothing: list some of \"errors\", \"timeouts\", \"rejected\" (or remove the retry section)",
+        );
     }
     let budget = r.budget.as_ref().map(|b| {
         let bd = BudgetConfig::default();
@@ -139,6 +142,7 @@ pub(super) fn retry(c: &mut Checker, p: &str, r: &RawRetry) -> RetryConfig {
         jitter,
         on_errors: on.contains(&RetryOn::Errors),
         on_timeouts: on.contains(&RetryOn::Timeouts),
+        on_rejected: on.contains(&RetryOn::Rejected),
         budget,
     }
 }
