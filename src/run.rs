@@ -506,7 +506,7 @@ fn add_alerts(sc: &Scenario, out: &mut RunOutput) {
     use crate::model::event::{AlertRuleFields, Event, EventRecord};
     for slo in &sc.slos {
         let spans = match series_of(sc, out, slo) {
-            Some(s) => crate::slo::evaluate(&s, slo.objective, &slo.alerts),
+            Some(s) => crate::slo::evaluate(&s, slo.objective, &slo.alerts, slo.history),
             None => Vec::new(),
         };
         for a in &spans {

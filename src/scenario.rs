@@ -267,6 +267,8 @@ pub struct Slo {
     pub period: SimDuration,
     /// Burn-rate alert rules.
     pub alerts: Vec<crate::slo::AlertRule>,
+    /// What the alert windows see of the time before the run.
+    pub history: crate::slo::History,
 }
 
 /// A service level indicator.

@@ -3,9 +3,16 @@
 //!
 //! Burn rate = error ratio / (1 − objective). An alert rule fires at the end of a metrics window when the
 //! burn rates over both its long and its short window exceed its threshold, and resolves when they no
-//! longer do. Until a window has elapsed, it covers the time elapsed so far. The workbook's rules for a
-//! 30-day objective are the defaults: page at 14.4 over 1 h and 5 min (2% of the budget in an hour), page
-//! at 6 over 6 h and 30 min (5% in 6 h), ticket at 1 over 3 days and 6 h (10% in 3 days).
+//! longer do. A rule is a share of the budget burned within its long window; its burn-rate threshold is
+//! share × period / long (the workbook, chapter 5; Sloth generates the same), so it follows the
+//! objective's period. The workbook's rules are the defaults: page when 2% of the budget burns in 1 h
+//! (short window 5 min), page at 5% in 6 h (30 min), ticket at 10% in 3 days (6 h): burn rates 14.4, 6
+//! and 1 for 30 days, 3.36, 1.4 and 0.233 for 7 days.
+//!
+//! Before a window has elapsed in a run, what it sees depends on the objective's [`History`]: by default
+//! ([`History::None`]) only the time elapsed so far (a service that has just started: one bad window can
+//! page); with [`History::Good`] the part of the window before the run counts as good events at the rate
+//! the window has seen so far (a service that met its objective until the run began).
 
 pub(crate) use crate::model::summary::{Budget, Severity};
 use crate::sim::{SimDuration, SimTime};
@@ -22,15 +29,42 @@ pub struct AlertRule {
     pub severity: Severity,
 }
 
-/// The SRE workbook's rules.
-pub(crate) fn default_rules() -> Vec<AlertRule> {
-    let h = |x: u64| SimDuration::from_secs(3600 * x);
-    let m = |x: u64| SimDuration::from_secs(60 * x);
-    vec![
-        AlertRule { long: h(1), short: m(5), burn_rate: 14.4, severity: Severity::Page },
-        AlertRule { long: h(6), short: m(30), burn_rate: 6.0, severity: Severity::Page },
-        AlertRule { long: h(72), short: h(6), burn_rate: 1.0, severity: Severity::Ticket },
-    ]
+/// What an alert window sees of the time before the run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum History {
+    /// Nothing: a window covers the part of the run it has seen.
+    #[default]
+    None,
+    /// Good events at the rate the window has seen so far: the run starts from a period that met its
+    /// objective.
+    Good,
+}
+
+/// The SRE workbook's rules as (share of the budget in percent, long window, short window, severity).
+const WORKBOOK: [(u64, u64, u64, Severity); 3] =
+    [(2, 3600, 300, Severity::Page), (5, 6 * 3600, 1800, Severity::Page), (10, 72 * 3600, 6 * 3600, Severity::Ticket)];
+
+/// The burn rate at which `share` (0..1) of the budget of `period` burns within `long`: share × period / long.
+pub(crate) fn burn_rate_of_share(share: f64, period: SimDuration, long: SimDuration) -> f64 {
+    let x = share * period.as_secs_f64() / long.as_secs_f64();
+    // Round off the binary noise of the product (0.05 x 120 = 6.000000000000001): thresholds are shown.
+    (x * 1e9).round() / 1e9
+}
+
+/// The SRE workbook's rules for an objective of `period`.
+pub(crate) fn default_rules(period: SimDuration) -> Vec<AlertRule> {
+    WORKBOOK
+        .iter()
+        .map(|&(percent, long, short, severity)| {
+            let long = SimDuration::from_secs(long);
+            AlertRule {
+                long,
+                short: SimDuration::from_secs(short),
+                burn_rate: burn_rate_of_share(percent as f64 / 100.0, period, long),
+                severity,
+            }
+        })
+        .collect()
 }
 
 /// Default SLO period: 30 days.
@@ -60,7 +94,7 @@ pub struct AlertSpan {
 }
 
 /// Evaluates `rules` at the end of every window of `s` for an objective of `objective`.
-pub(crate) fn evaluate(s: &Series, objective: f64, rules: &[AlertRule]) -> Vec<AlertSpan> {
+pub(crate) fn evaluate(s: &Series, objective: f64, rules: &[AlertRule], history: History) -> Vec<AlertSpan> {
     let n = s.good.len().min(s.total.len());
     let budget = 1.0 - objective;
     // Prefix sums of bad and total events.
@@ -75,7 +109,12 @@ pub(crate) fn evaluate(s: &Series, objective: f64, rules: &[AlertRule]) -> Vec<A
         let k = (span.as_nanos().div_ceil(w) as usize).max(1);
         let start = end.saturating_sub(k);
         let (b, t) = (bad[end] - bad[start], tot[end] - tot[start]);
-        if t == 0 || budget <= 0.0 { 0.0 } else { b as f64 / t as f64 / budget }
+        // With a good history, the k - end windows before the run had the mean traffic of the `end` seen.
+        let before = match history {
+            History::Good if k > end => (k - end) as f64 * t as f64 / end as f64,
+            _ => 0.0,
+        };
+        if t == 0 || budget <= 0.0 { 0.0 } else { b as f64 / (t as f64 + before) / budget }
     };
     let mut out = Vec::new();
     for (r, rule) in rules.iter().enumerate() {
@@ -135,7 +174,7 @@ mod tests {
         // reaches 14.4 x 0.1% = 1.44%: after 0.0144 / 0.05 x 3600 s = 1036.8 s, i.e. at the end of the window
         // that ends at 60 min + 1040 s. (The workbook: detection time = (1 - SLO) x long x burn / error rate.)
         let s = series(180, 60, 5);
-        let alerts = evaluate(&s, 0.999, &default_rules());
+        let alerts = evaluate(&s, 0.999, &default_rules(DEFAULT_PERIOD), History::None);
         let page = alerts.iter().find(|a| a.rule == 0).expect("the 1 h page fires");
         assert_eq!(page.fired.as_nanos() / 1_000_000_000, 3600 + 1040);
         // The 6 h / 30 min rule needs 6 x 0.1% = 0.6%. Only t seconds have elapsed, so its long window is
@@ -149,7 +188,7 @@ mod tests {
     #[test]
     fn burn_rate_below_the_threshold_never_fires_and_alerts_resolve() {
         // 1% errors: burn 10 < 14.4 (no 1 h page) but > 6 (the 6 h page fires) and > 1 (the ticket).
-        let alerts = evaluate(&series(120, 0, 1), 0.999, &default_rules());
+        let alerts = evaluate(&series(120, 0, 1), 0.999, &default_rules(DEFAULT_PERIOD), History::None);
         assert!(alerts.iter().all(|a| a.rule != 0));
         assert!(alerts.iter().any(|a| a.rule == 1));
         assert!(alerts.iter().any(|a| a.rule == 2));
@@ -158,10 +197,44 @@ mod tests {
         for i in 60..90 {
             s.good[i] = 0; // 5 minutes of total failure from minute 10
         }
-        let a = evaluate(&s, 0.999, &default_rules());
+        let a = evaluate(&s, 0.999, &default_rules(DEFAULT_PERIOD), History::None);
         let page = a.iter().find(|x| x.rule == 0).unwrap();
         assert_eq!(page.fired.as_nanos() / 1_000_000_000, 610, "100% errors: burn 1000 at once");
         assert_eq!(page.resolved.unwrap().as_nanos() / 1_000_000_000, 900 + 300, "short window clean 5 min later");
+    }
+
+    #[test]
+    fn default_thresholds_follow_the_period() {
+        // The SRE workbook, chapter 5: burn rate = share of the budget x period / long window. The figures
+        // are the workbook's (30 days) and Sloth's generated rules (7 and 28 days).
+        let day = |d: u64| SimDuration::from_secs(d * 86_400);
+        for (period, want) in
+            [(day(30), [14.4, 6.0, 1.0]), (day(7), [3.36, 1.4, 0.233]), (day(28), [13.44, 5.6, 0.933])]
+        {
+            let got: Vec<f64> = default_rules(period).iter().map(|r| r.burn_rate).collect();
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - w).abs() < 5e-4, "period {period:?}: {got:?}, want {want:?}");
+            }
+        }
+        assert_eq!(default_rules(day(30)).iter().map(|r| r.burn_rate).collect::<Vec<_>>(), [14.4, 6.0, 1.0]);
+    }
+
+    #[test]
+    fn a_good_history_delays_the_first_page_as_a_full_window_would() {
+        // 5% errors from the first second, SLO 99.9%. Without history the 1 h window holds only the run so
+        // far: burn 50 at the first window, the 1 h / 5 min page fires at 10 s. With a good history the hour
+        // before the run was clean at the same traffic: the page needs 0.05 x t / 3600 > 14.4 x 0.001, i.e.
+        // t > 1036.8 s, the window ending at 1040 s; exactly when a service with a clean past would page.
+        let s = series(60, 0, 5);
+        let rules = default_rules(DEFAULT_PERIOD);
+        let page = |h| evaluate(&s, 0.999, &rules, h).into_iter().find(|a| a.rule == 0).expect("pages").fired;
+        assert_eq!(page(History::None).as_nanos() / 1_000_000_000, 10);
+        assert_eq!(page(History::Good).as_nanos() / 1_000_000_000, 1040);
+        // Once the long window has elapsed the two agree: the same series shifted after an hour of clean
+        // traffic pages at the same time either way.
+        let late = series(180, 60, 5);
+        let at = |h| evaluate(&late, 0.999, &rules, h).into_iter().find(|a| a.rule == 0).unwrap().fired;
+        assert_eq!(at(History::None), at(History::Good));
     }
 
     #[test]

@@ -398,12 +398,30 @@ pub struct RawSlo {
     pub threshold: Option<Dur>,
     /// The SLO period of the error budget. Default "30d".
     pub period: Option<Dur>,
-    /// Burn-rate alert rules. Default: the SRE workbook's (1h/5m > 14.4 page, 6h/30m > 6 page, 3d/6h > 1
-    /// ticket); `alerts = []` turns them off.
+    /// Burn-rate alert rules. Default: the SRE workbook's, as shares of the budget: 2% in 1h (short window
+    /// 5m) page, 5% in 6h (30m) page, 10% in 3d (6h) ticket; their burn rates follow `period` (30 days:
+    /// 14.4, 6, 1). `alerts = []` turns them off.
     pub alerts: Option<Vec<RawAlert>>,
+    /// What an alert window sees of the time before the run, until it has elapsed: "none" (only the run
+    /// so far) or "good" (good events at the rate seen so far: the run starts from a period that met its
+    /// objective). Default "none".
+    #[serde(default)]
+    pub history: HistoryName,
 }
 
-/// A multi-window burn-rate alert rule.
+/// What an alert window sees of the time before the run.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum HistoryName {
+    /// Only the part of the run it has seen.
+    #[default]
+    None,
+    /// A clean past at the rate seen so far.
+    Good,
+}
+
+/// A multi-window burn-rate alert rule: a threshold as a burn rate or as the share of the budget that
+/// burns within the long window (exactly one of `burn_rate` and `budget_share`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlert {
@@ -412,7 +430,10 @@ pub struct RawAlert {
     /// Short window, e.g. "5m".
     pub short: Dur,
     /// Burn-rate threshold, e.g. 14.4.
-    pub burn_rate: f64,
+    pub burn_rate: Option<f64>,
+    /// Share of the period's budget (0..1) that burns within `long`, e.g. 0.02: the threshold is
+    /// share × period / long.
+    pub budget_share: Option<f64>,
     /// "page" or "ticket". Default "page".
     pub severity: Option<SeverityName>,
 }

@@ -134,3 +134,33 @@ rate = 1.0
     assert_eq!(b.bad, 6000);
     assert!((b.consumed.unwrap() - 200.0).abs() < 0.5);
 }
+
+#[test]
+fn the_default_alert_thresholds_follow_the_slo_period() {
+    // The SRE workbook's rules are shares of the budget (2% in 1 h, 5% in 6 h, 10% in 3 d), so for a
+    // 7-day objective their burn rates are 0.02 x 168 = 3.36, 0.05 x 28 = 1.4 and 0.1 x 168 / 72 = 0.233.
+    // 1% errors over the whole run (burn 10 at 99.9%) exceed all three; `summary.json` reports the
+    // threshold that applied.
+    let text = format!(
+        r#"{BASE}
+[[slo]]
+name = "front availability"
+service = "front"
+sli = "availability"
+objective = 0.999
+period = "7d"
+[[chaos]]
+fault = "errors"
+target = "back"
+at = "0s"
+for = "5m"
+rate = 0.01
+"#
+    );
+    let (_, _, s) = run(&text);
+    let slo = &s.slos[0];
+    let mut thresholds: Vec<(f64, f64)> = slo.alerts.iter().map(|a| (a.long_s, a.burn_rate)).collect();
+    thresholds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    thresholds.dedup();
+    assert_eq!(thresholds, [(3600.0, 3.36), (6.0 * 3600.0, 1.4), (72.0 * 3600.0, 0.233333333)]);
+}

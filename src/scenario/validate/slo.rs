@@ -32,8 +32,20 @@ pub(super) fn slo(c: &mut Checker, p: &str, s: &RawSlo, has_device: bool, lookup
     let (indicator, objective) = indicator(c, p, s);
     let period = s.period.map(|d| d.0).unwrap_or(crate::slo::DEFAULT_PERIOD);
     c.positive(&format!("{p}.period"), period);
-    let alerts = alerts(c, p, s);
-    Some(Slo { name: s.name.clone(), target: target?, indicator: indicator?, objective: objective?, period, alerts })
+    let alerts = alerts(c, p, s, period);
+    let history = match s.history {
+        crate::scenario::raw::HistoryName::None => crate::slo::History::None,
+        crate::scenario::raw::HistoryName::Good => crate::slo::History::Good,
+    };
+    Some(Slo {
+        name: s.name.clone(),
+        target: target?,
+        indicator: indicator?,
+        objective: objective?,
+        period,
+        alerts,
+        history,
+    })
 }
 
 /// What the objective measures and its objective, checked against what its indicator takes.
@@ -108,10 +120,10 @@ fn indicator(c: &mut Checker, p: &str, s: &RawSlo) -> (Option<Indicator>, Option
     }
 }
 
-/// The burn-rate alert rules: the SRE workbook's by default.
-fn alerts(c: &mut Checker, p: &str, s: &RawSlo) -> Vec<crate::slo::AlertRule> {
+/// The burn-rate alert rules: the SRE workbook's by default, for the objective's `period`.
+fn alerts(c: &mut Checker, p: &str, s: &RawSlo, period: crate::sim::SimDuration) -> Vec<crate::slo::AlertRule> {
     match &s.alerts {
-        None => crate::slo::default_rules(),
+        None => crate::slo::default_rules(period),
         Some(v) => v
             .iter()
             .enumerate()
@@ -120,13 +132,38 @@ fn alerts(c: &mut Checker, p: &str, s: &RawSlo) -> Vec<crate::slo::AlertRule> {
                 if a.short.0 > a.long.0 || a.short.0.is_zero() {
                     c.err(at.clone(), "expected 0 < short <= long");
                 }
-                if !(a.burn_rate > 0.0 && a.burn_rate.is_finite()) {
-                    c.err(format!("{at}.burn_rate"), format!("{}: expected a number > 0", a.burn_rate));
-                }
+                let burn_rate = match (a.burn_rate, a.budget_share) {
+                    (Some(b), None) => {
+                        if !(b > 0.0 && b.is_finite()) {
+                            c.err(format!("{at}.burn_rate"), format!("{b}: expected a number > 0"));
+                        }
+                        b
+                    }
+                    (None, Some(share)) => {
+                        if !(share > 0.0 && share <= 1.0) {
+                            c.err(
+                                format!("{at}.budget_share"),
+                                format!("{share}: expected a share of the budget in (0, 1], e.g. 0.02"),
+                            );
+                        }
+                        if a.long.0.is_zero() { 0.0 } else { crate::slo::burn_rate_of_share(share, period, a.long.0) }
+                    }
+                    (Some(_), Some(_)) => {
+                        c.err(at.clone(), "give either `burn_rate` or `budget_share`, not both");
+                        0.0
+                    }
+                    (None, None) => {
+                        c.err(
+                            at.clone(),
+                            "missing threshold: give `burn_rate` (e.g. 14.4) or `budget_share` (e.g. 0.02)",
+                        );
+                        0.0
+                    }
+                };
                 crate::slo::AlertRule {
                     long: a.long.0,
                     short: a.short.0,
-                    burn_rate: a.burn_rate,
+                    burn_rate,
                     severity: match a.severity {
                         Some(crate::scenario::raw::SeverityName::Ticket) => crate::slo::Severity::Ticket,
                         _ => crate::slo::Severity::Page,
