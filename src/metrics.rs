@@ -180,6 +180,8 @@ pub struct WindowRow {
     pub p99_ms: Option<f64>,
     /// Maximum [ms].
     pub max_ms: Option<f64>,
+    /// 99th percentile of the queue wait of the requests that started in the window [ms].
+    pub wait_p99_ms: Option<f64>,
     /// Busy worker-seconds / worker-seconds.
     pub utilization: f64,
     /// Time-averaged number of waiting requests.
@@ -219,10 +221,12 @@ pub(crate) struct ServiceMeter {
     queued: u32,
     win_counts: Counts,
     win_latency: Latency,
+    win_wait: Latency,
     win_areas: Areas,
     rows: Vec<WindowRow>,
     counts: Counts,
     latency: Latency,
+    wait: Latency,
     areas: Areas,
     /// Whole-run areas at the last [`ServiceMeter::take_utilization`].
     taken: Areas,
@@ -237,6 +241,8 @@ pub struct ServiceMetrics {
     pub counts: Counts,
     /// Whole-run latency of successes (server side: arrival at the service to its answer).
     pub latency: Latency,
+    /// Whole-run queue wait: arrival at the service to the start of its processing, per request started.
+    pub queue_wait: Latency,
     /// Busy worker-seconds / worker-seconds over the run.
     pub utilization: f64,
     /// Time-averaged queue length over the run.
@@ -260,10 +266,12 @@ impl ServiceMeter {
             queued: 0,
             win_counts: Counts::default(),
             win_latency: Latency::default(),
+            win_wait: Latency::default(),
             win_areas: Areas::default(),
             rows: Vec::new(),
             counts: Counts::default(),
             latency: Latency::default(),
+            wait: Latency::default(),
             areas: Areas::default(),
             taken: Areas::default(),
             win_within: vec![0; thresholds.len()],
@@ -296,6 +304,9 @@ impl ServiceMeter {
         let start = self.window_end.as_nanos() - self.window.as_nanos();
         let mut row = window_row(start, span_ns, &self.win_counts, &self.win_latency, &self.win_areas);
         row.within = self.win_within.clone();
+        row.wait_p99_ms = self.win_wait.quantile_ms(0.99);
+        self.wait.merge(&self.win_wait);
+        self.win_wait.reset();
         self.win_within.iter_mut().for_each(|n| *n = 0);
         self.rows.push(row);
         let a = self.win_areas;
@@ -366,6 +377,13 @@ impl ServiceMeter {
         }
     }
 
+    /// Records the queue wait `d` of a request that starts processing at `now`.
+    #[inline]
+    pub(crate) fn waited(&mut self, now: SimTime, d: SimDuration) {
+        self.sync(now);
+        self.win_wait.record(d);
+    }
+
     /// Closes the meter at `end` (the last window may be partial).
     pub(crate) fn finish(&mut self, end: SimTime) -> ServiceMetrics {
         self.sync(end);
@@ -378,6 +396,7 @@ impl ServiceMeter {
         ServiceMetrics {
             counts: self.counts,
             latency: std::mem::take(&mut self.latency),
+            queue_wait: std::mem::take(&mut self.wait),
             utilization: util,
             queue_depth: ratio(self.areas.queue, u128::from(span)),
             within: self.thresholds.clone(),
@@ -397,6 +416,7 @@ fn window_row(start_ns: u64, span_ns: u64, counts: &Counts, lat: &Latency, a: &A
         p50_ms: lat.quantile_ms(0.5),
         p99_ms: lat.quantile_ms(0.99),
         max_ms: lat.max_ms(),
+        wait_p99_ms: None,
         utilization: ratio(a.busy, a.capacity),
         queue_depth: ratio(a.queue, u128::from(span_ns)),
         workers: ratio(a.capacity, u128::from(span_ns)),

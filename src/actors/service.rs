@@ -244,6 +244,9 @@ impl ServiceActor {
         self.busy += 1;
         self.meter.levels(now, self.busy, self.waiting.len() as u32);
         let probe = req.from == Caller::Health;
+        if !probe {
+            self.meter.waited(now, now - req.arrived);
+        }
         let k = self.active.insert(Active { req, next_call: 0, awaiting: None, deferred: None });
         if let Some(fault) = self.panic_armed.take() {
             panic!("injected panic (fault {fault})");

@@ -79,6 +79,10 @@ pub struct TimeseriesRow {
     /// Time-averaged workers over the window.
     #[serde(serialize_with = "fmt::fixed6")]
     pub workers: f64,
+    /// 99th percentile of the queue wait (arrival at the service to the start of processing) of the
+    /// requests that started in the window [ms] (the last column, added after the others: absent from older files).
+    #[serde(default, serialize_with = "fmt::plain_opt")]
+    pub wait_p99_ms: Option<f64>,
 }
 
 /// A row of `client.csv`: the end-to-end outcomes and latency seen by the load generator, one per window.

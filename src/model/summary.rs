@@ -153,6 +153,9 @@ pub struct ServiceSummary {
     pub rejected: u64,
     /// Latency of successes, arrival at the service to answer [ms].
     pub latency_ms: LatencySummary,
+    /// Queue wait of every request that started processing, arrival at the service to the start [ms].
+    #[serde(default)]
+    pub queue_wait_ms: LatencySummary,
     /// Successes by latency: one bucket per edge of [`BUCKET_EDGES_MS`] (latency up to and including the
     /// edge, above the previous one) and a last one above the highest edge (`le_ms` null).
     pub latency_buckets: Vec<Bucket>,
@@ -168,6 +171,11 @@ pub struct ServiceSummary {
     pub downtime_s: f64,
     /// Mean time to recovery: downtime per restart [s] (`null` without restarts).
     pub mttr_s: Option<f64>,
+    /// Calls its callers sent to this service, retries included (attempts rejected by a caller's breaker
+    /// or bulkhead are not sent: calls + retries = call_attempts + rejected_by_breaker +
+    /// rejected_by_bulkhead).
+    #[serde(default)]
+    pub call_attempts: u64,
     /// Times the breakers of this service's callers opened.
     pub breaker_opens: u64,
     /// Calls to this service its callers' breakers rejected (never sent).

@@ -40,6 +40,7 @@ pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
                 p50_ms: r.p50_ms,
                 p99_ms: r.p99_ms,
                 max_ms: r.max_ms,
+                wait_p99_ms: r.wait_p99_ms,
                 utilization: r.utilization,
                 queue_depth: r.queue_depth,
                 workers: r.workers,

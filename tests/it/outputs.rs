@@ -80,7 +80,7 @@ fn timeseries_rows_add_up_to_the_summary() {
     // The contract users parse (extend, don't rename).
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>().join(","),
-        "t_s,service,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms,utilization,queue_depth,workers"
+        "t_s,service,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms,utilization,queue_depth,workers,wait_p99_ms"
     );
     let mut totals = std::collections::BTreeMap::<String, [u64; 5]>::new();
     let mut rows = 0;

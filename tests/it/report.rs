@@ -280,13 +280,33 @@ fn a_healthy_run_has_no_findings_and_a_saturated_queue_is_found_with_its_queuein
     let (_, html) = run_text(tmp.path(), &mm1(0.3));
     assert!(rules(&html).is_empty(), "{:?}", rules(&html));
     assert!(by_id(&html, "section", "findings").contains("No rule fired"));
-    // At rho = 0.97 most windows are saturated and waiting dominates: the mean wait in the queue is
-    // rho/(mu - lambda) = 323 ms against a time in system of 333 ms (p99 ~1.5 s).
-    let (s, html) = run_text(tmp.path(), &mm1(0.97));
+    // At rho = 0.97 most windows are saturated and waiting dominates the tail. In M/M/1 the time in system
+    // is exponential with rate mu - lambda, so its p99 is ln(100)/(mu - lambda); the queue wait is 0 with
+    // probability 1 - rho and P(wait > t) = rho e^-(mu - lambda)t, so its p99 is ln(100 rho)/(mu - lambda):
+    // ln(97)/ln(100) = 99.3% of the p99 of the time in system (a mean wait from Little's law would say 21%).
+    let (s, html) = run_text(tmp.path(), &mm1(0.97).replace("\"10m\"", "\"1h\""));
+    let q = &s["services"]["q"];
+    assert!(q["utilization"].as_f64().unwrap() > 0.9);
+    let (wait, total) = (q["queue_wait_ms"]["p99"].as_f64().unwrap(), q["latency_ms"]["p99"].as_f64().unwrap());
+    let closed = 97f64.ln() / 100f64.ln();
+    assert!((wait / total - closed).abs() < 0.01, "p99 wait {wait} / p99 in service {total}, closed form {closed}");
+    // The p99 themselves, within the noise of an hour at rho = 0.97 (relaxation time ~44 s): 1535 and 1525 ms.
+    assert!((total / (100f64.ln() / 3.0 * 1000.0) - 1.0).abs() < 0.25, "p99 in service {total}");
+    // The finding states the measured figures of its peak window, and its share is their ratio.
     let f = finding(&html, "saturation");
-    assert!(f.contains("Little"), "{f}");
-    assert!(s["services"]["q"]["utilization"].as_f64().unwrap() > 0.9);
     assert!(f.contains("add workers to q"), "{f}");
+    let at: f64 = f.split(" utilisation at ").nth(1).unwrap().split(" s").next().unwrap().parse().unwrap();
+    let rows = read(&tmp.path().join("out/timeseries.csv"));
+    let header: Vec<&str> = rows.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let row: Vec<&str> = rows
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r[col("t_s")].parse::<f64>().unwrap() == at)
+        .unwrap();
+    let (w, p) = (row[col("wait_p99_ms")].parse::<f64>().unwrap(), row[col("p99_ms")].parse::<f64>().unwrap());
+    assert!(f.contains(&format!("{:.1}% of the p99 of its time in service", w / p * 100.0)), "{f}\n{w} {p}");
 }
 
 #[test]
@@ -365,11 +385,66 @@ for = "20s"
     let f = finding(&html, "no-timeout");
     assert!(f.contains("back stopped answering in fault &quot;back hangs&quot;"), "{f}");
     let f = finding(&html, "retry-storm");
-    // p = 0.5 per attempt, 3 attempts: 0.5 + 0.25 retries per call, i.e. retries/(calls+retries) = 3/7.
-    let retries = s["services"]["flaky"]["retries"].as_f64().unwrap();
-    let requests = s["services"]["flaky"]["requests"].as_f64().unwrap();
-    assert!((retries / requests - 3.0 / 7.0).abs() < 0.03, "{retries} / {requests}");
-    assert!(f.contains(&format!("{} retries of {} requests", retries, requests)), "{f}");
+    // p = 0.5 per attempt, 3 attempts: 0.5 + 0.25 = 0.75 retries per call, so retries add 75% to the calls
+    // (sd of the estimate over ~2400 calls: sqrt(0.6875 / 2400) = 0.017).
+    let flaky = &s["services"]["flaky"];
+    let retries = flaky["retries"].as_u64().unwrap();
+    // Every call reached flaky (no breaker, no bulkhead): the calls are the attempts less the retries.
+    assert_eq!(flaky["rejected_by_breaker"].as_u64().unwrap() + flaky["rejected_by_bulkhead"].as_u64().unwrap(), 0);
+    let calls = flaky["call_attempts"].as_u64().unwrap() - retries;
+    assert_eq!(flaky["requests"].as_u64().unwrap(), calls + retries, "flaky decided every attempt it got");
+    let share = retries as f64 / calls as f64;
+    assert!((share - 0.75).abs() < 0.06, "{retries} retries / {calls} calls");
+    assert!(
+        f.contains(&format!(
+            "retries added {:.1}% to the calls made to flaky ({retries} retries on top of {calls} calls)",
+            share * 100.0
+        )),
+        "{f}"
+    );
+}
+
+#[test]
+fn an_open_breaker_s_rejections_are_counted_against_every_attempt() {
+    // back fails everything and its callers' breaker, once open, stays open: front's calls after the
+    // first few are rejected without being sent. The finding's share is rejected / (sent + rejected).
+    let tmp = tempfile::tempdir().unwrap();
+    let text = r#"
+duration = "60s"
+drain = "5s"
+[load]
+entry = "front"
+arrivals = "constant"
+rate_per_s = 100.0
+[[services]]
+name = "front"
+workers = 50
+latency = { dist = "constant", value = "1ms" }
+calls = ["back"]
+[[services]]
+name = "back"
+workers = 50
+latency = { dist = "constant", value = "10ms" }
+error_rate = 1.0
+[services.breaker]
+window_size = 10
+minimum_calls = 10
+wait_in_open = "1h"
+"#;
+    let (s, html) = run_text(tmp.path(), text);
+    let back = &s["services"]["back"];
+    let (sent, rejected) = (back["call_attempts"].as_u64().unwrap(), back["rejected_by_breaker"].as_u64().unwrap());
+    // 6000 calls, one attempt each: every call was sent or rejected.
+    assert_eq!(sent + rejected, 6000);
+    assert!((10..20).contains(&sent), "the breaker opened after its 10 outcomes: {sent} sent");
+    let f = finding(&html, "breaker-opened");
+    assert!(
+        f.contains(&format!(
+            "rejected {rejected} calls ({:.1}% of the attempts its callers made)",
+            rejected as f64 / 60.0
+        )),
+        "{f}"
+    );
 }
 
 #[test]

@@ -75,7 +75,7 @@ pub const RULES: [Rule; 11] = [
     },
     Rule {
         id: "saturation",
-        what: "a service at or above 90% utilisation, with the share of queueing in its p99",
+        what: "a service at or above 90% utilisation, with the p99 of its queue wait against the p99 of its time in service",
         check: rules::saturation,
     },
     Rule {
@@ -91,7 +91,7 @@ pub const RULES: [Rule; 11] = [
     Rule { id: "no-timeout", what: "calls to a slow or hung dependency without a timeout", check: rules::no_timeout },
     Rule {
         id: "retry-storm",
-        what: "retries adding more than 10% to a dependency's calls without a retry budget",
+        what: "retries adding more than 10% to the calls made to a dependency, without a retry budget",
         check: rules::retry_storm,
     },
     Rule { id: "rejections", what: "a service refusing more than 1% of its requests", check: rules::rejections },

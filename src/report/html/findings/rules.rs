@@ -130,16 +130,15 @@ pub(super) fn saturation(d: &RunData, out: &mut Vec<Found>) {
             first,
             last
         );
-        // Little's law: mean wait in the queue = mean queue length / arrival rate.
-        let rate = peak.requests as f64 / w;
-        if let (true, Some(p99)) = (rate > 0.0, peak.p99_ms) {
-            let wait_ms = peak.queue_depth / rate * 1000.0;
+        // Measured, not inferred: the p99 of the queue wait of the requests that started in the window
+        // against the p99 of their time in the service (queue wait plus processing).
+        if let (Some(wait), Some(p99)) = (peak.wait_p99_ms, peak.p99_ms)
+            && p99 > 0.0
+        {
             text.push_str(&format!(
-                "; there its mean queue of {:.1} requests at {:.0} requests/s means a mean wait of {} (Little's law): {} of its p99 of {}",
-                peak.queue_depth,
-                rate,
-                ms(wait_ms),
-                pct((wait_ms / p99).min(1.0)),
+                "; there the p99 of its queue wait was {}, {} of the p99 of its time in service ({})",
+                ms(wait),
+                pct(wait / p99),
                 ms(p99)
             ));
         }
@@ -206,15 +205,33 @@ pub(super) fn breaker_silent(d: &RunData, out: &mut Vec<Found>) {
         let failed: u64 = run.iter().map(bad).sum();
         let seen: u64 = rows[..=j].iter().map(|r| r.requests).sum();
         let span = run.len() as f64 * w;
+        // What kept it closed, stated only where the figures show it; otherwise what the breaker's rule
+        // itself implies (it never opened although it evaluated): no window reached the threshold.
+        let threshold_pct = b.failure_rate_threshold;
+        let never = format!(
+            "its sliding window never held {threshold_pct}% failures at once: the failures were spread among successes"
+        );
         let why = if b.window == BreakerWindow::Count {
+            let size = b.window_size as u64;
             if seen < u64::from(b.minimum_calls) {
                 format!("its minimum_calls ({}) is higher than the {seen} calls it had seen by then", b.minimum_calls)
-            } else {
+            } else if calls < size && seen >= size {
+                // A full window ending in the stretch holds some of its calls and at most `size` calls
+                // before it: at most the stretch's failures plus those of the rows covering `size` calls
+                // before it.
+                let mut before = (0u64, 0u64);
+                for r in rows[..i].iter().rev() {
+                    if before.0 >= size {
+                        break;
+                    }
+                    before = (before.0 + r.requests, before.1 + bad(r));
+                }
                 format!(
-                    "its window of the last {:.0} calls is longer than the {calls} calls of the failure, so at most ~{} of a window failed",
-                    b.window_size,
-                    pct(failed as f64 / b.window_size.max(calls as f64))
+                    "its window of the last {size} calls is longer than the {calls} calls of the failure: a window ending in it held at most {} failures",
+                    pct((failed + before.1) as f64 / size as f64)
                 )
+            } else {
+                never
             }
         } else {
             let held = calls as f64 / span * b.window_size;
@@ -223,11 +240,13 @@ pub(super) fn breaker_silent(d: &RunData, out: &mut Vec<Found>) {
                     "its minimum_calls ({}) is higher than the ~{held:.0} calls its {:.0} s window holds at this rate",
                     b.minimum_calls, b.window_size
                 )
-            } else {
+            } else if b.window_size > span {
                 format!(
-                    "its {:.0} s window is longer than the {span:.0} s of the failure and diluted it",
+                    "its {:.0} s window is longer than the {span:.0} s of the failure, so the failures shared it with successes",
                     b.window_size
                 )
+            } else {
+                never
             }
         };
         out.push(Found {
@@ -260,11 +279,12 @@ pub(super) fn breaker_opened(d: &RunData, out: &mut Vec<Found>) {
             .map(|e| e.t.as_secs_f64())
             .collect();
         let (first, last) = (opens.first().copied().unwrap_or(0.0), opens.last().copied().unwrap_or(0.0));
-        let calls = svc.requests + svc.rejected_by_breaker;
+        // Every attempt of its callers: sent, or rejected by a breaker or a bulkhead.
+        let calls = svc.call_attempts + svc.rejected_by_breaker + svc.rejected_by_bulkhead;
         out.push(Found {
             level: Level::Info,
             text: format!(
-                "the breakers on {name} opened {} times between {first:.0} s and {last:.0} s{} and rejected {} calls ({} of the calls to it) without sending them",
+                "the breakers on {name} opened {} times between {first:.0} s and {last:.0} s{} and rejected {} calls ({} of the attempts its callers made) without sending them",
                 svc.breaker_opens,
                 during(d, first, last.max(first + 1e-9)),
                 svc.rejected_by_breaker,
@@ -329,18 +349,21 @@ pub(super) fn retry_storm(d: &RunData, out: &mut Vec<Found>) {
     let s = &d.summary;
     for (name, svc) in &s.services {
         let Some(cfg) = Some(&svc.config) else { continue };
-        if svc.retries == 0 || cfg.retry_budget || svc.requests == 0 {
+        // Every attempt its callers made was sent or rejected by their breaker or bulkhead; the first
+        // attempts are the calls, the rest are retries.
+        let tried = svc.call_attempts + svc.rejected_by_breaker + svc.rejected_by_bulkhead;
+        let calls = tried.saturating_sub(svc.retries);
+        if svc.retries == 0 || cfg.retry_budget || calls == 0 {
             continue;
         }
-        let share = svc.retries as f64 / svc.requests as f64;
+        let share = svc.retries as f64 / calls as f64;
         if share > 0.10 {
             out.push(Found {
                 level: Level::Warning,
                 text: format!(
-                    "retries were {} of the calls {name} received ({} retries of {} requests), with up to {} attempts each and no retry budget",
+                    "retries added {} to the calls made to {name} ({} retries on top of {calls} calls), with up to {} attempts each and no retry budget",
                     pct(share),
                     svc.retries,
-                    svc.requests,
                     cfg.retry_max_attempts.unwrap_or(0)
                 ),
                 advice: format!("give the retries of {name} a budget so that a failing dependency is not hit harder"),
