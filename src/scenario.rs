@@ -107,8 +107,10 @@ pub struct Service {
     pub restart: RestartType,
     /// Callers fall back (carry on) when a call to this service fails.
     pub optional: bool,
-    /// Health check.
-    pub health: Option<HealthConfig>,
+    /// Health probes, at most one of each kind.
+    pub health: Vec<HealthConfig>,
+    /// Time from a (re)start to serving: requests are refused and probes unanswered until then.
+    pub startup: SimDuration,
     /// Autoscaler.
     pub autoscale: Option<AutoscaleConfig>,
 }

@@ -89,6 +89,8 @@ pub(crate) struct EventBus {
     spec: Service,
     rng: SimRng,
     up: bool,
+    /// In rotation (a readiness probe has passed, or there is none).
+    ready: bool,
     logs: Vec<u64>,
     groups: Vec<Group>,
     appends: SlotMap<DefaultKey, Append>,
@@ -137,6 +139,7 @@ impl EventBus {
             rng: crate::sim::stream(seed, &format!("bus/{}", spec.name)),
             spec,
             up: true,
+            ready: !has_readiness(sc.service(id)),
             logs: vec![0; n],
             groups,
             appends: SlotMap::new(),
@@ -199,6 +202,12 @@ impl EventBus {
                     lab.send(from.reply(token, tag, CallResult::Failed));
                     return;
                 }
+                if !self.ready {
+                    // Out of rotation: refused at once.
+                    self.record(now, &a, CallResult::Rejected);
+                    lab.send(from.reply(token, tag, CallResult::Rejected));
+                    return;
+                }
                 let k = self.appends.insert(a);
                 if let Some(fault) = self.panic_armed.take() {
                     panic!("injected panic (fault {fault})");
@@ -218,6 +227,7 @@ impl EventBus {
             }
             NodeMsg::Restart => {
                 self.up = true;
+                self.ready = !has_readiness(&self.spec);
                 for g in &self.groups {
                     lab.send(Event::Consumer(g.consumer, ConsumerMsg::Rebalance));
                 }
@@ -228,12 +238,13 @@ impl EventBus {
                 let value = super::experiment::window_value(metric, self.meter.last_row(now), w);
                 lab.send(Event::Experiment(super::experiment::ExperimentMsg::Value { probe, value }));
             }
-            // Liveness and readiness alike: the bus answers if it is up.
+            // Every probe alike: the bus answers if it is up.
             NodeMsg::Probe { token, .. } => {
                 if self.up {
                     lab.send(Caller::Health.reply(token, 0, CallResult::Ok));
                 }
             }
+            NodeMsg::SetReady { ready } => self.ready = ready,
         }
     }
 
@@ -349,4 +360,9 @@ impl Behavior for EventBus {
         let report = ServiceReport { metrics: self.meter.finish(now), deps: Vec::new(), rate_limited: 0 };
         (report, BusReport { produced, partitions: self.logs.clone(), groups })
     }
+}
+
+/// Whether `s` has a readiness probe: then it starts out of rotation until the probe passes.
+pub(crate) fn has_readiness(s: &crate::scenario::Service) -> bool {
+    s.health.iter().any(|h| h.probe == crate::resilience::ProbeKind::Readiness)
 }

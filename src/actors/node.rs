@@ -59,8 +59,14 @@ pub(crate) enum NodeMsg {
     Probe {
         /// The probe's token, echoed in the answer.
         token: u64,
-        /// Readiness (queue not full) rather than liveness.
-        readiness: bool,
+        /// What it checks.
+        probe: crate::resilience::ProbeKind,
+    },
+    /// The health checker takes the service out of rotation (a failing readiness check) or puts it back:
+    /// while not ready it refuses every request at once.
+    SetReady {
+        /// In rotation.
+        ready: bool,
     },
     /// The experiment monitor asks for a probe's value in the window that just ended.
     ReportWindow {

@@ -141,6 +141,11 @@ pub(crate) struct ServiceActor {
     error_rng: SimRng,
     retry_rng: SimRng,
     up: bool,
+    /// In rotation: no readiness probe, or it passes. Out of rotation every request is refused at once.
+    ready: bool,
+    /// Starting (its `startup` time after a (re)start) until then: it refuses requests and answers no
+    /// probe.
+    starting_until: SimTime,
     workers: u32,
     busy: u32,
     waiting: VecDeque<Request>,
@@ -192,6 +197,8 @@ impl ServiceActor {
             deps,
             call_dep,
             up: true,
+            ready: !super::bus::has_readiness(sc.service(id)),
+            starting_until: SimTime::ZERO + sc.service(id).startup,
             busy: 0,
             waiting: VecDeque::new(),
             active: SlotMap::new(),
@@ -213,6 +220,10 @@ impl ServiceActor {
         if !self.up {
             self.record(&req, now, Outcome::Failed);
             lab.send(req.from.reply(req.token, req.tag, CallResult::Failed));
+        } else if now < self.starting_until || (!self.ready && req.from != Caller::Health) {
+            // Not listening yet, or out of rotation: the connection is refused at once.
+            self.record(&req, now, Outcome::Rejected);
+            lab.send(req.from.reply(req.token, req.tag, CallResult::Rejected));
         } else if req.from != Caller::Health && self.rate_limiter.as_mut().is_some_and(|r| !r.try_acquire(now)) {
             self.rate_limited += 1;
             self.record(&req, now, Outcome::Rejected);
@@ -389,13 +400,16 @@ impl ServiceActor {
             }
             NodeMsg::Restart => {
                 self.up = true;
+                self.ready = !super::bus::has_readiness(&self.spec);
+                self.starting_until = lab.now() + self.spec.startup;
                 self.join(lab);
             }
+            NodeMsg::SetReady { ready } => self.ready = ready,
             NodeMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
-            NodeMsg::Probe { token, readiness } => {
-                if !readiness {
-                    // Liveness: the actor itself answers, if it is up.
-                    if self.up {
+            NodeMsg::Probe { token, probe } => {
+                if probe != crate::resilience::ProbeKind::Readiness {
+                    // Liveness and startup: the process itself answers, once it is up and has started.
+                    if self.up && lab.now() >= self.starting_until {
                         lab.send(Caller::Health.reply(token, 0, CallResult::Ok));
                     }
                 } else {

@@ -161,6 +161,8 @@ impl ServiceSupervisor {
             s.downtime = s.downtime + (now - since);
             record(lab, &self.names[c], Ev::ActorRestart { downtime: now - since, stream_reopened: false });
             lab.send(Event::Node(ServiceId(c as u32), NodeMsg::Restart));
+            // A new container: its probes start afresh (the kubelet's worker sees a new container ID).
+            lab.send(Event::Health(super::health::HealthMsg::Restarted { service: ServiceId(c as u32) }));
             done.push(c);
         }
         self.state.on_restarted(&done);

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::closed_set;
-use super::summary::{FaultKind, Severity, Status};
+use super::summary::{FaultKind, ProbeKind, Severity, Status};
 use crate::sim::{SimDuration, SimTime};
 
 /// Seconds in files, nanoseconds in memory.
@@ -65,8 +65,12 @@ closed_set! {
         Remediation = "remediation",
         /// A health check failed.
         HealthFailed = "health_failed",
-        /// A health check passed again.
+        /// A health check passed again (a startup probe: the service has started).
         HealthRecovered = "health_recovered",
+        /// A failing readiness check took the service out of rotation: its requests are refused.
+        NotReady = "not_ready",
+        /// A passing readiness check put the service back in rotation.
+        Ready = "ready",
         /// The overall health status changed.
         HealthStatus = "health_status",
         /// The autoscaler asked for more workers (they arrive after the provisioning delay).
@@ -153,14 +157,22 @@ pub enum Event {
     },
     /// A health check failed.
     HealthFailed {
+        /// The probe.
+        probe: ProbeKind,
         /// Consecutive failed probes (the failure threshold).
         probes: u32,
     },
     /// A health check passed again.
     HealthRecovered {
+        /// The probe.
+        probe: ProbeKind,
         /// Consecutive passed probes (the success threshold).
         probes: u32,
     },
+    /// The service was taken out of rotation.
+    NotReady,
+    /// The service was put back in rotation.
+    Ready,
     /// The overall health status changed.
     HealthStatus {
         /// The new status.
@@ -296,6 +308,8 @@ impl Event {
             Event::Remediation { .. } => EventKind::Remediation,
             Event::HealthFailed { .. } => EventKind::HealthFailed,
             Event::HealthRecovered { .. } => EventKind::HealthRecovered,
+            Event::NotReady => EventKind::NotReady,
+            Event::Ready => EventKind::Ready,
             Event::HealthStatus { .. } => EventKind::HealthStatus,
             Event::ScaleRequested { .. } => EventKind::ScaleRequested,
             Event::ScaleUp { .. } => EventKind::ScaleUp,
@@ -325,8 +339,10 @@ impl Event {
             Event::SupervisorRestart => format!("the root restarts the {target} subtree"),
             Event::Remediation { already_down: true, .. } => "already down, restart pending".to_string(),
             Event::Remediation { reason, already_down: false } => format!("restart requested: {reason}"),
-            Event::HealthFailed { probes } => format!("{probes} consecutive probes failed"),
-            Event::HealthRecovered { probes } => format!("{probes} consecutive probes passed"),
+            Event::HealthFailed { probe, probes } => format!("{probe}: {probes} consecutive probes failed"),
+            Event::HealthRecovered { probe, probes } => format!("{probe}: {probes} consecutive probes passed"),
+            Event::NotReady => "out of rotation: its requests are refused".to_string(),
+            Event::Ready => "back in rotation".to_string(),
             Event::HealthStatus { status, passing, checks } => format!("{status} ({passing}/{checks} checks passing)"),
             Event::ScaleRequested { from, to, utilization, target_utilization }
             | Event::ScaleDown { from, to, utilization, target_utilization } => {
@@ -424,8 +440,10 @@ mod tests {
             Event::SupervisorEscalate { reason: "r".into() },
             Event::SupervisorRestart,
             Event::Remediation { reason: "r".into(), already_down: false },
-            Event::HealthFailed { probes: 3 },
-            Event::HealthRecovered { probes: 1 },
+            Event::HealthFailed { probe: ProbeKind::Readiness, probes: 3 },
+            Event::HealthRecovered { probe: ProbeKind::Startup, probes: 1 },
+            Event::NotReady,
+            Event::Ready,
             Event::HealthStatus { status: Status::Degraded, passing: 1, checks: 2 },
             Event::ScaleRequested { from: 1, to: 2, utilization: 0.9, target_utilization: 0.5 },
             Event::ScaleUp { from: 1, to: 2, utilization: 0.9 },

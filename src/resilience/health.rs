@@ -1,33 +1,33 @@
-//! Health checks: consecutive-failure and consecutive-success thresholds per component, and the overall
-//! status by the share of passing components (the seed system's thresholds).
+//! Health checks with Kubernetes' probe semantics: consecutive-failure and consecutive-success thresholds
+//! per probe, and the overall status by the share of passing checks (the seed system's thresholds).
+//!
+//! As the kubelet's prober (`pkg/kubelet/prober/worker.go`): a liveness check starts passing, a readiness
+//! check starts failing (a container is not ready until its probe has passed), a startup check starts
+//! not passed; a check changes state after `failure_threshold` consecutive failures or
+//! `success_threshold` consecutive successes; after a liveness or startup failure the probe is on hold
+//! until the container restarts, and a restart starts every probe of it afresh.
 
-pub use crate::model::summary::Status;
+pub use crate::model::summary::{ProbeKind, Status};
 use crate::sim::SimDuration;
 
-/// What a probe checks.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
-pub enum ProbeKind {
-    /// The component is up and answers (answered by the actor itself, without a worker). The default.
-    #[default]
-    Liveness,
-    /// The component is up and would accept a request (its queue is not full).
-    Readiness,
-}
-
-/// Health check configuration of one component.
+/// Health check configuration of one probe. Defaults are Kubernetes'.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HealthConfig {
-    /// Time between probes. Default 10 s.
+    /// Time between probes (periodSeconds). Default 10 s.
     pub interval: SimDuration,
-    /// A probe not answered within this fails. Default 1 s.
+    /// Time from a (re)start of the service to its first probe (initialDelaySeconds). Default 0.
+    pub initial_delay: SimDuration,
+    /// A probe not answered within this fails (timeoutSeconds). Default 1 s.
     pub timeout: SimDuration,
-    /// Consecutive failed probes that fail the check. Default 3.
+    /// Consecutive failed probes that fail the check (failureThreshold). Default 3.
     pub failure_threshold: u32,
-    /// Consecutive passed probes that pass a failed check again. Default 1.
+    /// Consecutive passed probes that pass a failed check again (successThreshold; 1 for liveness and
+    /// startup). Default 1.
     pub success_threshold: u32,
     /// What the probe checks. Default liveness.
     pub probe: ProbeKind,
-    /// Ask the supervisor to restart the component when its check fails. Default true.
+    /// Liveness and startup: ask the supervisor to restart the service when its check fails (the kubelet
+    /// kills the container); false only reports it. Readiness never restarts. Default true.
     pub remediate: bool,
 }
 
@@ -35,6 +35,7 @@ impl Default for HealthConfig {
     fn default() -> Self {
         HealthConfig {
             interval: SimDuration::from_secs(10),
+            initial_delay: SimDuration::ZERO,
             timeout: SimDuration::from_secs(1),
             failure_threshold: 3,
             success_threshold: 1,
@@ -63,9 +64,15 @@ pub struct Check {
 }
 
 impl Check {
-    /// A passing check.
+    /// A check in its initial state: passing for liveness, failing for readiness and startup.
     pub fn new(cfg: HealthConfig) -> Self {
-        Check { cfg, passing: true, fails: 0, oks: 0 }
+        let passing = cfg.probe == ProbeKind::Liveness;
+        Check { cfg, passing, fails: 0, oks: 0 }
+    }
+
+    /// Back to the initial state, as when the service (re)starts.
+    pub fn reset(&mut self) {
+        *self = Check::new(self.cfg.clone());
     }
 
     /// The configuration.
@@ -92,6 +99,10 @@ impl Check {
             self.oks = 0;
             if self.passing && self.fails >= self.cfg.failure_threshold {
                 self.passing = false;
+                return Some(CheckChange::Failed);
+            }
+            // A startup check that has not passed yet fails once its threshold is reached.
+            if self.cfg.probe == ProbeKind::Startup && !self.passing && self.fails == self.cfg.failure_threshold {
                 return Some(CheckChange::Failed);
             }
         }
@@ -132,6 +143,22 @@ mod tests {
         assert_eq!(c.on_probe(false), None, "already failed");
         assert_eq!(c.on_probe(true), None);
         assert_eq!(c.on_probe(true), Some(CheckChange::Recovered));
+    }
+
+    #[test]
+    fn initial_states_are_the_kubelets() {
+        // worker.go: readiness starts at Failure, liveness at Success, startup at Unknown (not passed).
+        let c = |probe| Check::new(HealthConfig { probe, ..HealthConfig::default() });
+        assert!(c(ProbeKind::Liveness).passing());
+        assert!(!c(ProbeKind::Readiness).passing());
+        assert!(!c(ProbeKind::Startup).passing());
+        // A readiness check needs success_threshold consecutive successes to pass the first time.
+        let mut r =
+            Check::new(HealthConfig { probe: ProbeKind::Readiness, success_threshold: 2, ..HealthConfig::default() });
+        assert_eq!(r.on_probe(true), None);
+        assert_eq!(r.on_probe(true), Some(CheckChange::Recovered));
+        r.reset();
+        assert!(!r.passing(), "a restart makes it not ready again");
     }
 
     #[test]

@@ -417,6 +417,7 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
             ("autoscale", s.autoscale.is_some()),
             ("rate_limit", s.rate_limit.is_some()),
             ("error_rate", s.error_rate.is_some()),
+            ("startup", s.startup.is_some()),
         ] {
             if present {
                 c.err(format!("{p}.{key}"), "an event bus does not take this");
@@ -433,7 +434,7 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
     let retry = s.retry.as_ref().map(|r| resilience::retry(c, &format!("{p}.retry"), r));
     let bulkhead = s.bulkhead.as_ref().map(|b| resilience::bulkhead(c, &format!("{p}.bulkhead"), b));
     let rate_limit = s.rate_limit.as_ref().map(|r| resilience::rate_limit(c, &format!("{p}.rate_limit"), r));
-    let health = s.health.as_ref().map(|h| resilience::health(c, &format!("{p}.health"), h));
+    let health = s.health.as_ref().map(|h| resilience::probes(c, &format!("{p}.health"), h)).unwrap_or_default();
     let autoscale = s.autoscale.as_ref().map(|a| resilience::autoscale(c, &format!("{p}.autoscale"), a, workers));
     Some(Service {
         id: ServiceId(i as u32),
@@ -458,6 +459,7 @@ fn service(c: &mut Checker, p: &str, i: usize, s: &RawService, calls: Vec<Servic
         },
         optional: s.optional.unwrap_or(false),
         health,
+        startup: s.startup.map(|d| d.0).unwrap_or(SimDuration::ZERO),
         autoscale,
     })
 }

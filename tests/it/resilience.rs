@@ -296,13 +296,10 @@ fn exceeding_the_intensity_escalates_and_the_root_giving_up_ends_the_run() {
     assert!(out.events.iter().any(|e| e.event.kind().name() == "supervisor_restart"));
 }
 
-#[test]
-fn a_readiness_check_fails_under_overload_and_remediation_restarts_the_service() {
-    // b is overloaded: 10 requests/s against a capacity of 2.5/s. Its readiness probe, served through the
-    // queue, is either refused (queue full) or waits behind at least 4 x 400 ms > the 1 s timeout, so it
-    // fails 3 times in a row; the health checker asks the supervisor to restart b, which fails everything
-    // in it. A liveness probe, answered by the actor itself, keeps passing.
-    let text = r#"
+/// A service `b` overloaded by `a`: 10 requests/s against a capacity of 2.5/s, with `probes` appended.
+fn overloaded(probes: &str) -> String {
+    format!(
+        r#"
 duration = "60s"
 [load]
 entry = "a"
@@ -311,32 +308,106 @@ rate_per_s = 10.0
 [[services]]
 name = "a"
 workers = 100
-latency = { dist = "constant", value = "1ms" }
+latency = {{ dist = "constant", value = "1ms" }}
 calls = ["b"]
 [[services]]
 name = "b"
 workers = 1
 queue = 5
-latency = { dist = "constant", value = "400ms" }
-[services.health]
-interval = "5s"
-timeout = "1s"
-failure_threshold = 3
-probe = "readiness"
+latency = {{ dist = "constant", value = "400ms" }}
+{probes}
 [supervision.services]
 intensity = 100
 period = "60s"
-"#;
-    let (_, out) = sim(text);
-    let kinds: Vec<&str> = out.events.iter().map(|e| e.event.kind().name()).collect();
-    assert!(kinds.contains(&"health_failed"), "{kinds:?}");
-    assert!(kinds.contains(&"remediation"));
-    assert!(out.children[1].restarts >= 1);
-    assert!(out.health.checks_failed >= 1);
-    assert_eq!(out.health.components, 1);
+"#
+    )
+}
+
+#[test]
+fn a_failing_readiness_check_takes_the_service_out_of_rotation_and_never_restarts_it() {
+    // Kubernetes: "If the readiness probe fails, the endpoints controller removes the Pod's IP address from
+    // the endpoints of all Services" (no restart: that is liveness). b's readiness probe, served through
+    // its queue, is refused (queue full) or waits behind 4 x 400 ms > the 1 s timeout: 3 failures make b
+    // not ready; its requests are then refused at once (rejected), its queue drains, the next probe passes
+    // and b is back in rotation.
+    let text = overloaded(
+        "[services.health]\ninterval = \"5s\"\ntimeout = \"1s\"\nfailure_threshold = 3\nprobe = \"readiness\"",
+    );
+    let (_, out) = sim(&text);
+    let kinds: Vec<(f64, &str)> =
+        out.events.iter().filter(|e| e.target == "b").map(|e| (e.t.as_secs_f64(), e.event.kind().name())).collect();
+    let names: Vec<&str> = kinds.iter().map(|k| k.1).collect();
+    assert!(names.contains(&"not_ready") && names.contains(&"ready"), "{kinds:?}");
+    assert!(!names.contains(&"remediation") && !names.contains(&"actor_restart"), "{kinds:?}");
+    assert_eq!(out.children[1].restarts, 0, "a readiness failure never restarts");
+    assert_eq!(out.health.remediations, 0);
+    // Out of rotation from the first not_ready to the next ready: every arrival meanwhile (10/s) was
+    // refused at once; the other outcomes decided then are the at most 6 requests already inside (1 in
+    // process, 5 queued).
+    let off = kinds.iter().find(|k| k.1 == "not_ready").unwrap().0;
+    let on = kinds.iter().find(|k| k.1 == "ready" && k.0 > off).unwrap().0;
+    let b = &out.services[1];
+    let w = 5.0; // the default window
+    let span: Vec<_> = b.rows.iter().filter(|r| r.t_s >= (off / w).ceil() * w && r.t_s + w <= on).collect();
+    let refused: u64 = span.iter().map(|r| r.counts.rejected).sum();
+    let decided: u64 = span.iter().map(|r| r.counts.requests).sum();
+    let covered = span.len() as f64 * w;
+    assert!(covered > 0.0, "out of rotation from {off} s to {on} s");
+    assert!((refused as f64 - 10.0 * covered).abs() <= 1.0, "{refused} refused in {covered} s");
+    assert!(decided - refused <= 6, "{decided} decided, {refused} refused");
+
+    // The same probe as liveness (answered by the process itself) keeps passing: nothing happens.
     let (_, live) = sim(&text.replace("probe = \"readiness\"", "probe = \"liveness\""));
     assert_eq!(live.health.checks_failed, 0);
     assert_eq!(live.children[1].restarts, 0);
+}
+
+#[test]
+fn a_service_with_a_readiness_probe_gets_traffic_only_once_it_has_passed() {
+    // Kubernetes: "The default state of readiness before the initial delay is Failure". With an initial
+    // delay of 3 s and constant arrivals every 100 ms, the 29 requests before 3 s are refused; the probe
+    // at 3 s passes (b is idle) and every later request is served.
+    let text = overloaded("[services.health]\ninitial_delay = \"3s\"\nprobe = \"readiness\"")
+        .replace("value = \"400ms\"", "value = \"10ms\"");
+    let (_, out) = sim(&text);
+    let b = &out.services[1];
+    assert_eq!(b.counts.rejected, 29, "arrivals at 0.1 .. 2.9 s");
+    assert_eq!(b.counts.ok, b.counts.requests - 29);
+    let ready: Vec<f64> =
+        out.events.iter().filter(|e| e.event.kind().name() == "ready").map(|e| e.t.as_secs_f64()).collect();
+    assert_eq!(ready, [3.0]);
+}
+
+#[test]
+fn a_startup_probe_holds_liveness_off_while_a_slow_service_starts() {
+    // Kubernetes' canonical case for startup probes: b takes 45 s to start. A liveness probe (every 10 s,
+    // 3 failures) alone kills it before it ever starts: remediation at 20 s, the restart 1 s later starts
+    // it from zero again, and so on: b never serves. A startup probe (every 10 s, 10 failures: up to 100 s
+    // to start) holds liveness off until it passes, at the first probe after 45 s (50 s): one start, no
+    // restart, served from 45 s.
+    let liveness = "[[services.health]]\nprobe = \"liveness\"\n";
+    let startup = "[[services.health]]\nprobe = \"startup\"\nfailure_threshold = 10\n";
+    let slow = |probes: &str| {
+        overloaded(&format!("startup = \"45s\"\n{probes}"))
+            .replace("value = \"400ms\"", "value = \"10ms\"")
+            .replace("duration = \"60s\"", "duration = \"120s\"")
+    };
+    let (_, killed) = sim(&slow(liveness));
+    assert!(killed.children[1].restarts >= 4, "restarted again and again: {}", killed.children[1].restarts);
+    assert_eq!(killed.services[1].counts.ok, 0, "it never started");
+    let (_, held) = sim(&slow(&format!("{startup}{liveness}")));
+    assert_eq!(held.children[1].restarts, 0);
+    let started: Vec<(f64, &str)> = held
+        .events
+        .iter()
+        .filter(|e| e.target == "b" && e.event.kind().name().starts_with("health"))
+        .map(|e| (e.t.as_secs_f64(), e.event.kind().name()))
+        .collect();
+    assert_eq!(started, [(50.0, "health_recovered")], "the startup check passed at 50 s, nothing failed");
+    // Arrivals every 100 ms: refused before 45 s (449 of them), served after.
+    let b = &held.services[1];
+    assert_eq!(b.counts.rejected, 449);
+    assert_eq!(b.counts.ok + b.counts.rejected, b.counts.requests);
 }
 
 #[test]
@@ -369,10 +440,10 @@ for = "10s"
         .map(|e| (e.t.as_secs_f64(), e.event.kind().name()))
         .collect();
     // Down from 10 s to 20 s (the kill at 10 s comes before the probe at 10 s: it was scheduled first).
-    // The probes at 10 s and 12 s time out: failed at 12.5 s; the probe at 20 s (after the restart, also
-    // scheduled earlier) passes.
-    let want =
-        vec![(12.5, "health_failed"), (12.5, "health_status"), (20.0, "health_recovered"), (20.0, "health_status")];
+    // The probes at 10 s and 12 s time out: failed at 12.5 s. The restart at 20 s is a new container: its
+    // probes start afresh and a liveness check starts passing (the kubelet's initial Success), so the
+    // status is healthy again at once; the first probe of the new container, at 20 s, passes.
+    let want = vec![(12.5, "health_failed"), (12.5, "health_status"), (20.0, "health_status")];
     assert_eq!(health, want);
     assert_eq!(out.health.status, Some(ag06_lab::resilience::Status::Healthy));
     // One component: failing means critical (0% passing), for 7.5 s.
@@ -418,4 +489,26 @@ provisioning_delay = "20s"
     let u: Vec<f64> = rows.iter().filter(|r| r.t_s >= 400.0 && r.t_s < 700.0).map(|r| r.utilization).collect();
     let mean_u = u.iter().sum::<f64>() / u.len() as f64;
     assert!((mean_u - 0.5).abs() < 0.1, "{mean_u}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
+    /// Whatever the overload and the probe's settings, a readiness failure never restarts the service.
+    #[test]
+    fn a_readiness_failure_never_restarts(
+        rate in 2.0f64..40.0,
+        latency_ms in 50u64..800,
+        interval_s in 1u64..10,
+        threshold in 1u32..4,
+    ) {
+        let text = overloaded(&format!(
+            "[services.health]\nprobe = \"readiness\"\ninterval = \"{interval_s}s\"\nfailure_threshold = {threshold}"
+        ))
+        .replace("rate_per_s = 10.0", &format!("rate_per_s = {rate}"))
+        .replace("value = \"400ms\"", &format!("value = \"{latency_ms}ms\""));
+        let (_, out) = sim(&text);
+        proptest::prop_assert_eq!(out.children[1].restarts, 0);
+        proptest::prop_assert_eq!(out.health.remediations, 0);
+        proptest::prop_assert!(!out.events.iter().any(|e| e.event.kind().name() == "remediation"));
+    }
 }

@@ -120,6 +120,20 @@ closed_set! {
 }
 
 closed_set! {
+    /// What a health probe checks, and what its failure does (Kubernetes' container probes).
+    pub enum ProbeKind {
+        /// The service is up and answers (answered by the process itself); failing restarts it.
+        Liveness = "liveness",
+        /// The service would serve a request (the probe waits in its queue); failing takes it out of
+        /// rotation until it passes again, never restarts it.
+        Readiness = "readiness",
+        /// The service has started; until it passes once after each (re)start the other probes are held
+        /// off; failing restarts it.
+        Startup = "startup",
+    }
+}
+
+closed_set! {
     /// Overall health of the checked components.
     pub enum Status {
         /// At least 80% of the checks pass.

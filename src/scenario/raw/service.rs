@@ -58,8 +58,12 @@ pub struct RawService {
     /// Callers carry on without this service when a call to it fails (after retries, or rejected by a
     /// breaker or bulkhead): a fallback, the request goes on degraded instead of failing. Default false.
     pub optional: Option<bool>,
-    /// Health check of this service (probed by the health checker).
-    pub health: Option<RawHealth>,
+    /// Health probes of this service (Kubernetes' container probes): one table `[services.health]`, or an
+    /// array `[[services.health]]` with at most one probe of each kind (liveness, readiness, startup).
+    pub health: Option<Probes>,
+    /// How long the service takes to start, at the start of the run and after every restart: until then it
+    /// refuses requests (connection refused: counted as rejected) and answers no probe. Default "0s".
+    pub startup: Option<Dur>,
     /// Autoscaling of this service's workers (Kubernetes HPA semantics).
     pub autoscale: Option<RawAutoscale>,
 }
@@ -68,27 +72,77 @@ pub struct RawService {
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProbeName {
-    /// The service is up and answers.
+    /// The service is up and answers (the process itself answers); failing restarts it.
     Liveness,
-    /// The service is up and its queue is not full.
+    /// The service would serve a request (the probe waits in its queue); failing takes it out of
+    /// rotation, its requests are refused until it passes again; never restarts it.
     Readiness,
+    /// The service has started; holds the other probes off until it has passed once after each
+    /// (re)start; failing restarts it.
+    Startup,
+}
+
+/// The health probes of a service: a table (one probe) or an array of tables.
+#[derive(Debug)]
+pub struct Probes {
+    /// The probes, in file order.
+    pub list: Vec<RawHealth>,
+    /// Written as an array of tables (TOML paths then carry an index).
+    pub array: bool,
+}
+
+impl<'de> Deserialize<'de> for Probes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Probes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a probe table ([services.health]) or an array of them ([[services.health]])")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Probes, A::Error> {
+                RawHealth::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|h| Probes { list: vec![h], array: false })
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Probes, A::Error> {
+                Vec::<RawHealth>::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(|list| Probes { list, array: true })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Probes {
+    fn schema_name() -> Cow<'static, str> {
+        "Probes".into()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let one = g.subschema_for::<RawHealth>();
+        json_schema!({
+            "description": "One probe ([services.health]) or several ([[services.health]]), at most one of each kind.",
+            "anyOf": [one, { "type": "array", "items": one }]
+        })
+    }
 }
 
 /// Health check settings.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHealth {
-    /// Time between probes. Default "10s".
+    /// Time between probes (Kubernetes' periodSeconds). Default "10s".
     pub interval: Option<Dur>,
+    /// Time from a (re)start of the service to its first probe (initialDelaySeconds). Default "0s".
+    pub initial_delay: Option<Dur>,
     /// A probe not answered within this fails. Default "1s".
     pub timeout: Option<Dur>,
     /// Consecutive failed probes that fail the check. Default 3.
     pub failure_threshold: Option<u32>,
-    /// Consecutive passed probes that pass it again. Default 1.
+    /// Consecutive passed probes that pass it again (1 for liveness and startup). Default 1.
     pub success_threshold: Option<u32>,
-    /// "liveness" or "readiness". Default "liveness".
+    /// "liveness", "readiness" or "startup". Default "liveness".
     pub probe: Option<ProbeName>,
-    /// Ask the supervisor to restart the service when its check fails. Default true.
+    /// Liveness and startup: ask the supervisor to restart the service when the check fails (false: only
+    /// report it). Not for readiness, which never restarts. Default true.
     pub remediate: Option<bool>,
 }
 

@@ -7,7 +7,7 @@ use crate::resilience::{
     RetryConfig, WindowKind,
 };
 use crate::scenario::raw::{
-    BackoffKind, ProbeName, RawAutoscale, RawBreaker, RawBulkhead, RawHealth, RawRateLimit, RawRetry, RetryOn,
+    BackoffKind, ProbeName, Probes, RawAutoscale, RawBreaker, RawBulkhead, RawHealth, RawRateLimit, RawRetry, RetryOn,
     WindowSize, WindowType,
 };
 use crate::sim::SimDuration;
@@ -165,23 +165,56 @@ pub(super) fn rate_limit(c: &mut Checker, p: &str, r: &RawRateLimit) -> RateLimi
     cfg
 }
 
-pub(super) fn health(c: &mut Checker, p: &str, h: &RawHealth) -> HealthConfig {
+/// The probes of a service at `p` (`services[i].health`): at most one of each kind, with Kubernetes'
+/// constraints (success_threshold 1 for liveness and startup; readiness never restarts).
+pub(super) fn probes(c: &mut Checker, p: &str, probes: &Probes) -> Vec<HealthConfig> {
+    let mut out: Vec<HealthConfig> = Vec::new();
+    for (i, h) in probes.list.iter().enumerate() {
+        let at = if probes.array { format!("{p}[{i}]") } else { p.to_string() };
+        let cfg = health(c, &at, h);
+        if out.iter().any(|o| o.probe == cfg.probe) {
+            c.err(
+                format!("{at}.probe"),
+                format!("a second {} probe: a service has at most one of each kind", cfg.probe),
+            );
+        }
+        out.push(cfg);
+    }
+    out
+}
+
+fn health(c: &mut Checker, p: &str, h: &RawHealth) -> HealthConfig {
     let d = HealthConfig::default();
+    let probe = match h.probe {
+        None | Some(ProbeName::Liveness) => ProbeKind::Liveness,
+        Some(ProbeName::Readiness) => ProbeKind::Readiness,
+        Some(ProbeName::Startup) => ProbeKind::Startup,
+    };
     let cfg = HealthConfig {
         interval: h.interval.map(|x| x.0).unwrap_or(d.interval),
+        initial_delay: h.initial_delay.map(|x| x.0).unwrap_or(d.initial_delay),
         timeout: h.timeout.map(|x| x.0).unwrap_or(d.timeout),
         failure_threshold: h.failure_threshold.unwrap_or(d.failure_threshold),
         success_threshold: h.success_threshold.unwrap_or(d.success_threshold),
-        probe: match h.probe {
-            None | Some(ProbeName::Liveness) => ProbeKind::Liveness,
-            Some(ProbeName::Readiness) => ProbeKind::Readiness,
-        },
-        remediate: h.remediate.unwrap_or(d.remediate),
+        probe,
+        remediate: h.remediate.unwrap_or(probe != ProbeKind::Readiness),
     };
     c.positive(&format!("{p}.interval"), cfg.interval);
     c.positive(&format!("{p}.timeout"), cfg.timeout);
     at_least_one(c, format!("{p}.failure_threshold"), cfg.failure_threshold);
     at_least_one(c, format!("{p}.success_threshold"), cfg.success_threshold);
+    if probe != ProbeKind::Readiness && cfg.success_threshold > 1 {
+        c.err(
+            format!("{p}.success_threshold"),
+            format!("must be 1 for a {probe} probe (as in Kubernetes): one success shows the service is alive"),
+        );
+    }
+    if probe == ProbeKind::Readiness && h.remediate == Some(true) {
+        c.err(
+            format!("{p}.remediate"),
+            "a readiness probe never restarts the service, it takes it out of rotation: add a liveness probe to restart it",
+        );
+    }
     cfg
 }
 
