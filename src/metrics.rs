@@ -198,14 +198,17 @@ struct Areas {
     busy: u128,
     capacity: u128,
     queue: u128,
+    /// Workers in their own processing (CPU), when tracked.
+    cpu: u128,
 }
 
 impl Areas {
-    fn add(&mut self, busy: u32, capacity: u32, queue: u32, dt: u64) {
+    fn add(&mut self, busy: u32, capacity: u32, queue: u32, cpu: u32, dt: u64) {
         let dt = u128::from(dt);
         self.busy += u128::from(busy) * dt;
         self.capacity += u128::from(capacity) * dt;
         self.queue += u128::from(queue) * dt;
+        self.cpu += u128::from(cpu) * dt;
     }
 }
 
@@ -219,6 +222,9 @@ pub(crate) struct ServiceMeter {
     busy: u32,
     capacity: u32,
     queued: u32,
+    /// CPU tracking (an autoscaler on CPU needs it): workers in their own processing, and when each of
+    /// them finishes it.
+    cpu: Option<Cpu>,
     win_counts: Counts,
     win_latency: Latency,
     win_wait: Latency,
@@ -232,6 +238,13 @@ pub(crate) struct ServiceMeter {
     taken: Areas,
     thresholds: Vec<(SimDuration, u64)>,
     win_within: Vec<u64>,
+}
+
+/// Workers in their own processing, ending at known instants.
+#[derive(Clone, Debug, Default)]
+struct Cpu {
+    level: u32,
+    ends: std::collections::BinaryHeap<std::cmp::Reverse<SimTime>>,
 }
 
 /// What a service meter hands back at the end.
@@ -264,6 +277,7 @@ impl ServiceMeter {
             busy: 0,
             capacity: workers,
             queued: 0,
+            cpu: None,
             win_counts: Counts::default(),
             win_latency: Latency::default(),
             win_wait: Latency::default(),
@@ -292,10 +306,50 @@ impl ServiceMeter {
 
     #[inline]
     fn integrate(&mut self, to: SimTime) {
+        if self.cpu.is_some() {
+            // The processing that ended on the way lowers the CPU level at its own instant.
+            while let Some(end) = self.cpu.as_ref().and_then(|c| c.ends.peek()).map(|e| e.0).filter(|e| *e <= to) {
+                self.integrate_levels(end);
+                let cpu = self.cpu.as_mut().expect("invariant: tracked");
+                cpu.ends.pop();
+                cpu.level -= 1;
+            }
+        }
+        self.integrate_levels(to);
+    }
+
+    #[inline]
+    fn integrate_levels(&mut self, to: SimTime) {
         let dt = (to - self.last).as_nanos();
         if dt > 0 {
-            self.win_areas.add(self.busy, self.capacity, self.queued, dt);
+            let cpu = self.cpu.as_ref().map_or(0, |c| c.level);
+            self.win_areas.add(self.busy, self.capacity, self.queued, cpu, dt);
             self.last = to;
+        }
+    }
+
+    /// Tracks CPU: the time workers spend in their own processing ([`ServiceMeter::processing`]).
+    pub(crate) fn track_cpu(mut self) -> Self {
+        self.cpu = Some(Cpu::default());
+        self
+    }
+
+    /// A worker is in its own processing from `now` until `until` (tracked only with CPU tracking).
+    #[inline]
+    pub(crate) fn processing(&mut self, now: SimTime, until: SimTime) {
+        if self.cpu.is_some() {
+            self.sync(now);
+            let cpu = self.cpu.as_mut().expect("invariant: tracked");
+            cpu.level += 1;
+            cpu.ends.push(std::cmp::Reverse(until));
+        }
+    }
+
+    /// Every processing stops at `now` (the service went down).
+    pub(crate) fn abort_processing(&mut self, now: SimTime) {
+        if self.cpu.is_some() {
+            self.sync(now);
+            self.cpu = Some(Cpu::default());
         }
     }
 
@@ -313,6 +367,7 @@ impl ServiceMeter {
         self.areas.busy += a.busy;
         self.areas.capacity += a.capacity;
         self.areas.queue += a.queue;
+        self.areas.cpu += a.cpu;
         self.latency.merge(&self.win_latency);
         self.win_counts = Counts::default();
         self.win_latency.reset();
@@ -346,15 +401,18 @@ impl ServiceMeter {
         self.rows.last()
     }
 
-    /// Busy worker-seconds / worker-seconds since the previous call (or the start), measured at `now`.
-    pub(crate) fn take_utilization(&mut self, now: SimTime) -> f64 {
+    /// Since the previous call (or the start), measured at `now`: busy worker-seconds / worker-seconds
+    /// (concurrency) and processing worker-seconds / worker-seconds (CPU; 0 without CPU tracking).
+    pub(crate) fn take_utilization(&mut self, now: SimTime) -> (f64, f64) {
         self.sync(now);
         let total = Areas {
             busy: self.areas.busy + self.win_areas.busy,
             capacity: self.areas.capacity + self.win_areas.capacity,
             queue: self.areas.queue + self.win_areas.queue,
+            cpu: self.areas.cpu + self.win_areas.cpu,
         };
-        let u = ratio(total.busy - self.taken.busy, total.capacity - self.taken.capacity);
+        let capacity = total.capacity - self.taken.capacity;
+        let u = (ratio(total.busy - self.taken.busy, capacity), ratio(total.cpu - self.taken.cpu, capacity));
         self.taken = total;
         u
     }

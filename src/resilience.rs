@@ -8,7 +8,7 @@ pub mod health;
 pub mod rate_limit;
 pub mod retry;
 
-pub use autoscale::{AutoscaleConfig, Autoscaler, Scale};
+pub use autoscale::{AutoscaleConfig, Autoscaler, Scale, ScaleMetric, replicas_for};
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, Permit, Transition, WindowKind};
 pub use bulkhead::{Bulkhead, BulkheadConfig, Entry};
 pub use health::{Check, CheckChange, HealthConfig, ProbeKind, Status, overall};

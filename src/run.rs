@@ -341,7 +341,10 @@ fn service_nodes(sc: &Scenario, seed: u64, lab: &Rc<SimLab>) -> Vec<ServiceAddr>
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let meter = ServiceMeter::new(sc.window, s.workers, thresholds(i));
+            let mut meter = ServiceMeter::new(sc.window, s.workers, thresholds(i));
+            if s.autoscale.as_ref().is_some_and(|a| a.metric == crate::resilience::ScaleMetric::Cpu) {
+                meter = meter.track_cpu();
+            }
             match s.kind {
                 ServiceKind::Service => {
                     ServiceAddr::Service(Node::new(ServiceActor::new(sc, s.id, seed, meter), lab.clone()).start())

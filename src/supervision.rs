@@ -6,11 +6,14 @@
 //! - a restart counts against the supervisor's *intensity*: more than `intensity` restarts within
 //!   `period` and the supervisor gives up: it shuts down all its children and escalates to its parent;
 //! - the *strategy* says who restarts: `one-for-one` the exited child only, `one-for-all` every child,
-//!   `rest-for-one` the exited child and the children started after it. Siblings that restart are shut
-//!   down first; temporary siblings are shut down and not restarted (OTP does the same).
+//!   `rest-for-one` the exited child and the children started after it. The running siblings concerned
+//!   are terminated first, in reverse start order, then all are restarted in start order; temporary
+//!   siblings are terminated and not restarted (OTP does the same). This holds at every level: the root's
+//!   children are the subtrees.
 //!
-//! Defaults are OTP's: one-for-one, intensity 1 within 5 s. Where we add to OTP: a restart may be delayed
-//! by a backoff (Akka's restart-with-backoff: `min` doubling up to `max`, randomised by `jitter`).
+//! Defaults are OTP's: one-for-one, intensity 1 within 5 s, restarts at once. Where we add to OTP: a
+//! restart may be delayed, by a child's `restart_delay` or a backoff (Akka's restart-with-backoff: `min`
+//! doubling up to `max`, randomised by `jitter`).
 
 use std::collections::VecDeque;
 
@@ -143,7 +146,8 @@ impl Supervisor {
             self.restarts.pop_front();
         }
         if self.restarts.len() as u32 >= self.spec.intensity {
-            let shutdown = self.running_children();
+            let mut shutdown = self.running_children();
+            shutdown.reverse();
             for c in &shutdown {
                 self.running[*c] = false;
             }
@@ -155,7 +159,8 @@ impl Supervisor {
             Strategy::OneForAll => (0..self.types.len()).collect(),
             Strategy::RestForOne => (i..self.types.len()).collect(),
         };
-        let shutdown: Vec<usize> = affected.iter().copied().filter(|c| *c != i && self.running[*c]).collect();
+        // Terminated in reverse start order, restarted in start order.
+        let shutdown: Vec<usize> = affected.iter().rev().copied().filter(|c| *c != i && self.running[*c]).collect();
         for c in &shutdown {
             self.running[*c] = false;
         }
@@ -179,6 +184,11 @@ impl Supervisor {
     pub(crate) fn restart_all(&mut self) -> Vec<usize> {
         self.restarts.clear();
         (0..self.types.len()).filter(|c| self.types[*c] != RestartType::Temporary).collect()
+    }
+
+    /// The parent terminates this whole subtree: no child runs any more.
+    pub(crate) fn terminate_all(&mut self) {
+        self.running.iter_mut().for_each(|r| *r = false);
     }
 
     fn running_children(&self) -> Vec<usize> {
@@ -210,7 +220,7 @@ mod tests {
         let mut s = sup(Strategy::OneForAll, 5);
         assert_eq!(
             s.on_exit(at(0), 2, true),
-            Decision::Restart { shutdown: vec![0, 1, 3], restart: vec![0, 1, 2, 3], nth: 1 }
+            Decision::Restart { shutdown: vec![3, 1, 0], restart: vec![0, 1, 2, 3], nth: 1 }
         );
     }
 
@@ -219,7 +229,7 @@ mod tests {
         let mut s = sup(Strategy::RestForOne, 5);
         assert_eq!(
             s.on_exit(at(0), 1, true),
-            Decision::Restart { shutdown: vec![2, 3], restart: vec![1, 2, 3], nth: 1 }
+            Decision::Restart { shutdown: vec![3, 2], restart: vec![1, 2, 3], nth: 1 }
         );
         // Children already down are not shut down again, but come back with the others.
         let mut s = sup(Strategy::RestForOne, 5);
@@ -237,7 +247,7 @@ mod tests {
         assert_eq!(s.on_exit(at(0), 1, false), Decision::LeaveDown, "transient: not after a normal exit");
         let mut s = Supervisor::new(spec, types);
         // Transient after a crash: restarted; the temporary sibling is shut down and stays down.
-        assert_eq!(s.on_exit(at(0), 1, true), Decision::Restart { shutdown: vec![0, 2], restart: vec![0, 1], nth: 1 });
+        assert_eq!(s.on_exit(at(0), 1, true), Decision::Restart { shutdown: vec![2, 0], restart: vec![0, 1], nth: 1 });
     }
 
     #[test]
@@ -248,7 +258,7 @@ mod tests {
         assert!(matches!(s.on_exit(at(3), 1, true), Decision::Restart { nth: 2, .. }));
         s.on_restarted(&[1]);
         // A third restart within 10 s: give up, shutting down everything still running.
-        assert_eq!(s.on_exit(at(9), 0, true), Decision::Escalate { shutdown: vec![1, 2, 3], restarts: 3 });
+        assert_eq!(s.on_exit(at(9), 0, true), Decision::Escalate { shutdown: vec![3, 2, 1], restarts: 3 });
         // Outside the period the count starts over.
         let mut s = sup(Strategy::OneForOne, 1);
         assert!(matches!(s.on_exit(at(0), 0, true), Decision::Restart { .. }));

@@ -82,6 +82,11 @@ pub(crate) enum DeviceSupMsg {
     ReopenDue,
     /// The root restarts the device subtree.
     RestartSubtree,
+    /// The root terminates the subtree: the stream is closed until the root restarts it.
+    TerminateSubtree {
+        /// Why.
+        reason: Box<str>,
+    },
 }
 
 /// The behaviour of the mixer.
@@ -429,6 +434,14 @@ impl Behavior for DeviceSupervisor {
                 if self.down_since.is_some() {
                     self.reopen(lab);
                 }
+            }
+            DeviceSupMsg::TerminateSubtree { reason } => {
+                if self.state.is_running(0) {
+                    self.down_since.get_or_insert(now);
+                    record(lab, "device", Ev::ActorStop { reason: reason.to_string() });
+                    lab.send(Event::Device(DeviceMsg::Shutdown));
+                }
+                self.state.terminate_all();
             }
         }
     }

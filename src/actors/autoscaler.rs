@@ -1,6 +1,6 @@
 //! The autoscaler: evaluates every autoscaled service each `interval` from the utilisation it measured
-//! since the last evaluation, and resizes its worker pool (scale-ups take effect after the provisioning
-//! delay).
+//! since the last evaluation (CPU or concurrency), whatever is still provisioning, and resizes its worker
+//! pool: scale-ups take effect after the provisioning delay, scale-downs remove workers not yet up first.
 
 use super::{Event, ServiceMsg, SimLab, record};
 use crate::model::event::Event as Ev;
@@ -16,28 +16,37 @@ pub(crate) enum AutoscaleMsg {
     /// A service's utilisation since the last evaluation.
     Load {
         service: ServiceId,
-        /// Busy worker-seconds / worker-seconds.
+        /// CPU or concurrency, as its autoscaler measures it, over its running workers.
         utilization: f64,
-        /// Its workers now.
+        /// Its workers running now.
         workers: u32,
     },
-    /// New workers of component `i` are up.
+    /// A batch of new workers of component `i` is up.
     Provisioned {
         /// Component index.
         i: u32,
-        /// The new number of workers.
-        to: u32,
-        /// The number before.
-        from: u32,
-        /// The utilisation that triggered it.
-        utilization: f64,
+        /// The batch.
+        batch: u32,
     },
+}
+
+/// Workers asked for by one scale-up, not up yet.
+struct Pending {
+    batch: u32,
+    workers: u32,
+    /// The utilisation that asked for them.
+    utilization: f64,
 }
 
 struct Component {
     service: ServiceId,
     name: String,
     hpa: Hpa,
+    /// Workers running (what the service has).
+    running: u32,
+    /// Scale-ups still provisioning, oldest first.
+    pending: Vec<Pending>,
+    next_batch: u32,
 }
 
 /// Scaling figures at the end of a run, per autoscaled service.
@@ -62,7 +71,14 @@ impl Autoscaler {
             .services
             .iter()
             .filter_map(|s| {
-                s.autoscale.clone().map(|a| Component { service: s.id, name: s.name.clone(), hpa: Hpa::new(a) })
+                s.autoscale.clone().map(|a| Component {
+                    service: s.id,
+                    name: s.name.clone(),
+                    hpa: Hpa::new(a, s.workers),
+                    running: s.workers,
+                    pending: Vec::new(),
+                    next_batch: 0,
+                })
             })
             .collect();
         Autoscaler { components, stats: vec![ScaleStats::default(); sc.services.len()] }
@@ -72,6 +88,48 @@ impl Autoscaler {
     pub(crate) fn schedule(&self, lab: &SimLab) {
         for (i, c) in self.components.iter().enumerate() {
             lab.schedule_daemon(lab.now() + c.hpa.config().interval, Event::Autoscale(AutoscaleMsg::Tick(i as u32)));
+        }
+    }
+
+    fn evaluate(&mut self, service: ServiceId, utilization: f64, workers: u32, lab: &SimLab) {
+        let now = lab.now();
+        let Some(i) = self.components.iter().position(|c| c.service == service) else {
+            return;
+        };
+        let c = &mut self.components[i];
+        let target = c.hpa.config().target_utilization;
+        let asked = c.hpa.replicas();
+        match c.hpa.evaluate(now, workers, utilization) {
+            Scale::Hold => {}
+            Scale::Up { to } => {
+                let batch = c.next_batch;
+                c.next_batch += 1;
+                c.pending.push(Pending { batch, workers: to - asked, utilization });
+                let msg = AutoscaleMsg::Provisioned { i: i as u32, batch };
+                lab.schedule_daemon(now + c.hpa.config().provisioning_delay, Event::Autoscale(msg));
+                let ev = Ev::ScaleRequested { from: asked, to, utilization, target_utilization: target };
+                record(lab, &c.name, ev);
+            }
+            Scale::Down { to } => {
+                // As the ReplicaSet controller, remove workers that are not up yet first (newest first).
+                let mut remove = asked - to;
+                while remove > 0 {
+                    let Some(p) = c.pending.last_mut() else { break };
+                    let n = p.workers.min(remove);
+                    p.workers -= n;
+                    remove -= n;
+                    if p.workers == 0 {
+                        c.pending.pop();
+                    }
+                }
+                self.stats[service.index()].scale_downs += 1;
+                if remove > 0 {
+                    c.running -= remove;
+                    lab.send(Event::Service(service, ServiceMsg::SetWorkers { workers: c.running }));
+                }
+                let ev = Ev::ScaleDown { from: asked, to, utilization, target_utilization: target };
+                record(lab, &c.name, ev);
+            }
         }
     }
 }
@@ -89,34 +147,17 @@ impl Behavior for Autoscaler {
                 lab.send(Event::Service(c.service, ServiceMsg::LoadReport));
                 lab.schedule_daemon(now + c.hpa.config().interval, Event::Autoscale(AutoscaleMsg::Tick(i)));
             }
-            AutoscaleMsg::Load { service, utilization, workers } => {
-                let Some(i) = self.components.iter().position(|c| c.service == service) else {
-                    return;
-                };
-                let c = &mut self.components[i];
-                let target = c.hpa.config().target_utilization;
-                match c.hpa.evaluate(now, workers, utilization) {
-                    Scale::Hold => {}
-                    Scale::Up { to } => {
-                        let msg = AutoscaleMsg::Provisioned { i: i as u32, to, from: workers, utilization };
-                        lab.schedule_daemon(now + c.hpa.config().provisioning_delay, Event::Autoscale(msg));
-                        let ev = Ev::ScaleRequested { from: workers, to, utilization, target_utilization: target };
-                        record(lab, &c.name, ev);
-                    }
-                    Scale::Down { to } => {
-                        self.stats[service.index()].scale_downs += 1;
-                        lab.send(Event::Service(service, ServiceMsg::SetWorkers { workers: to }));
-                        let ev = Ev::ScaleDown { from: workers, to, utilization, target_utilization: target };
-                        record(lab, &c.name, ev);
-                    }
-                }
-            }
-            AutoscaleMsg::Provisioned { i, to, from, utilization } => {
+            AutoscaleMsg::Load { service, utilization, workers } => self.evaluate(service, utilization, workers, lab),
+            AutoscaleMsg::Provisioned { i, batch } => {
                 let c = &mut self.components[i as usize];
-                c.hpa.provisioned();
+                // A batch a scale-down cancelled is gone.
+                let Some(k) = c.pending.iter().position(|p| p.batch == batch) else { return };
+                let p = c.pending.remove(k);
+                let from = c.running;
+                c.running += p.workers;
                 self.stats[c.service.index()].scale_ups += 1;
-                lab.send(Event::Service(c.service, ServiceMsg::SetWorkers { workers: to }));
-                record(lab, &c.name, Ev::ScaleUp { from, to, utilization });
+                lab.send(Event::Service(c.service, ServiceMsg::SetWorkers { workers: c.running }));
+                record(lab, &c.name, Ev::ScaleUp { from, to: c.running, utilization: p.utilization });
             }
         }
     }

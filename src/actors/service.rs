@@ -268,6 +268,7 @@ impl ServiceActor {
         }
         let own = self.spec.latency.sample(&mut self.latency_rng);
         let done = now + self.faults.processing(own, &mut self.latency_rng);
+        self.meter.processing(now, done);
         let failed = self.faults.fail_prob > 0.0 && self.error_rng.random::<f64>() < self.faults.fail_prob;
         if failed || self.spec.calls.is_empty() {
             lab.schedule(done, Event::Service(self.id(), ServiceMsg::WorkDone { token: token(k), failed }));
@@ -338,6 +339,7 @@ impl ServiceActor {
         self.rate_limiter = self.spec.rate_limit.clone().map(RateLimiter::new);
         self.busy = 0;
         self.meter.levels(now, 0, 0);
+        self.meter.abort_processing(now);
         true
     }
 
@@ -443,7 +445,11 @@ impl ServiceActor {
             ServiceMsg::BulkheadTimeout { token, tag } => self.on_bulkhead_timeout(key(token), tag, lab),
             ServiceMsg::BreakerTimer { dep } => self.on_breaker_timer(dep as usize, lab),
             ServiceMsg::LoadReport => {
-                let utilization = self.meter.take_utilization(lab.now());
+                let (concurrency, cpu) = self.meter.take_utilization(lab.now());
+                let utilization = match self.spec.autoscale.as_ref().map(|a| a.metric) {
+                    Some(crate::resilience::ScaleMetric::Concurrency) => concurrency,
+                    _ => cpu,
+                };
                 let (service, workers) = (self.id(), self.workers);
                 lab.send(Event::Autoscale(AutoscaleMsg::Load { service, utilization, workers }));
             }

@@ -12,8 +12,9 @@ use crate::scenario::{Scenario, ServiceId};
 use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
 use crate::supervision::{Decision, RestartType, Supervisor, SupervisorSpec};
 
-/// Delay before the root restarts a subtree that gave up, when the root has no backoff configured.
-pub(crate) const DEFAULT_SUBTREE_RESTART: SimDuration = SimDuration::from_secs(1);
+/// Delay before the root restarts a subtree that gave up, when the root has no backoff configured: none,
+/// as in OTP.
+pub(crate) const DEFAULT_SUBTREE_RESTART: SimDuration = SimDuration::ZERO;
 
 /// Messages to the services supervisor.
 #[derive(Debug)]
@@ -40,6 +41,11 @@ pub(crate) enum SupervisorMsg {
     },
     /// The root restarts the whole subtree.
     RestartSubtree,
+    /// The root terminates the whole subtree (a one-for-all or rest-for-one restart of the root).
+    TerminateSubtree {
+        /// Why.
+        reason: Box<str>,
+    },
 }
 
 /// Messages to the root supervisor.
@@ -198,6 +204,18 @@ impl Behavior for ServiceSupervisor {
                 let children = self.state.restart_all();
                 self.restart(&children, lab);
             }
+            SupervisorMsg::TerminateSubtree { reason } => {
+                let now = lab.now();
+                // Every running child, in reverse start order; nothing pending is restarted by itself.
+                self.pending.clear();
+                let running: Vec<usize> = (0..self.names.len()).rev().filter(|c| self.state.is_running(*c)).collect();
+                for c in running {
+                    lab.send(Event::Node(ServiceId(c as u32), NodeMsg::Shutdown));
+                    self.mark_down(c, now);
+                    record(lab, &self.names[c], Ev::ActorStop { reason: reason.to_string() });
+                }
+                self.state.terminate_all();
+            }
         }
     }
 
@@ -242,7 +260,25 @@ impl Behavior for RootSupervisor {
         let now = lab.now();
         match msg {
             RootMsg::Escalate { subtree, reason } => match self.state.on_exit(now, subtree as usize, true) {
-                Decision::Restart { nth, restart, .. } => {
+                Decision::Restart { nth, restart, shutdown } => {
+                    // The running subtrees the strategy takes along are terminated first (reverse start
+                    // order), then every one of them restarts (start order).
+                    let why = format!(
+                        "terminated by the root supervisor ({:?} after the {} subtree gave up)",
+                        self.state.spec().strategy,
+                        SUBTREES[subtree as usize]
+                    );
+                    for s in shutdown {
+                        // Each subtree's supervisor records the stop of its own children.
+                        match s {
+                            0 => lab.send(Event::Supervisor(SupervisorMsg::TerminateSubtree {
+                                reason: why.clone().into(),
+                            })),
+                            _ => lab.send(Event::DeviceSup(super::audio::DeviceSupMsg::TerminateSubtree {
+                                reason: why.clone().into(),
+                            })),
+                        }
+                    }
                     let delay = match &self.state.spec().backoff {
                         Some(b) => b.delay(nth, self.rng.random::<f64>()),
                         None => DEFAULT_SUBTREE_RESTART,

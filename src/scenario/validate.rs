@@ -17,8 +17,9 @@ pub const DEFAULT_WINDOW: SimDuration = SimDuration::from_secs(5);
 pub const DEFAULT_DRAIN: SimDuration = SimDuration::from_secs(30);
 /// Default queue capacity.
 pub const DEFAULT_QUEUE: u32 = 10_000;
-/// Default time a crashed service stays down before its supervisor restarts it.
-pub const DEFAULT_RESTART_DELAY: SimDuration = SimDuration::from_secs(1);
+/// Default time a crashed service stays down before its supervisor restarts it: none, as in OTP (a
+/// supervisor restarts a child at once).
+pub const DEFAULT_RESTART_DELAY: SimDuration = SimDuration::ZERO;
 
 mod chaos;
 mod device;

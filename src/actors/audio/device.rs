@@ -46,6 +46,8 @@ pub(crate) enum DeviceMsg {
     },
     /// The supervisor reopens the stream.
     Reopen,
+    /// The supervisor closes the stream (its parent terminates the subtree).
+    Shutdown,
     /// Report the first on-time period after now to the chaos injector (fault `fault` ended).
     WatchRecovery {
         /// Index of the fault in the scenario.
@@ -211,6 +213,12 @@ impl Behavior for DeviceActor {
                     self.stream.close();
                     let reason = "USB disconnected: the stream is gone".into();
                     lab.send(Event::DeviceSup(DeviceSupMsg::Crashed { reason, down_for }));
+                }
+            }
+            DeviceMsg::Shutdown => {
+                if self.core.up {
+                    self.core.up = false;
+                    self.stream.close();
                 }
             }
             DeviceMsg::Reopen => match self.stream.reopen() {

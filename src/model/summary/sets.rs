@@ -134,6 +134,17 @@ closed_set! {
 }
 
 closed_set! {
+    /// What an autoscaler's utilisation measures.
+    pub enum ScaleMetric {
+        /// CPU: the share of time the workers spend in their own processing (a worker waiting for a
+        /// dependency uses no CPU), Kubernetes' default resource metric.
+        Cpu = "cpu",
+        /// Concurrency: the share of workers held by a request, processing or waiting for a dependency.
+        Concurrency = "concurrency",
+    }
+}
+
+closed_set! {
     /// Overall health of the checked components.
     pub enum Status {
         /// At least 80% of the checks pass.

@@ -39,7 +39,8 @@ pub struct RawService {
     /// How long a caller (or the load generator, for the entry service) waits for this service before
     /// giving up. The work goes on and keeps its worker busy. Default: callers wait without limit.
     pub timeout: Option<Dur>,
-    /// How long the service stays down after a crash before its supervisor restarts it. Default "1s".
+    /// How long the service stays down after a crash before its supervisor restarts it. Default "0s": at
+    /// once, as an OTP supervisor does (a delay is our addition, for a slow restart).
     pub restart_delay: Option<Dur>,
     /// Circuit breaker applied by every caller of this service (one breaker per caller).
     pub breaker: Option<RawBreaker>,
@@ -150,8 +151,12 @@ pub struct RawHealth {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAutoscale {
-    /// Busy workers / workers to aim for, in (0, 1].
+    /// Utilisation of the ready workers to aim for, in (0, 1].
     pub target_utilization: f64,
+    /// What utilisation measures: "cpu" (the workers' own processing time, Kubernetes' CPU utilisation: a
+    /// worker waiting for a dependency uses none) or "concurrency" (workers held by a request, waiting
+    /// included). Default "cpu".
+    pub metric: Option<ScaleMetricName>,
     /// Fewest workers. Default 1.
     pub min_workers: Option<u32>,
     /// Most workers.
@@ -166,6 +171,16 @@ pub struct RawAutoscale {
     pub cooldown: Option<Dur>,
     /// Time for new workers to come up. Default "30s".
     pub provisioning_delay: Option<Dur>,
+}
+
+/// What an autoscaler's utilisation measures.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScaleMetricName {
+    /// Own processing time / worker time.
+    Cpu,
+    /// Held workers / workers.
+    Concurrency,
 }
 
 /// What a `[[services]]` entry is.

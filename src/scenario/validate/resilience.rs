@@ -4,11 +4,11 @@
 use super::Checker;
 use crate::resilience::{
     AutoscaleConfig, Backoff, BreakerConfig, BudgetConfig, BulkheadConfig, HealthConfig, ProbeKind, RateLimitConfig,
-    RetryConfig, WindowKind,
+    RetryConfig, ScaleMetric, WindowKind,
 };
 use crate::scenario::raw::{
     BackoffKind, ProbeName, Probes, RawAutoscale, RawBreaker, RawBulkhead, RawHealth, RawRateLimit, RawRetry, RetryOn,
-    WindowSize, WindowType,
+    ScaleMetricName, WindowSize, WindowType,
 };
 use crate::sim::SimDuration;
 
@@ -221,6 +221,10 @@ fn health(c: &mut Checker, p: &str, h: &RawHealth) -> HealthConfig {
 pub(super) fn autoscale(c: &mut Checker, p: &str, a: &RawAutoscale, workers: u32) -> AutoscaleConfig {
     let cfg = AutoscaleConfig {
         target_utilization: a.target_utilization,
+        metric: match a.metric {
+            None | Some(ScaleMetricName::Cpu) => ScaleMetric::Cpu,
+            Some(ScaleMetricName::Concurrency) => ScaleMetric::Concurrency,
+        },
         min_workers: a.min_workers.unwrap_or(1),
         max_workers: a.max_workers,
         interval: a.interval.map(|x| x.0).unwrap_or(SimDuration::from_secs(15)),
