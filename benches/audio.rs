@@ -35,7 +35,7 @@ fn mixer_rtf(c: &mut Criterion) {
             b.iter(|| {
                 voice.fill(n0, RATE, &mut inputs[0]);
                 tone.fill(n0, RATE, &mut inputs[1]);
-                m.process(n0, &mut inputs, [&pb, &pb], [&mut l, &mut r]);
+                m.process(n0, &inputs, [&pb, &pb], [&mut l, &mut r]);
                 n0 += frames as u64;
             })
         });

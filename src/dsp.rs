@@ -175,7 +175,7 @@ mod tests {
             let mut pb = vec![0.0; frames];
             music.fill(n0, RATE, &mut pb);
             let (mut l, mut r) = (vec![0.0; frames], vec![0.0; frames]);
-            m.process(n0, &mut inputs, [&pb, &pb], [&mut l, &mut r]);
+            m.process(n0, &inputs, [&pb, &pb], [&mut l, &mut r]);
             out.extend(l.iter().zip(&r).flat_map(|(a, b)| [*a, *b]));
             n0 += frames as u64;
         }

@@ -43,6 +43,9 @@ pub(crate) struct AudioBlock {
     pub dsp_load: f64,
     /// The computer captured bit-exact zeros (silence fault).
     pub captured_silence: bool,
+    /// Clipped samples per channel: each input at its converter, then the two sides of the bus (beyond
+    /// full scale, clamped by the USB stream). Each clipped sample is counted once, where it clipped.
+    pub clipped: Vec<u32>,
 }
 
 /// Messages to the mixer.
@@ -109,9 +112,13 @@ impl Behavior for MixerActor {
     fn handle(&mut self, msg: MixerMsg, lab: &SimLab) {
         let MixerMsg::Block(mut b) = msg;
         let n0 = b.n * b.out[0].len() as u64;
-        let AudioBlock { inputs, playback, out, .. } = &mut *b;
+        let AudioBlock { inputs, playback, out, clipped, .. } = &mut *b;
         let [l, r] = out;
-        self.mixer.process(n0, inputs, [&playback[0], &playback[1]], [l, r]);
+        let bus = self.mixer.process(n0, inputs, [&playback[0], &playback[1]], [l, r]);
+        let k = inputs.len();
+        clipped.resize(k + 2, 0);
+        clipped[k] = bus[0];
+        clipped[k + 1] = bus[1];
         if b.captured_silence {
             b.out[0].fill(0.0);
             b.out[1].fill(0.0);
@@ -321,8 +328,11 @@ impl Behavior for AudioMonitor {
                 self.report.periods += 1;
                 let inputs = b.inputs.len();
                 for (ch, buf) in b.inputs.iter().enumerate() {
+                    let clipped = u64::from(b.clipped.get(ch).copied().unwrap_or(0));
                     self.win_meters[ch].add(buf);
+                    self.win_meters[ch].clipped += clipped;
                     self.report.meters[ch].add(buf);
+                    self.report.meters[ch].clipped += clipped;
                 }
                 self.win_load.0 += b.dsp_load;
                 self.win_load.1 += 1;
@@ -338,8 +348,11 @@ impl Behavior for AudioMonitor {
                 } else {
                     self.run = 0;
                     for k in 0..2 {
+                        let clipped = u64::from(b.clipped.get(inputs + k).copied().unwrap_or(0));
                         self.win_meters[inputs + k].add(&b.out[k]);
+                        self.win_meters[inputs + k].clipped += clipped;
                         self.report.meters[inputs + k].add(&b.out[k]);
+                        self.report.meters[inputs + k].clipped += clipped;
                     }
                     self.captured(&b.out[0], &b.out[1]);
                 }

@@ -1,4 +1,5 @@
-//! Level meters: peak, RMS, clipped samples, silence, over any number of blocks.
+//! Level meters: peak, RMS, silence, over any number of blocks; and the clipped samples their stage
+//! counted (where the signal was clamped: the converters, the USB stream).
 
 use super::lin_to_db;
 
@@ -14,7 +15,7 @@ pub struct ChannelMeter {
     pub sum_sq: f64,
     /// Samples measured.
     pub samples: u64,
-    /// Samples at or above full scale.
+    /// Samples clipped at this channel's stage (counted where the clamp is, added by the caller).
     pub clipped: u64,
     /// Blocks of bit-exact zeros.
     pub zero_blocks: u64,
@@ -31,7 +32,6 @@ impl ChannelMeter {
         // into f64 per block.
         let mut peak = [0f32; 8];
         let mut sq = [0f32; 8];
-        let mut clip = [0u32; 8];
         let mut nonzero = [0u32; 8];
         let mut chunks = block.chunks_exact(8);
         for c in &mut chunks {
@@ -39,7 +39,6 @@ impl ChannelMeter {
                 let a = c[k].abs();
                 peak[k] = peak[k].max(a);
                 sq[k] += c[k] * c[k];
-                clip[k] += u32::from(a >= 1.0);
                 nonzero[k] += u32::from(c[k] != 0.0);
             }
         }
@@ -47,13 +46,11 @@ impl ChannelMeter {
             let a = s.abs();
             peak[k] = peak[k].max(a);
             sq[k] += s * s;
-            clip[k] += u32::from(a >= 1.0);
             nonzero[k] += u32::from(s != 0.0);
         }
         let peak = peak.iter().fold(0f32, |m, x| m.max(*x));
         let sum: f64 = sq.iter().map(|x| f64::from(*x)).sum();
         let all_zero = nonzero.iter().all(|n| *n == 0);
-        self.clipped += clip.iter().map(|c| u64::from(*c)).sum::<u64>();
         self.peak = self.peak.max(f64::from(peak));
         self.sum_sq += sum;
         self.samples += block.len() as u64;

@@ -63,6 +63,30 @@ pub struct Mixer {
     pans: Vec<(f64, f64)>,
     /// Per frame of the current block: a voice on CH1.
     voice: Vec<bool>,
+    /// CH1 through the vocal chain (the inputs stay as the converters delivered them, for metering).
+    ch1: Vec<f32>,
+}
+
+/// Whether a converter sample reached full scale: the largest 24-bit code, 1 − 2⁻²³, or beyond (what a
+/// clipping ADC delivers, and what an interface's captured stream shows when it clipped).
+#[inline]
+pub fn at_full_scale(x: f32) -> bool {
+    x.abs() >= FULL_SCALE
+}
+
+/// The largest sample of a 24-bit stream: 8388607 / 8388608.
+pub const FULL_SCALE: f32 = 1.0 - 1.0 / 8_388_608.0;
+
+/// Clamps `buf` to full scale as a fixed-point stream does; returns the samples that were beyond it
+/// (clipped by the clamp).
+#[inline]
+pub fn clamp_to_full_scale(buf: &mut [f32]) -> u32 {
+    let mut clipped = 0u32;
+    for s in buf.iter_mut() {
+        clipped += u32::from(s.abs() > 1.0);
+        *s = s.clamp(-1.0, 1.0);
+    }
+    clipped
 }
 
 /// Constant-power pan law: (left, right) gains for `pan` in -1..1 (-3 dB each at the centre).
@@ -80,6 +104,7 @@ impl Mixer {
             ducker: cfg.ducking_db.map(|d| Ducker::new(rate_hz, d)),
             pans,
             voice: Vec::new(),
+            ch1: Vec::new(),
             cfg,
         }
     }
@@ -88,36 +113,42 @@ impl Mixer {
     /// live audio callback).
     pub fn reserve(&mut self, frames: usize) {
         self.voice.reserve(frames.saturating_sub(self.voice.len()));
+        self.ch1.reserve(frames.saturating_sub(self.ch1.len()));
     }
 
-    /// Mixes one block. `inputs` are the channels after the input stage (gain, pad, converter),
-    /// `playback` the computer's stereo playback; the stereo result goes to `out` (what the computer
-    /// records). `n0` is the absolute index of the block's first frame. CH1 is processed in place.
-    pub fn process(&mut self, n0: u64, inputs: &mut [Vec<f32>], playback: [&[f32]; 2], out: [&mut [f32]; 2]) {
+    /// Mixes one block. `inputs` are the channels after the input stage (gain, pad, converter), left as
+    /// they are; `playback` the computer's stereo playback; the stereo result goes to `out` (what the
+    /// computer records), clamped to full scale as the fixed-point USB stream does. `n0` is the absolute
+    /// index of the block's first frame. Returns the samples of each side of the bus beyond full scale
+    /// (clipped by the stream).
+    pub fn process(&mut self, n0: u64, inputs: &[Vec<f32>], playback: [&[f32]; 2], out: [&mut [f32]; 2]) -> [u32; 2] {
         let frames = out[0].len();
         let [out_l, out_r] = out;
         if self.cfg.to_pc == ToPc::DryCh12 {
-            // Dry: straight from the converters, no DSP.
+            // Dry: straight from the converters, no DSP (already within full scale).
             out_l.copy_from_slice(&inputs[0][..frames]);
             match inputs.get(1) {
                 Some(ch2) => out_r.copy_from_slice(&ch2[..frames]),
                 None => out_r.fill(0.0),
             }
-            return;
+            return [clamp_to_full_scale(out_l), clamp_to_full_scale(out_r)];
         }
         self.voice.resize(frames, false);
+        self.ch1.resize(frames, 0.0);
+        self.ch1.copy_from_slice(&inputs[0][..frames]);
         let ch1_muted = self.cfg.strips.first().is_some_and(|s| s.mute);
         if ch1_muted {
             self.voice.fill(false);
         } else {
-            self.chain.process(n0, &mut inputs[0][..frames], &mut self.voice);
+            self.chain.process(n0, &mut self.ch1, &mut self.voice);
         }
         out_l.fill(0.0);
         out_r.fill(0.0);
-        for (ch, &(gl, gr)) in inputs.iter().zip(&self.pans) {
+        for (k, (ch, &(gl, gr))) in inputs.iter().zip(&self.pans).enumerate() {
             if gl == 0.0 && gr == 0.0 {
                 continue;
             }
+            let ch: &[f32] = if k == 0 { &self.ch1 } else { &ch[..frames] };
             let (gl, gr) = (gl as f32, gr as f32);
             for i in 0..frames {
                 out_l[i] += ch[i] * gl;
@@ -134,5 +165,6 @@ impl Mixer {
                 out_r[i] += playback[1][i] * g;
             }
         }
+        [clamp_to_full_scale(out_l), clamp_to_full_scale(out_r)]
     }
 }

@@ -191,6 +191,7 @@ impl Engine {
         let silence = self.controls.silence.load(Ordering::Relaxed);
         let gain = f32::from_bits(self.controls.clip_gain_bits.load(Ordering::Relaxed));
         let [ch1, ch2] = &mut self.inputs[..] else { unreachable!("invariant: two input channels") };
+        let mut clipped = [0u32; 4];
         for i in 0..frames {
             let (l, r) = if i < take {
                 (self.capture.pop().unwrap_or(0.0), self.capture.pop().unwrap_or(0.0))
@@ -198,21 +199,26 @@ impl Engine {
                 (0.0, 0.0)
             };
             let (l, r) = if silence { (0.0, 0.0) } else { (l, r) };
-            // The converters saturate at full scale.
-            ch1[i] = (l * gain).clamp(-1.0, 1.0);
-            ch2[i] = (r * gain).clamp(-1.0, 1.0);
+            // The converters saturate at full scale: a captured sample at the largest code clipped.
+            let (l, r) = (l * gain, r * gain);
+            clipped[0] += u32::from(crate::dsp::mixer::at_full_scale(l));
+            clipped[1] += u32::from(crate::dsp::mixer::at_full_scale(r));
+            ch1[i] = l.clamp(-1.0, 1.0);
+            ch2[i] = r.clamp(-1.0, 1.0);
         }
         let [pl, pr] = &mut self.playback;
         self.playback_source.fill(self.frame, self.rate_hz, &mut pl[..frames]);
         pr[..frames].copy_from_slice(&pl[..frames]);
         // The mixer takes its frame count from the output slices; the input buffers are longer.
         let [out_l, out_r] = &mut self.out;
-        self.mixer.process(
+        let [bus_l, bus_r] = self.mixer.process(
             self.frame,
-            &mut self.inputs,
+            &self.inputs,
             [&pl[..frames], &pr[..frames]],
             [&mut out_l[..frames], &mut out_r[..frames]],
         );
+        clipped[2] = bus_l;
+        clipped[3] = bus_r;
         for i in 0..frames {
             let o = &mut output[i * self.out_channels..(i + 1) * self.out_channels];
             o[0] = out_l[i];
@@ -258,6 +264,7 @@ impl Engine {
             xrun: gap || reported,
             underrun,
             meter_dropped,
+            clipped,
         };
         // A full telemetry ring means the actors are behind: the period is lost to them, not to the audio.
         let _ = self.telemetry.push(p);

@@ -256,10 +256,10 @@ fn block_size_does_not_change_a_bit_of_the_captured_audio() {
         hound::WavReader::open(&wav).unwrap().into_samples::<f32>().map(|s| s.unwrap().to_bits()).collect::<Vec<u32>>()
     };
     let (small, large) = (record(64), record(1024));
-    // 20 s: 15000 periods of 64 frames; 1024-frame periods overshoot by one partial period.
+    // 20 s: 15000 periods of 64 frames; 937 of 1024 (the 938th would end past the run).
     assert_eq!(small.len(), 960_000 * 2);
-    assert!(large.len() >= small.len());
-    assert!(small == large[..small.len()], "the captured audio differs between block sizes");
+    assert_eq!(large.len(), 937 * 1024 * 2);
+    assert!(large == small[..large.len()], "the captured audio differs between block sizes");
     assert!(small.iter().any(|b| *b != 0));
 }
 
@@ -275,4 +275,75 @@ fn a_wav_source_plays_its_samples() {
     let peak = chan(&out, "ch1").peak_dbfs().unwrap();
     assert!((peak - 20.0 * 0.5f64.log10()).abs() < 0.01, "{peak}");
     assert!((chan(&out, "out_l").peak_dbfs().unwrap() - peak).abs() < 1e-9, "dry: CH1 straight to the left");
+}
+
+#[test]
+fn ch1_is_metered_at_its_converter_and_clips_there() {
+    // The AG06's converters clip before any DSP. A 0 dBFS sine on CH1 with +6 dB of input gain is at
+    // amplitude 2: at the converter it reaches full scale whenever |sin| >= 1/2, 2/3 of the samples, and
+    // its peak is 0 dBFS; the vocal chain's limiter (-1 dBFS) comes after and must not hide it.
+    let text = audio("10s", "", "").replace(
+        r#"[device.inputs.ch1]
+source = { kind = "sine", freq_hz = 440.0, level_dbfs = -12.0 }"#,
+        r#"[device.inputs.ch1]
+gain_db = 6.0
+source = { kind = "sine", freq_hz = 440.0, level_dbfs = 0.0 }"#,
+    );
+    let (_, out) = run(&text);
+    let ch1 = chan(&out, "ch1");
+    let share = ch1.clipped as f64 / (1875.0 * 256.0);
+    assert!((share - 2.0 / 3.0).abs() < 0.01, "{share}");
+    assert!(ch1.peak_dbfs().unwrap().abs() < 1e-6, "{:?}", ch1.peak_dbfs());
+}
+
+#[test]
+fn the_usb_stream_is_clamped_at_full_scale_and_each_clipped_sample_counts_once() {
+    // Two sines at -1 dBFS panned centre into INPUT MIX add up past full scale on the bus: the stream the
+    // computer captures is fixed-point, so it is clamped, and those samples are counted on out_l/out_r.
+    let hot = audio("5s", "", "")
+        .replace("level_dbfs = -12.0", "level_dbfs = -1.0")
+        .replace("freq_hz = 997.0, level_dbfs = -6.0", "freq_hz = 440.0, level_dbfs = -1.0");
+    let (_, out) = run(&hot);
+    let (l, r) = (chan(&out, "out_l"), chan(&out, "out_r"));
+    assert!(l.peak <= 1.0 && r.peak <= 1.0, "captured beyond full scale: {} {}", l.peak, r.peak);
+    assert!(l.clipped > 0 && r.clipped > 0, "the bus clipped: {} {}", l.clipped, r.clipped);
+    assert_eq!(chan(&out, "ch1").clipped + chan(&out, "ch2").clipped, 0, "the converters did not");
+    let a = out.audio.as_ref().unwrap();
+    assert_eq!(a.meters.iter().map(|m| m.clipped).sum::<u64>(), l.clipped + r.clipped);
+    // DRY CH 1-2: CH2 clipped at its converter goes straight to the right side: one clip, not two.
+    let dry_text = audio("30s", "to_pc = \"dry-ch12\"", &fault("clipping", "gain_db = 12.0"));
+    let (_, dry) = run(&dry_text);
+    let ch2 = chan(&dry, "ch2").clipped;
+    assert!(ch2 > 0);
+    assert_eq!(chan(&dry, "out_r").clipped, 0, "already within full scale: not clipped again");
+    let summary =
+        ag06_lab::report::Summary::new(&scenario(&dry_text), &dry, ag06_lab::model::summary::Mode::Simulated, 0.0);
+    let a = summary.audio.as_ref().unwrap();
+    assert_eq!(a.clipped_samples, chan(&dry, "ch1").clipped + ch2);
+}
+
+#[test]
+fn no_period_is_processed_past_the_end_of_the_run() {
+    // 1 s at 256 / 48000 s: 187.5 periods fit; the 188th would end at 1.0027 s, after the run.
+    let (_, out) = run(&audio("1s", "", ""));
+    let a = out.audio.as_ref().unwrap();
+    assert_eq!(a.periods, 187);
+    assert_eq!(chan(&out, "ch2").samples, 187 * 256);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 8, ..Default::default() })]
+    /// Whatever the levels and gains, what the computer captures never exceeds full scale.
+    #[test]
+    fn the_captured_stream_never_exceeds_full_scale(
+        l1 in -20.0f64..0.0, l2 in -20.0f64..0.0, g in 0.0f64..12.0, mode in 0usize..3,
+    ) {
+        let to_pc = ["dry-ch12", "input-mix", "loopback"][mode];
+        let text = audio("1s", &format!("to_pc = \"{to_pc}\"\nplayback = {{ kind = \"sine\", freq_hz = 220.0, level_dbfs = -1.0 }}"), "")
+            .replace("level_dbfs = -12.0", &format!("level_dbfs = {l1}"))
+            .replace("level_dbfs = -6.0", &format!("level_dbfs = {l2}"))
+            .replace("[device.inputs.ch2]", &format!("[device.inputs.ch2]\ngain_db = {g}"));
+        let (_, out) = run(&text);
+        proptest::prop_assert!(chan(&out, "out_l").peak <= 1.0 && chan(&out, "out_r").peak <= 1.0);
+    }
 }

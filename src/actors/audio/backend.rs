@@ -25,6 +25,9 @@ pub struct Period {
     pub underrun: bool,
     /// Meter frames the actors had no room for (dropped, not played differently).
     pub meter_dropped: bool,
+    /// Clipped samples of ch1 and ch2 (at full scale at the converters) and of the two sides of the bus
+    /// (beyond full scale, clamped by the stream).
+    pub clipped: [u32; 4],
 }
 
 /// A real audio interface behind the device actor: what live mode swaps in for the modelled device.

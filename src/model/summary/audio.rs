@@ -27,7 +27,9 @@ pub struct AudioSummary {
     pub dropouts: u64,
     /// The longest such run [ms].
     pub max_dropout_ms: f64,
-    /// Samples at or above full scale, all channels.
+    /// Clipped samples, each counted once where it clipped: at an input's converter (reaching full
+    /// scale) or on the bus the computer captures (beyond full scale, clamped by the fixed-point USB
+    /// stream).
     pub clipped_samples: u64,
     /// Delivered output periods of bit-exact zeros (what a denied permission looks like).
     pub silent_output_periods: u64,
@@ -52,7 +54,7 @@ pub struct ChannelSummary {
     pub peak_dbfs: Option<f64>,
     /// RMS [dBFS] (null for silence).
     pub rms_dbfs: Option<f64>,
-    /// Samples at or above full scale.
+    /// Samples clipped at this channel: an input at its converter, out_l/out_r by the USB stream's clamp.
     pub clipped: u64,
     /// Blocks of bit-exact zeros.
     pub zero_blocks: u64,

@@ -94,6 +94,7 @@ impl Stream for Live {
                 xrun: false,
                 dsp_load: 0.0,
                 captured_silence: false,
+                clipped: vec![0; 4],
             });
             b.n = core.n;
             core.n += 1;
@@ -104,6 +105,8 @@ impl Stream for Live {
             b.xrun = p.xrun || p.underrun;
             b.dsp_load = p.proc_ns as f64 / period_ns;
             b.captured_silence = core.effects.silence;
+            b.clipped.clear();
+            b.clipped.extend(p.clipped);
             if !b.xrun {
                 core.on_time(lab);
             }
