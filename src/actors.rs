@@ -109,7 +109,7 @@ impl Caller {
             Caller::Load => Event::Load(LoadMsg::Reply { token, result }),
             Caller::Service(id) => Event::Service(id, ServiceMsg::Reply { token, tag, result }),
             Caller::Health => Event::Health(HealthMsg::ProbeReply { token, ok: result == CallResult::Ok }),
-            Caller::Consumer(id) => Event::Consumer(id, ConsumerMsg::Consumed { token, result }),
+            Caller::Consumer(id) => Event::Consumer(id, ConsumerMsg::Consumed { token, tag, result }),
         }
     }
 }

@@ -89,6 +89,9 @@ impl Bundle {
         if let Some(a) = &output.audio {
             files.push(("audio.csv", csv::audio(a)));
         }
+        if !output.bus_rows.is_empty() {
+            files.push(("bus.csv", csv::bus(output)));
+        }
         files.push(("junit.xml", junit::render(&summary.scenario, &junit::run_cases(summary))));
         files.push(("latency.hdr", latency_hdr(output.client.latency.histogram())));
         let html = html::render_run(|name| files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice()))?;

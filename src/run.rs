@@ -43,6 +43,8 @@ pub struct RunOutput {
     pub rate_limited: Vec<u64>,
     /// Event buses (name, figures), in scenario order.
     pub buses: Vec<(String, BusReport)>,
+    /// Every consumer group's lag per partition at each window's end (`bus.csv`).
+    pub bus_rows: Vec<crate::model::rows::BusRow>,
     /// Crash and restart figures per service, by id.
     pub children: Vec<ChildStats>,
     /// Health check figures.
@@ -350,7 +352,9 @@ fn service_nodes(sc: &Scenario, seed: u64, lab: &Rc<SimLab>) -> Vec<ServiceAddr>
                     ServiceAddr::Service(Node::new(ServiceActor::new(sc, s.id, seed, meter), lab.clone()).start())
                 }
                 ServiceKind::EventBus { .. } => {
-                    ServiceAddr::Bus(Node::new(EventBus::new(sc, s.id, seed, meter), lab.clone()).start())
+                    let bus = EventBus::new(sc, s.id, seed, meter);
+                    bus.schedule(lab);
+                    ServiceAddr::Bus(Node::new(bus, lab.clone()).start())
                 }
             }
         })
@@ -390,7 +394,8 @@ async fn collect(sc: &Scenario, seed: u64, lab: &SimLab, ending: Ending, a: &Rou
     let end = lab.now();
 
     const GONE: &str = "invariant: actors live until the run is collected";
-    let (service_metrics, calls_to, rate_limited, buses) = collect_services(sc, &a.services).await;
+    let Collected { metrics: service_metrics, calls_to, rate_limited, buses, bus_rows } =
+        collect_services(sc, &a.services).await;
     let client = a.load.send(Finish::default()).await.expect(GONE);
     let faults = a.chaos.send(Finish::default()).await.expect(GONE);
     let children = a.supervisor.send(Finish::default()).await.expect(GONE);
@@ -417,6 +422,7 @@ async fn collect(sc: &Scenario, seed: u64, lab: &SimLab, ending: Ending, a: &Rou
         calls_to,
         rate_limited,
         buses,
+        bus_rows,
         children,
         health,
         scaling,
@@ -430,31 +436,31 @@ async fn collect(sc: &Scenario, seed: u64, lab: &SimLab, ending: Ending, a: &Rou
     }
 }
 
+/// What the services and buses hand back after the run.
+struct Collected {
+    metrics: Vec<ServiceMetrics>,
+    calls_to: Vec<DepStats>,
+    rate_limited: Vec<u64>,
+    buses: Vec<(String, crate::model::summary::BusReport)>,
+    bus_rows: Vec<crate::model::rows::BusRow>,
+}
+
 /// Every service's report after the run: its metrics, the figures of calls to each service, the requests
 /// its rate limiter refused, and the event buses' ledgers.
-async fn collect_services(
-    sc: &Scenario,
-    services: &[ServiceAddr],
-) -> (Vec<ServiceMetrics>, Vec<DepStats>, Vec<u64>, Vec<(String, crate::model::summary::BusReport)>) {
+async fn collect_services(sc: &Scenario, services: &[ServiceAddr]) -> Collected {
     const GONE: &str = "invariant: actors live until the run is collected";
     let mut service_metrics = Vec::with_capacity(services.len());
     let mut calls_to = vec![DepStats::default(); services.len()];
     let mut rate_limited = Vec::with_capacity(services.len());
     let mut buses = Vec::new();
+    let mut bus_rows = Vec::new();
     for (s, addr) in sc.services.iter().zip(services) {
         let report = match addr {
             ServiceAddr::Service(a) => a.send(Finish::default()).await.expect(GONE),
             ServiceAddr::Bus(a) => {
-                let (report, mut bus) = a.send(Finish::default()).await.expect(GONE);
-                for g in &mut bus.groups {
-                    g.consumer = sc
-                        .services
-                        .iter()
-                        .find(|c| c.consumes.as_ref().is_some_and(|k| k.bus == s.id && k.group == g.group))
-                        .map(|c| c.name.clone())
-                        .unwrap_or_default();
-                }
+                let (report, bus, rows) = a.send(Finish::default()).await.expect(GONE);
                 buses.push((s.name.clone(), bus));
+                bus_rows.extend(rows);
                 report
             }
         };
@@ -464,7 +470,7 @@ async fn collect_services(
         rate_limited.push(report.rate_limited);
         service_metrics.push(report.metrics);
     }
-    (service_metrics, calls_to, rate_limited, buses)
+    Collected { metrics: service_metrics, calls_to, rate_limited, buses, bus_rows }
 }
 
 /// The per-window series of objective `slo` in a run (`None` for indicators without one: xruns per hour,

@@ -138,6 +138,14 @@ pub struct Consumes {
     pub commit_interval: SimDuration,
     /// At most once (advance on receipt) rather than at least once (advance after processing).
     pub at_most_once: bool,
+    /// How the group divides its partitions (the same for every member).
+    pub assignor: crate::model::summary::Assignor,
+    /// A member that stops heartbeating is removed after this (the same for every member).
+    pub session_timeout: SimDuration,
+    /// Failures of one message after which it goes to `dead_letter` (`None`: retried forever).
+    pub max_attempts: Option<u32>,
+    /// The dead-letter bus.
+    pub dead_letter: Option<ServiceId>,
 }
 
 /// A validated load generator.

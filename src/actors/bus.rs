@@ -1,13 +1,21 @@
 //! The event bus: a partitioned, durable log (Kafka-like). A call to it produces one message: the
 //! message's key (the producer and its request) picks the partition by a stable hash, the append takes
-//! the bus's `latency`, and the producer gets its acknowledgement once the message is durable. Each
-//! consumer group has one consumer service (see `service::consumer`) and committed positions kept by
-//! the bus. The log and the committed positions survive a crash of the bus; appends in flight do not.
+//! the bus's `latency`, and the producer gets its acknowledgement once the message is durable. The bus is
+//! also the group coordinator of its consumer groups ([`group`]: members, assignments, rebalances,
+//! committed offsets; the consumers are in `service::consumer`). The log and the committed offsets
+//! survive a crash of the bus; appends in flight and the group membership do not (members rejoin).
 //!
 //! The bus also keeps the lab's ledger of successful processing per group and offset, from which the
-//! summary counts consumed, redelivered and lost messages.
+//! summary counts consumed, redelivered, dead-lettered and lost messages, and samples every group's lag
+//! per partition at each window's end (`bus.csv`).
 
-pub(crate) use crate::model::summary::{BusReport, GroupReport};
+mod assign;
+mod group;
+
+use group::Group;
+pub(crate) use group::HEARTBEAT;
+
+pub(crate) use crate::model::summary::BusReport;
 use rand::RngExt;
 use slotmap::{DefaultKey, SlotMap};
 
@@ -21,38 +29,74 @@ use crate::sim::{Behavior, SimDuration, SimRng, SimTime};
 /// Messages to an event bus of its own (from its consumers and itself).
 #[derive(Debug)]
 pub(crate) enum BusMsg {
-    /// A consumer joins its group of an event bus.
+    /// A member joins its group (at its start, after a restart, or when told to rejoin).
     Join {
         /// Group index at the bus.
         group: u32,
+        member: ServiceId,
     },
-    /// A consumer asks for the message at `offset` of `partition` (answered when it exists).
+    /// A member leaves its group (a clean stop).
+    Leave {
+        /// Group index at the bus.
+        group: u32,
+        member: ServiceId,
+    },
+    /// A member is alive.
+    Heartbeat {
+        /// Group index at the bus.
+        group: u32,
+        member: ServiceId,
+    },
+    /// The session of `member` ends unless it heartbeated after `heartbeat` (the bus, to itself).
+    SessionCheck {
+        /// Group index at the bus.
+        group: u32,
+        member: ServiceId,
+        heartbeat: SimTime,
+    },
+    /// A rebalance completes (the bus, to itself).
+    RebalanceDone {
+        /// Group index at the bus.
+        group: u32,
+    },
+    /// A member asks for the message at `offset` of `partition` (answered when it exists).
     Poll {
         /// Group index at the bus.
         group: u32,
+        member: ServiceId,
+        /// The member's generation.
+        generation: u32,
         partition: u32,
         /// Offset wanted.
         offset: u64,
     },
-    /// A consumer commits its positions (next offset to process, per partition).
+    /// A member commits its positions (next offset to process) of the partitions it owns.
     Commit {
         /// Group index at the bus.
         group: u32,
-        /// Positions per partition.
-        offsets: Box<[u64]>,
+        member: ServiceId,
+        /// The member's generation.
+        generation: u32,
+        /// (partition, position).
+        offsets: Box<[(u32, u64)]>,
     },
-    /// A consumer processed a message successfully (the lab's ledger, to count losses and redeliveries).
+    /// A member processed a message successfully, or sent it to the dead-letter bus (the lab's ledger,
+    /// to count losses and redeliveries).
     Processed {
         /// Group index at the bus.
         group: u32,
         partition: u32,
         offset: u64,
+        /// It went to the dead-letter bus.
+        dead_letter: bool,
     },
     /// An append is durable (the bus, to itself).
     Appended {
         /// The produce request.
         token: u64,
     },
+    /// A window ended: sample the groups' lag (the bus, to itself).
+    Sample,
 }
 
 /// What an event bus takes: what every node takes, and its own messages.
@@ -74,16 +118,6 @@ struct Append {
     fails: bool,
 }
 
-struct Group {
-    name: String,
-    consumer: ServiceId,
-    committed: Vec<u64>,
-    /// Per partition and offset: successful processings.
-    processed: Vec<Vec<u32>>,
-    /// Per partition: the offset a consumer waits for.
-    waiting: Vec<Option<u64>>,
-}
-
 /// The behaviour of an event bus.
 pub(crate) struct EventBus {
     spec: Service,
@@ -93,6 +127,12 @@ pub(crate) struct EventBus {
     ready: bool,
     logs: Vec<u64>,
     groups: Vec<Group>,
+    /// Every service's name (members are named in events).
+    names: Vec<String>,
+    /// The services consuming from this bus, in scenario order.
+    consumers: Vec<ServiceId>,
+    window: SimDuration,
+    rows: Vec<crate::model::rows::BusRow>,
     appends: SlotMap<DefaultKey, Append>,
     faults: RequestFaults,
     panic_armed: Option<Box<str>>,
@@ -123,18 +163,24 @@ impl EventBus {
             panic!("invariant: {} is an event bus", spec.name)
         };
         let n = partitions as usize;
-        let groups = sc
-            .services
-            .iter()
-            .filter_map(|s| s.consumes.as_ref().filter(|c| c.bus == id).map(|c| (s.id, c.group.clone())))
-            .map(|(consumer, name)| Group {
-                name,
-                consumer,
-                committed: vec![0; n],
-                processed: vec![Vec::new(); n],
-                waiting: vec![None; n],
-            })
-            .collect();
+        // Groups in the order their first member appears in the scenario.
+        let mut groups: Vec<Group> = Vec::new();
+        for s in sc.services.iter() {
+            let Some(c) = s.consumes.as_ref().filter(|c| c.bus == id) else { continue };
+            match groups.iter().position(|g| g.name == c.group) {
+                Some(_) => {}
+                None => {
+                    let members = sc
+                        .services
+                        .iter()
+                        .filter(|m| m.consumes.as_ref().is_some_and(|k| k.bus == id && k.group == c.group))
+                        .map(|m| m.name.clone())
+                        .collect();
+                    let index = groups.len() as u32;
+                    groups.push(Group::new(c.group.clone(), index, id, n, c.assignor, c.session_timeout, members));
+                }
+            }
+        }
         EventBus {
             rng: crate::sim::stream(seed, &format!("bus/{}", spec.name)),
             spec,
@@ -142,6 +188,15 @@ impl EventBus {
             ready: !has_readiness(sc.service(id)),
             logs: vec![0; n],
             groups,
+            names: sc.services.iter().map(|s| s.name.clone()).collect(),
+            consumers: sc
+                .services
+                .iter()
+                .filter(|s| s.consumes.as_ref().is_some_and(|c| c.bus == id))
+                .map(|s| s.id)
+                .collect(),
+            window: sc.window,
+            rows: Vec::new(),
             appends: SlotMap::new(),
             faults: RequestFaults::new(0.0, sc.fault_dists.clone().into()),
             panic_armed: None,
@@ -175,7 +230,7 @@ impl EventBus {
             lab.send(a.from.reply(a.token, a.tag, CallResult::Failed));
         }
         for g in &mut self.groups {
-            g.waiting.iter_mut().for_each(|w| *w = None);
+            g.forget();
         }
         self.meter.levels(now, 0, 0);
         true
@@ -228,8 +283,9 @@ impl EventBus {
             NodeMsg::Restart => {
                 self.up = true;
                 self.ready = !has_readiness(&self.spec);
-                for g in &self.groups {
-                    lab.send(Event::Consumer(g.consumer, ConsumerMsg::Rebalance));
+                // The coordinator is back without its members: every consumer of the bus rejoins.
+                for s in self.consumers.iter() {
+                    lab.send(Event::Consumer(*s, ConsumerMsg::Rejoin));
                 }
             }
             NodeMsg::WatchRecovery { fault } => self.recovery_watch.push(fault),
@@ -267,42 +323,41 @@ impl EventBus {
                     lab.send(Event::Chaos(ChaosMsg::Recovered { fault }));
                 }
                 for g in &mut self.groups {
-                    if g.waiting[p].is_some_and(|off| off < self.logs[p]) {
-                        let offset = g.waiting[p].take().expect("invariant: checked above");
-                        lab.send(Event::Consumer(g.consumer, ConsumerMsg::Records { partition: p as u32, offset }));
-                    }
+                    g.appended(p, self.logs[p], lab);
                 }
             }
-            BusMsg::Join { group } => {
-                if self.up {
-                    let g = &mut self.groups[group as usize];
-                    g.waiting.iter_mut().for_each(|w| *w = None);
-                    let committed = g.committed.clone().into_boxed_slice();
-                    lab.send(Event::Consumer(g.consumer, ConsumerMsg::Assigned { committed }));
+            // The lab's own bookkeeping, whether the bus is up or not.
+            BusMsg::Processed { group, partition, offset, dead_letter } => {
+                self.groups[group as usize].processed(partition, offset, dead_letter);
+            }
+            BusMsg::Sample => {
+                let t = lab.now();
+                for g in &mut self.groups {
+                    g.sample(t, &self.spec.name, &self.logs, &mut self.rows);
+                }
+                if !self.groups.is_empty() {
+                    lab.schedule_daemon(t + self.window, Event::Bus(self.spec.id, BusMsg::Sample));
                 }
             }
-            BusMsg::Poll { group, partition, offset } => {
-                if self.up {
-                    let g = &mut self.groups[group as usize];
-                    if offset < self.logs[partition as usize] {
-                        lab.send(Event::Consumer(g.consumer, ConsumerMsg::Records { partition, offset }));
-                    } else {
-                        g.waiting[partition as usize] = Some(offset);
-                    }
-                }
+            // While the bus is down its coordinator answers nothing (its members' messages are lost).
+            _ if !self.up => {}
+            BusMsg::Join { group, member } => {
+                self.groups[group as usize].join(member, lab, &self.spec.name, &self.names);
             }
-            BusMsg::Commit { group, offsets } => {
-                if self.up {
-                    self.groups[group as usize].committed = offsets.to_vec();
-                }
+            BusMsg::Leave { group, member } => {
+                self.groups[group as usize].leave(member, lab, &self.spec.name, &self.names);
             }
-            BusMsg::Processed { group, partition, offset } => {
-                let counts = &mut self.groups[group as usize].processed[partition as usize];
-                let i = offset as usize;
-                if counts.len() <= i {
-                    counts.resize(i + 1, 0);
-                }
-                counts[i] += 1;
+            BusMsg::Heartbeat { group, member } => self.groups[group as usize].heartbeat(member, lab),
+            BusMsg::SessionCheck { group, member, heartbeat } => {
+                self.groups[group as usize].session_due(member, heartbeat, lab, &self.spec.name, &self.names);
+            }
+            BusMsg::RebalanceDone { group } => self.groups[group as usize].rebalance_done(lab),
+            BusMsg::Poll { group, member, generation, partition, offset } => {
+                let log = self.logs[partition as usize];
+                self.groups[group as usize].poll(member, generation, partition, offset, log, lab);
+            }
+            BusMsg::Commit { group, member, generation, offsets } => {
+                self.groups[group as usize].commit(member, generation, &offsets);
             }
         }
     }
@@ -311,7 +366,7 @@ impl EventBus {
 impl Behavior for EventBus {
     type Msg = BusInbox;
     type Event = Event;
-    type Report = (ServiceReport, BusReport);
+    type Report = (ServiceReport, BusReport, Vec<crate::model::rows::BusRow>);
 
     fn handle(&mut self, msg: BusInbox, lab: &SimLab) {
         match msg {
@@ -324,45 +379,28 @@ impl Behavior for EventBus {
         self.exit(format!("panic: {what}").into(), SimDuration::ZERO, true, lab);
     }
 
-    fn finish(&mut self, lab: &SimLab) -> (ServiceReport, BusReport) {
+    fn finish(&mut self, lab: &SimLab) -> (ServiceReport, BusReport, Vec<crate::model::rows::BusRow>) {
         let now = lab.now();
         for _ in 0..self.appends.len() {
             self.meter.record(now, Outcome::TimedOut);
         }
         let produced: u64 = self.logs.iter().sum();
-        let groups = self
-            .groups
-            .iter()
-            .map(|g| {
-                let (mut consumed, mut redelivered, mut lost) = (0, 0, 0);
-                for (p, len) in self.logs.iter().enumerate() {
-                    let counts = &g.processed[p];
-                    for off in 0..*len {
-                        let n = counts.get(off as usize).copied().unwrap_or(0);
-                        if n > 0 {
-                            consumed += 1;
-                            redelivered += u64::from(n - 1);
-                        } else if off < g.committed[p] {
-                            lost += 1;
-                        }
-                    }
-                }
-                GroupReport {
-                    group: g.name.clone(),
-                    consumer: String::new(),
-                    consumed,
-                    redelivered,
-                    lost,
-                    pending: produced - consumed - lost,
-                }
-            })
-            .collect();
+        let groups = self.groups.iter().map(|g| g.report(&self.logs)).collect();
         let report = ServiceReport { metrics: self.meter.finish(now), deps: Vec::new(), rate_limited: 0 };
-        (report, BusReport { produced, partitions: self.logs.clone(), groups })
+        (report, BusReport { produced, partitions: self.logs.clone(), groups }, std::mem::take(&mut self.rows))
     }
 }
 
 /// Whether `s` has a readiness probe: then it starts out of rotation until the probe passes.
 pub(crate) fn has_readiness(s: &crate::scenario::Service) -> bool {
     s.health.iter().any(|h| h.probe == crate::resilience::ProbeKind::Readiness)
+}
+
+impl EventBus {
+    /// Puts the first lag sample on the calendar (one per window, with consumer groups only).
+    pub(crate) fn schedule(&self, lab: &SimLab) {
+        if !self.groups.is_empty() {
+            lab.schedule_daemon(SimTime::ZERO + self.window, Event::Bus(self.spec.id, BusMsg::Sample));
+        }
+    }
 }

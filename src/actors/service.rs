@@ -205,7 +205,7 @@ impl ServiceActor {
             rate_limited: 0,
             recovery_watch: Vec::new(),
             panic_armed: None,
-            consumer: consumer_of(sc, id),
+            consumer: consumer::consumer_of(sc, id),
             stash: Vec::new(),
             meter,
         }
@@ -343,25 +343,17 @@ impl ServiceActor {
         true
     }
 
-    /// Exits (a crash, or a normal stop) and tells the supervisor.
+    /// Exits (a crash, or a normal stop) and tells the supervisor. A normal stop leaves its consumer
+    /// group first (a crash just stops heartbeating).
     fn exit(&mut self, reason: Box<str>, down_for: SimDuration, abnormal: bool, lab: &SimLab) {
+        if !abnormal && self.up {
+            self.leave(lab);
+        }
         if self.go_down(lab) {
             let service = self.id();
             lab.send(Event::Supervisor(SupervisorMsg::ChildCrashed { service, reason, down_for, abnormal }));
         }
     }
-}
-
-/// The consumer state of service `id`: its group is the index of `id` among the consumers of the bus.
-fn consumer_of(sc: &Scenario, id: ServiceId) -> Option<consumer::Consumer> {
-    let cons = sc.service(id).consumes.as_ref()?;
-    let group = sc
-        .services
-        .iter()
-        .filter(|s| s.consumes.as_ref().is_some_and(|c| c.bus == cons.bus))
-        .position(|s| s.id == id)
-        .expect("invariant: a consumer is among the consumers of its bus");
-    Some(consumer::Consumer::new(cons.bus, group as u32, cons.commit_interval, cons.at_most_once))
 }
 
 /// The server-side outcome of a request answered at `now`: an answer at or after the caller's deadline

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::closed_set;
-use super::summary::{FaultKind, ProbeKind, Severity, Status};
+use super::summary::{FaultKind, ProbeKind, RebalanceCause, Severity, Status};
 use crate::sim::{SimDuration, SimTime};
 
 /// Seconds in files, nanoseconds in memory.
@@ -71,6 +71,8 @@ closed_set! {
         NotReady = "not_ready",
         /// A passing readiness check put the service back in rotation.
         Ready = "ready",
+        /// A consumer group of an event bus started a rebalance (the target: the bus).
+        Rebalance = "rebalance",
         /// The overall health status changed.
         HealthStatus = "health_status",
         /// The autoscaler asked for more workers (they arrive after the provisioning delay).
@@ -173,6 +175,17 @@ pub enum Event {
     NotReady,
     /// The service was put back in rotation.
     Ready,
+    /// A consumer group started a rebalance: its partitions are reassigned when it completes.
+    Rebalance {
+        /// The group.
+        group: String,
+        /// The member whose change caused it.
+        member: String,
+        /// What happened to it.
+        cause: RebalanceCause,
+        /// Live members after the change.
+        members: u32,
+    },
     /// The overall health status changed.
     HealthStatus {
         /// The new status.
@@ -310,6 +323,7 @@ impl Event {
             Event::HealthRecovered { .. } => EventKind::HealthRecovered,
             Event::NotReady => EventKind::NotReady,
             Event::Ready => EventKind::Ready,
+            Event::Rebalance { .. } => EventKind::Rebalance,
             Event::HealthStatus { .. } => EventKind::HealthStatus,
             Event::ScaleRequested { .. } => EventKind::ScaleRequested,
             Event::ScaleUp { .. } => EventKind::ScaleUp,
@@ -343,6 +357,9 @@ impl Event {
             Event::HealthRecovered { probe, probes } => format!("{probe}: {probes} consecutive probes passed"),
             Event::NotReady => "out of rotation: its requests are refused".to_string(),
             Event::Ready => "back in rotation".to_string(),
+            Event::Rebalance { group, member, cause, members } => {
+                format!("group {group}: {member} {cause}, {members} member(s) left to share the partitions")
+            }
             Event::HealthStatus { status, passing, checks } => format!("{status} ({passing}/{checks} checks passing)"),
             Event::ScaleRequested { from, to, utilization, target_utilization }
             | Event::ScaleDown { from, to, utilization, target_utilization } => {
@@ -444,6 +461,12 @@ mod tests {
             Event::HealthRecovered { probe: ProbeKind::Startup, probes: 1 },
             Event::NotReady,
             Event::Ready,
+            Event::Rebalance {
+                group: "g".into(),
+                member: "m".into(),
+                cause: RebalanceCause::SessionTimeout,
+                members: 1,
+            },
             Event::HealthStatus { status: Status::Degraded, passing: 1, checks: 2 },
             Event::ScaleRequested { from: 1, to: 2, utilization: 0.9, target_utilization: 0.5 },
             Event::ScaleUp { from: 1, to: 2, utilization: 0.9 },

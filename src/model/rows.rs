@@ -85,6 +85,26 @@ pub struct TimeseriesRow {
     pub wait_p99_ms: Option<f64>,
 }
 
+/// A row of `bus.csv`: a partition of an event bus as one consumer group sees it, at the end of a window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BusRow {
+    /// The window's end [s].
+    #[serde(serialize_with = "fmt::plain")]
+    pub t_s: f64,
+    /// The event bus.
+    pub bus: String,
+    /// The consumer group.
+    pub group: String,
+    /// The partition.
+    pub partition: u32,
+    /// Log end offset: messages appended so far.
+    pub end_offset: u64,
+    /// The group's committed offset.
+    pub committed: u64,
+    /// end_offset − committed.
+    pub lag: u64,
+}
+
 /// A row of `client.csv`: the end-to-end outcomes and latency seen by the load generator, one per window.
 /// The rows add up to `summary.json` `requests`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

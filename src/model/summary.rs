@@ -380,16 +380,30 @@ pub struct HealthReport {
 pub struct GroupReport {
     /// Group name.
     pub group: String,
-    /// The consumer service.
-    pub consumer: String,
+    /// Its member services, in scenario order.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// How it divides its partitions.
+    #[serde(default)]
+    pub assignor: Assignor,
+    /// Rebalances (joins, leaves, session timeouts, rejoins after restarts).
+    #[serde(default)]
+    pub rebalances: u64,
     /// Messages processed successfully at least once.
     pub consumed: u64,
-    /// Extra successful processings of messages already processed (after a consumer crash).
+    /// Extra successful processings of messages already processed (after a crash or a rebalance).
     pub redelivered: u64,
-    /// Messages below the committed position that were never processed: must be 0.
+    /// Messages that failed `max_attempts` times and went to the dead-letter bus.
+    #[serde(default)]
+    pub dead_lettered: u64,
+    /// Messages below the committed position that were never processed nor dead-lettered: 0 with at
+    /// least once.
     pub lost: u64,
     /// Messages not processed yet when the run ended.
     pub pending: u64,
+    /// The largest lag (log end offset − committed offset) of a partition, sampled at every window's end.
+    #[serde(default)]
+    pub max_lag: u64,
 }
 
 /// Figures of one event bus.

@@ -92,3 +92,8 @@ pub fn slo(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
         })
     }))
 }
+
+/// Renders `bus.csv`: every consumer group's lag per partition at each window's end.
+pub fn bus(out: &RunOutput) -> Vec<u8> {
+    to_csv(out.bus_rows.iter().cloned())
+}

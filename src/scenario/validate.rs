@@ -8,6 +8,7 @@ use super::raw::{
 };
 use super::{Consumes, Load, Problem, Scenario, Service, ServiceId, ServiceKind, Slo, Target};
 use crate::dist::Dist;
+use crate::model::summary::Assignor;
 use crate::sim::{SimDuration, SimTime};
 use crate::supervision::{RestartBackoff, RestartType, Strategy, SupervisorSpec};
 
@@ -340,9 +341,11 @@ fn supervisor(c: &mut Checker, p: &str, s: Option<&RawSupervisor>) -> Supervisor
     }
 }
 
-/// Resolves `consumes`: the bus must be an event bus, and group names unique per bus.
+/// Resolves `consumes`: the bus must be an event bus; several services may share a group, and then they
+/// must agree on its assignment and session timeout.
 fn consumers(c: &mut Checker, raw: &[RawService], services: &mut [Option<Service>], lookup: &Lookup<'_>) {
-    let mut groups: BTreeMap<(ServiceId, String), usize> = BTreeMap::new();
+    // The first member of each group, and its group settings.
+    let mut groups: BTreeMap<(ServiceId, String), (usize, Assignor, SimDuration)> = BTreeMap::new();
     for (i, s) in raw.iter().enumerate() {
         let Some(cons) = &s.consumes else { continue };
         let p = format!("services[{i}].consumes");
@@ -352,20 +355,63 @@ fn consumers(c: &mut Checker, raw: &[RawService], services: &mut [Option<Service
             continue;
         }
         let group = cons.group.clone().unwrap_or_else(|| s.name.clone());
-        if let Some(j) = groups.insert((bus, group.clone()), i) {
-            c.err(
-                format!("{p}.group"),
-                format!(
-                    "group \"{group}\" of \"{}\" already has a consumer (services[{j}]): one consumer per group",
-                    cons.bus
-                ),
-            );
+        let assignor = cons.assignment.unwrap_or_default();
+        let session_timeout = cons.session_timeout.map(|d| d.0).unwrap_or(SimDuration::from_secs(45));
+        c.positive(&format!("{p}.session_timeout"), session_timeout);
+        match groups.get(&(bus, group.clone())) {
+            Some(&(j, a, t)) => {
+                if a != assignor {
+                    c.err(
+                        format!("{p}.assignment"),
+                        format!("\"{assignor}\", but services[{j}] of the same group \"{group}\" says \"{a}\": a group has one assignment"),
+                    );
+                }
+                if t != session_timeout {
+                    c.err(
+                        format!("{p}.session_timeout"),
+                        format!("differs from services[{j}]'s in the same group \"{group}\": a group has one session timeout"),
+                    );
+                }
+            }
+            None => {
+                groups.insert((bus, group.clone()), (i, assignor, session_timeout));
+            }
         }
         let commit_interval = cons.commit_interval.map(|d| d.0).unwrap_or(SimDuration::from_secs(5));
         c.positive(&format!("{p}.commit_interval"), commit_interval);
+        if cons.max_attempts == Some(0) {
+            c.err(format!("{p}.max_attempts"), "must be at least 1");
+        }
+        let dead_letter = cons.dead_letter.as_ref().and_then(|name| {
+            let dlq = lookup(c, format!("{p}.dead_letter"), name)?;
+            if raw[dlq.index()].kind != ServiceKindName::EventBus {
+                c.err(format!("{p}.dead_letter"), format!("\"{name}\" is not an event bus (kind = \"event-bus\")"));
+                return None;
+            }
+            if dlq == bus {
+                c.err(format!("{p}.dead_letter"), "the bus it consumes from: a message would come back to fail again");
+                return None;
+            }
+            Some(dlq)
+        });
+        if dead_letter.is_some() && cons.max_attempts.is_none() {
+            c.err(
+                format!("{p}.max_attempts"),
+                "missing: how many failures send a message to the dead-letter bus, e.g. max_attempts = 5",
+            );
+        }
         if let Some(Some(svc)) = services.get_mut(i) {
             let at_most_once = cons.delivery == Some(DeliveryName::AtMostOnce);
-            svc.consumes = Some(Consumes { bus, group, commit_interval, at_most_once });
+            svc.consumes = Some(Consumes {
+                bus,
+                group,
+                commit_interval,
+                at_most_once,
+                assignor,
+                session_timeout,
+                max_attempts: cons.max_attempts,
+                dead_letter,
+            });
         }
     }
 }

@@ -134,6 +134,44 @@ closed_set! {
 }
 
 closed_set! {
+    /// How a consumer group divides its partitions among its members (Kafka's
+    /// `partition.assignment.strategy`).
+    pub enum Assignor {
+        /// Consecutive ranges, the first members one more (Kafka's default `RangeAssignor`); eager
+        /// rebalances.
+        Range = "range",
+        /// One by one in turn (`RoundRobinAssignor`); eager rebalances.
+        RoundRobin = "round-robin",
+        /// Balanced, keeping current owners (`CooperativeStickyAssignor`); cooperative rebalances: only
+        /// the partitions that move pause.
+        CooperativeSticky = "cooperative-sticky",
+    }
+}
+
+impl Default for Assignor {
+    /// Kafka's default.
+    fn default() -> Self {
+        Assignor::Range
+    }
+}
+
+closed_set! {
+    /// Why a consumer group rebalanced.
+    pub enum RebalanceCause {
+        /// A member joined.
+        Joined = "joined",
+        /// A member rejoined after a restart (its old positions are gone).
+        Rejoined = "rejoined",
+        /// A member left the group (a clean stop).
+        Left = "left",
+        /// A member stopped heartbeating for the session timeout (a crash).
+        SessionTimeout = "session-timeout",
+        /// A partition that had to move was still owned: a follow-up rebalance.
+        FollowUp = "follow-up",
+    }
+}
+
+closed_set! {
     /// What an autoscaler's utilisation measures.
     pub enum ScaleMetric {
         /// CPU: the share of time the workers spend in their own processing (a worker waiting for a

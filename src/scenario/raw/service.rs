@@ -208,6 +208,19 @@ pub struct RawConsumes {
     /// crash replays from the last commit) or "at-most-once" (the position is committed as soon as the
     /// message is received: a crash or a failure loses it). Default "at-least-once".
     pub delivery: Option<DeliveryName>,
+    /// How the group divides the bus's partitions among its live members: "range" (Kafka's default),
+    /// "round-robin" (both rebalance eagerly: every member pauses) or "cooperative-sticky" (only the
+    /// partitions that move pause). Every member of a group must say the same. Default "range".
+    pub assignment: Option<crate::model::summary::Assignor>,
+    /// A member that stops heartbeating (every 3 s) is removed from the group after this, and its
+    /// partitions move (Kafka's session.timeout.ms). Every member of a group must say the same. Default
+    /// "45s".
+    pub session_timeout: Option<Dur>,
+    /// Failures of one message after which it is sent to `dead_letter` instead of blocking its partition.
+    /// Default: retried forever (the partition waits, as a Kafka consumer without a dead-letter topic).
+    pub max_attempts: Option<u32>,
+    /// The event bus that takes the messages that failed `max_attempts` times (a dead-letter topic).
+    pub dead_letter: Option<String>,
 }
 
 /// Delivery semantics of a consumer.
