@@ -133,7 +133,7 @@ latency = { dist = "constant", value = "1ms" }
 [supervision.services]
 intensity = 1000
 period = "1s"
-"#
+"#,
     );
     for m in 0..members {
         s.push_str(&format!(

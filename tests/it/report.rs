@@ -636,3 +636,67 @@ fn a_run_directory_written_before_events_jsonl_and_faults_chaos_still_renders_an
     let o = run_bin(&["compare", out.to_str().unwrap(), out.to_str().unwrap(), "--out", cmp.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn findings_quote_figures_with_known_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    // `objective`: 50 requests/s for 10 minutes, back fails every request for 2 minutes: 6000 bad of
+    // 30000 against a 99.9% objective (30 bad allowed) burn the run's budget 200 times; scaled to the
+    // 30-day period, 200 x 600 s / 2592000 s = 4.6% of it.
+    let outage = r#"
+duration = "10m"
+drain = "5s"
+[load]
+entry = "front"
+arrivals = "constant"
+rate_per_s = 50.0
+[[services]]
+name = "front"
+workers = 100
+latency = { dist = "constant", value = "2ms" }
+calls = ["back"]
+[[services]]
+name = "back"
+workers = 100
+latency = { dist = "constant", value = "10ms" }
+[[slo]]
+name = "front availability"
+service = "front"
+sli = "availability"
+objective = 0.999
+[[chaos]]
+fault = "errors"
+target = "back"
+at = "60s"
+for = "2m"
+rate = 1.0
+"#;
+    let (_, html) = run_text(tmp.path(), outage);
+    let f = finding(&html, "objective");
+    assert!(
+        f.contains(
+            "6000 bad events burned 200.00× the error budget of the run&#39;s traffic (4.6% of a 30-day budget)"
+        ),
+        "{f}"
+    );
+    // `rejections`: a rate limiter of 10 per second in front of 25 requests/s for 60 s admits 601 of
+    // 1500 (10 in each of the 60 periods, plus the arrival at exactly 60 s): 899 refused, 59.9%.
+    let limited = r#"
+duration = "60s"
+drain = "10s"
+[load]
+entry = "a"
+arrivals = "constant"
+rate_per_s = 25.0
+[[services]]
+name = "a"
+workers = 200
+latency = { dist = "constant", value = "1ms" }
+[services.rate_limit]
+limit = 10
+period = "1s"
+"#;
+    let (_, html) = run_text(tmp.path(), limited);
+    let f = finding(&html, "rejections");
+    assert!(f.contains("a refused 899 requests (59.9% of its 1500), 899 of them by its rate limiter"), "{f}");
+}
