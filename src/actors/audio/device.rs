@@ -103,6 +103,8 @@ pub(crate) struct Core {
     pub spec: Device,
     /// The stream is open (not unplugged).
     pub up: bool,
+    /// When the stream last went away.
+    pub down_at: SimTime,
     /// The next period's number.
     pub n: u64,
     active: Vec<(u32, FaultEffect)>,
@@ -147,6 +149,8 @@ pub(crate) trait Stream {
     fn close(&mut self);
     /// The supervisor reopens the stream; the error says why it cannot.
     fn reopen(&mut self) -> Result<(), String>;
+    /// The stream is open again (callbacks resume at once).
+    fn reopened(&mut self, _core: &mut Core, _lab: &SimLab) {}
     /// What live mode measured (nothing for the modelled device).
     fn finish(&mut self, now: SimTime) -> Option<LiveReport>;
 }
@@ -166,6 +170,7 @@ impl DeviceActor {
             core: Core {
                 spec,
                 up: true,
+                down_at: SimTime::ZERO,
                 n: 0,
                 active: Vec::new(),
                 effects: Effects::NONE,
@@ -210,6 +215,7 @@ impl Behavior for DeviceActor {
             DeviceMsg::Disconnect { down_for } => {
                 if self.core.up {
                     self.core.up = false;
+                    self.core.down_at = lab.now();
                     self.stream.close();
                     let reason = "USB disconnected: the stream is gone".into();
                     lab.send(Event::DeviceSup(DeviceSupMsg::Crashed { reason, down_for }));
@@ -218,11 +224,15 @@ impl Behavior for DeviceActor {
             DeviceMsg::Shutdown => {
                 if self.core.up {
                     self.core.up = false;
+                    self.core.down_at = lab.now();
                     self.stream.close();
                 }
             }
             DeviceMsg::Reopen => match self.stream.reopen() {
-                Ok(()) => self.core.up = true,
+                Ok(()) => {
+                    self.core.up = true;
+                    self.stream.reopened(&mut self.core, lab);
+                }
                 Err(e) => {
                     // Still gone: the supervisor tries again.
                     let reason = format!("cannot reopen the stream: {e}").into();
