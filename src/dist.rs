@@ -39,6 +39,8 @@ pub enum Dist {
         /// The sampler.
         ln: LogNormal<f64>,
     },
+    /// Empirical: the values of a file (an HdrHistogram, or samples), drawn by inverse CDF.
+    Empirical(std::sync::Arc<Empirical>),
     /// Normal truncated at zero (negative draws are redrawn: the conditional distribution given x >= 0).
     Normal {
         /// Mean of the untruncated normal [ns].
@@ -130,6 +132,7 @@ impl Dist {
             }
             Dist::Exponential { exp, .. } => exp.sample(rng),
             Dist::LogNormal { ln, .. } => ln.sample(rng),
+            Dist::Empirical(e) => e.quantile(rng.random::<f64>()),
             Dist::Normal { normal, stddev, mean } => {
                 if *stddev == 0.0 {
                     *mean
@@ -154,6 +157,7 @@ impl Dist {
             Dist::Uniform { min, max } => (min + max) / 2.0,
             Dist::Exponential { mean, .. } => *mean,
             Dist::LogNormal { mu, sigma, .. } => (mu + sigma * sigma / 2.0).exp(),
+            Dist::Empirical(e) => e.mean,
             Dist::Normal { mean, stddev, .. } => truncated_normal_moments(*mean, *stddev).0,
         };
         ns / 1e9
@@ -166,9 +170,61 @@ impl Dist {
             Dist::Uniform { min, max } => (max - min).powi(2) / 12.0,
             Dist::Exponential { mean, .. } => mean * mean,
             Dist::LogNormal { mu, sigma, .. } => ((sigma * sigma).exp() - 1.0) * (2.0 * mu + sigma * sigma).exp(),
+            Dist::Empirical(e) => e.variance,
             Dist::Normal { mean, stddev, .. } => truncated_normal_moments(*mean, *stddev).1,
         };
         ns2 / 1e18
+    }
+}
+
+/// An empirical distribution: distinct values [ns] with their cumulative counts.
+#[derive(Debug)]
+pub struct Empirical {
+    values: Vec<f64>,
+    /// cumulative[i]: values at or below values[i].
+    cumulative: Vec<u64>,
+    /// Mean [ns].
+    pub mean: f64,
+    /// Variance [ns²].
+    pub variance: f64,
+}
+
+impl Empirical {
+    /// From (value [ns], count) pairs; `None` without any count.
+    pub fn new(mut pairs: Vec<(f64, u64)>) -> Option<Empirical> {
+        pairs.retain(|(_, n)| *n > 0);
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total: u64 = pairs.iter().map(|p| p.1).sum();
+        if total == 0 {
+            return None;
+        }
+        let mean = pairs.iter().map(|(v, n)| v * *n as f64).sum::<f64>() / total as f64;
+        let variance = pairs.iter().map(|(v, n)| (v - mean).powi(2) * *n as f64).sum::<f64>() / total as f64;
+        let mut cumulative = Vec::with_capacity(pairs.len());
+        let mut acc = 0;
+        for (_, n) in &pairs {
+            acc += n;
+            cumulative.push(acc);
+        }
+        Some(Empirical { values: pairs.into_iter().map(|p| p.0).collect(), cumulative, mean, variance })
+    }
+
+    /// The value at quantile `u` in [0, 1): the smallest value whose cumulative share exceeds `u`.
+    pub fn quantile(&self, u: f64) -> f64 {
+        let total = *self.cumulative.last().expect("invariant: at least one value");
+        let rank = ((u * total as f64) as u64).min(total - 1);
+        let i = self.cumulative.partition_point(|c| *c <= rank);
+        self.values[i.min(self.values.len() - 1)]
+    }
+
+    /// How many values it holds.
+    pub fn len(&self) -> u64 {
+        self.cumulative.last().copied().unwrap_or(0)
+    }
+
+    /// Whether it holds no value (never: [`Empirical::new`] refuses that).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -363,6 +363,44 @@ pub enum RawDist {
         /// Standard deviation of the untruncated normal.
         stddev: Dur,
     },
+    /// The values of a file, drawn by inverse CDF: an HdrHistogram (`.hdr`: as the lab writes
+    /// `latency.hdr`, or a histogram log of the HdrHistogram tools, its intervals added up) or samples in a
+    /// CSV column (`.csv`). Relative to the scenario file.
+    Empirical {
+        /// The file.
+        file: String,
+        /// The CSV column (default: the only one).
+        column: Option<String>,
+        /// The unit of the values: "ns", "us", "ms" or "s". Default: nanoseconds for a histogram (what
+        /// the lab records), and the column name's suffix for a CSV (`latency_ms`: milliseconds).
+        unit: Option<TimeUnit>,
+    },
+}
+
+/// A unit of time for the values of a file.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeUnit {
+    /// Nanoseconds.
+    Ns,
+    /// Microseconds.
+    Us,
+    /// Milliseconds.
+    Ms,
+    /// Seconds.
+    S,
+}
+
+impl TimeUnit {
+    /// Nanoseconds per unit.
+    pub fn ns(self) -> f64 {
+        match self {
+            TimeUnit::Ns => 1.0,
+            TimeUnit::Us => 1e3,
+            TimeUnit::Ms => 1e6,
+            TimeUnit::S => 1e9,
+        }
+    }
 }
 
 /// Which service level indicator an objective is about.

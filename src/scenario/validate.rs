@@ -24,6 +24,7 @@ pub const DEFAULT_RESTART_DELAY: SimDuration = SimDuration::ZERO;
 
 mod chaos;
 mod device;
+mod empirical;
 mod gate;
 mod load;
 mod resilience;
@@ -34,6 +35,8 @@ use slo::{slo, target};
 
 pub(super) struct Checker {
     problems: Vec<Problem>,
+    /// The scenario file's directory: the base of relative paths.
+    base: std::path::PathBuf,
 }
 
 impl Checker {
@@ -58,7 +61,7 @@ impl Checker {
 
 /// Checks `raw`; `stem` is the default name.
 pub fn validate(raw: RawScenario, stem: &str, base: &Path) -> Result<Scenario, Vec<Problem>> {
-    let mut c = Checker { problems: Vec::new() };
+    let mut c = Checker { problems: Vec::new(), base: base.to_path_buf() };
 
     let name = raw.name.clone().unwrap_or_else(|| stem.to_string());
     if name.trim().is_empty() {
@@ -519,6 +522,15 @@ pub(super) fn dist(c: &mut Checker, p: &str, d: &RawDist) -> Option<Dist> {
         RawDist::Exponential { mean } => Dist::exponential(mean.0),
         RawDist::Lognormal { median, p99 } => Dist::lognormal(median.0, p99.0),
         RawDist::Normal { mean, stddev } => Ok(Dist::normal(mean.0, stddev.0)),
+        RawDist::Empirical { file, column, unit } => {
+            return match empirical::load(&c.base, file, column.as_deref(), *unit) {
+                Ok(e) => Some(Dist::Empirical(std::sync::Arc::new(e))),
+                Err(why) => {
+                    c.err(format!("{p}.file"), why);
+                    None
+                }
+            };
+        }
     };
     r.map_err(|e| c.err(p, e.to_string())).ok()
 }

@@ -120,3 +120,61 @@ objective = 0.95
     assert_eq!(stopped, (step_index + 2.0) * 30.0);
     assert!(out.events.iter().any(|e| e.event.kind().name() == "stress_stop"));
 }
+
+#[test]
+fn empirical_distributions_draw_what_their_files_hold() {
+    use ag06_lab::scenario::Scenario;
+    // Samples 1 .. 1000 ms in a CSV column: mean 500.5 ms, p99 990 ms; 200000 draws by inverse CDF land
+    // within 1% of both (the standard error of the mean is 289 / sqrt(200000) = 0.65 ms).
+    let root = super::common::root();
+    let text = |latency: &str| {
+        format!(
+            "duration = \"1m\"\n[load]\nentry = \"a\"\nrate_per_s = 10.0\n[[services]]\nname = \"a\"\nworkers = 2\nlatency = {latency}\n"
+        )
+    };
+    let draws = |sc: &Scenario| -> Vec<f64> {
+        let mut rng = ag06_lab::sim::stream(5, "draws");
+        let mut v: Vec<f64> =
+            (0..200_000).map(|_| sc.services[0].latency.sample(&mut rng).as_secs_f64() * 1e3).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let at = root.join("tests/fixtures/x.toml");
+    let csv = Scenario::from_toml(
+        &text(r#"{ dist = "empirical", file = "latency-samples.csv", column = "latency_ms" }"#),
+        at.to_str().unwrap(),
+        "x",
+    )
+    .unwrap();
+    let v = draws(&csv);
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    assert!((mean / 500.5 - 1.0).abs() < 0.01, "mean {mean}");
+    assert!((v[(0.99 * v.len() as f64) as usize] / 990.0 - 1.0).abs() < 0.01, "p99");
+    assert_eq!(v[0], 1.0);
+    assert_eq!(*v.last().unwrap(), 1000.0);
+
+    // A histogram the lab wrote (a run's latency.hdr): draws match its mean and p99 within 1%.
+    let tmp = tempfile::tempdir().unwrap();
+    // 60000 requests (1000/s for a minute, 200 workers: no queueing), so that neighbouring order
+    // statistics around the p99 are close.
+    let sc = super::common::scenario(
+        &text(r#"{ dist = "lognormal", median = "20ms", p99 = "120ms" }"#)
+            .replace("rate_per_s = 10.0", "rate_per_s = 1000.0")
+            .replace("workers = 2", "workers = 200"),
+    );
+    let out = ag06_lab::run::simulate(&sc, 1, None).unwrap();
+    let hdr = tmp.path().join("latency.hdr");
+    std::fs::write(&hdr, ag06_lab::report::latency_hdr(out.client.latency.histogram())).unwrap();
+    let from_hdr = Scenario::from_toml(
+        &text(r#"{ dist = "empirical", file = "latency.hdr" }"#),
+        tmp.path().join("y.toml").to_str().unwrap(),
+        "y",
+    )
+    .unwrap();
+    let v = draws(&from_hdr);
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let (want_mean, want_p99) = (out.client.latency.summary().mean, out.client.latency.summary().p99);
+    assert!((mean / want_mean - 1.0).abs() < 0.01, "mean {mean} vs {want_mean}");
+    let p99 = v[(0.99 * v.len() as f64) as usize];
+    assert!((p99 / want_p99 - 1.0).abs() < 0.01, "p99 {p99} vs {want_p99}");
+}
