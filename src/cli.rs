@@ -156,6 +156,25 @@ pub enum Command {
         #[arg(long, value_parser = parse_duration)]
         duration: Option<SimDuration>,
     },
+    /// Measure the live audio callback with the scenario's own mixer and vocal chain on this machine (no
+    /// hardware needed) and write every callback's time as an HdrHistogram, for the simulation's
+    /// `dsp_time = { dist = "empirical", file = ... }`.
+    Calibrate {
+        /// The scenario (it needs a [device] section).
+        scenario: PathBuf,
+        /// Frames per callback [default: the scenario's buffer_frames].
+        #[arg(long)]
+        frames: Option<u32>,
+        /// Sample rate [default: the scenario's sample_rate_hz].
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Callbacks to measure.
+        #[arg(long, default_value_t = 20_000)]
+        callbacks: u64,
+        /// Where to write the histogram.
+        #[arg(long, default_value = "dsp_time.hdr")]
+        out: PathBuf,
+    },
 }
 
 /// The reference workload W: three services in series under Poisson load for one simulated hour.
@@ -235,6 +254,9 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { scenario, repeat, duration } => bench(scenario.as_deref(), repeat, duration),
+        Command::Calibrate { scenario, frames, rate, callbacks, out } => {
+            calibrate(&scenario, frames, rate, callbacks, &out)
+        }
         Command::Sweep { scenario, seeds, jobs, shard, out, quiet } => sweep(&scenario, seeds, jobs, shard, out, quiet),
         Command::Merge { dirs, out } => {
             let s = crate::sweep::merge(&dirs, &out)?;
@@ -244,6 +266,39 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
         }
         Command::Compare(args) => compare::compare(args),
     }
+}
+
+fn calibrate(path: &Path, frames: Option<u32>, rate: Option<u32>, callbacks: u64, out: &Path) -> Result<ExitCode> {
+    let sc = Scenario::load(path)?;
+    let Some(d) = sc.device.as_ref() else {
+        anyhow::bail!("{}: calibrate measures the audio path: the scenario has no [device] section", path.display());
+    };
+    let (frames, rate) = (frames.unwrap_or(d.frames), rate.unwrap_or(d.rate_hz));
+    if frames == 0 || rate == 0 || callbacks == 0 {
+        anyhow::bail!("--frames, --rate and --callbacks must be positive");
+    }
+    let c = crate::live::calibrate::calibrate(&sc, sc.seed, frames, rate, callbacks)
+        .expect("invariant: the scenario has a device");
+    std::fs::write(out, crate::report::latency_hdr(&c.histogram))
+        .with_context(|| format!("cannot write `{}`", out.display()))?;
+    let h = &c.histogram;
+    let us = |v: u64| v as f64 / 1e3;
+    write_stdout(&format!(
+        "calibrated {}: {} callbacks of {} frames at {} Hz (period {:.3} ms)\n  time per callback µs: mean {:.1} p50 {:.1} p99 {:.1} max {:.1}; DSP load p99 {:.2}% of the period\n  wrote {}: use it with dsp_time = {{ dist = \"empirical\", file = \"{}\" }}\n",
+        sc.name,
+        h.len(),
+        frames,
+        rate,
+        c.period_ns as f64 / 1e6,
+        h.mean() / 1e3,
+        us(h.value_at_quantile(0.5)),
+        us(h.value_at_quantile(0.99)),
+        us(h.max()),
+        h.value_at_quantile(0.99) as f64 / c.period_ns as f64 * 100.0,
+        out.display(),
+        out.display()
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_stdout(s: &str) -> Result<()> {

@@ -6,6 +6,7 @@
 
 pub use crate::actors::audio::backend::{AudioBackend, LiveMeter, Period};
 pub use crate::model::summary::{BackendInfo, LiveReport, Spread};
+pub mod calibrate;
 #[cfg(feature = "live")]
 pub mod device;
 pub mod engine;
@@ -73,17 +74,50 @@ pub fn setup(
     let backend: Option<Box<dyn AudioBackend>> = match &sc.device {
         Some(d) => {
             let (host, dev) = device::find(device)?;
-            Some(Box::new(device::CpalBackend::open(
-                host,
-                dev,
-                d.mixer(),
-                d.playback.clone(),
+            let spec = device::StreamSpec {
+                mixer: d.mixer(),
+                playback: d.playback.clone(),
                 seed,
-                d.rate_hz,
-                d.frames,
-            )?))
+                rate_hz: d.rate_hz,
+                frames: d.frames,
+            };
+            Some(Box::new(device::CpalBackend::open(host, device.map(str::to_string), dev, spec)?))
         }
         None => None,
     };
     Ok(crate::run::LiveSetup { clock: Box::new(clock_since(now())), backend, gauges: None })
+}
+
+/// The scenario's `[device]` settings that have no effect in live mode, as TOML paths: the input gains,
+/// PAD and phantom power are knobs on the hardware, the sources are what is plugged into it, and CH3..CH6
+/// reach the computer only inside the interface's TO PC mix. (The lab's own mixer still mixes the two
+/// captured channels with CH1's and CH2's mute and pan, and runs the vocal chain on the first.)
+pub fn ignored_live(sc: &crate::scenario::Scenario) -> Vec<String> {
+    use crate::scenario::device::SourceSpec;
+    let Some(d) = &sc.device else { return Vec::new() };
+    let mut out = Vec::new();
+    for (i, input) in d.inputs.iter().enumerate() {
+        let at = format!("device.inputs.ch{}", i + 1);
+        let s = &input.strip;
+        let sourced = !matches!(input.source, SourceSpec::Silence);
+        if i >= 2 {
+            if sourced || s.gain_db != 0.0 || s.pad || s.phantom || s.mute {
+                out.push(at);
+            }
+            continue;
+        }
+        if sourced {
+            out.push(format!("{at}.source"));
+        }
+        if s.gain_db != 0.0 {
+            out.push(format!("{at}.gain_db"));
+        }
+        if s.pad {
+            out.push(format!("{at}.pad"));
+        }
+        if s.phantom {
+            out.push(format!("{at}.phantom"));
+        }
+    }
+    out
 }

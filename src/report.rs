@@ -92,6 +92,10 @@ impl Bundle {
         if !output.bus_rows.is_empty() {
             files.push(("bus.csv", csv::bus(output)));
         }
+        if let Some(h) = &output.live_dsp_time {
+            // What each callback took: `dsp_time = { dist = "empirical", file = ".../dsp_time.hdr" }`.
+            files.push(("dsp_time.hdr", latency_hdr(h)));
+        }
         files.push(("junit.xml", junit::render(&summary.scenario, &junit::run_cases(summary))));
         files.push(("latency.hdr", latency_hdr(output.client.latency.histogram())));
         let html = html::render_run(|name| files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice()))?;

@@ -65,6 +65,8 @@ pub struct RunOutput {
     pub engine: EngineStats,
     /// Live mode: the real interface's figures.
     pub live: Option<crate::model::summary::LiveReport>,
+    /// Live mode: the time spent in each audio callback [ns] (written as `dsp_time.hdr`).
+    pub live_dsp_time: Option<hdrhistogram::Histogram<u64>>,
 }
 
 /// What a live run needs: the real clock, and the interface behind the device (if the scenario has one).
@@ -197,8 +199,9 @@ pub fn run_live(
 ) -> Result<RunOutput, SimError> {
     let mut scenario = scenario.clone();
     if let Some(d) = scenario.device.as_mut() {
-        // The interface captures two channels (the AG06's USB inputs): ch1 and ch2.
+        // The interface sends two channels (the AG06's TO PC stream): they take CH1's and CH2's place.
         d.inputs.truncate(2);
+        d.live_capture = true;
     }
     actix_rt::System::new().block_on(async move { run_graph(&scenario, seed, progress, None, Some(live)).await })
 }
@@ -401,9 +404,12 @@ async fn collect(sc: &Scenario, seed: u64, lab: &SimLab, ending: Ending, a: &Rou
     let children = a.supervisor.send(Finish::default()).await.expect(GONE);
     let health = a.health.send(Finish::default()).await.expect(GONE);
     let scaling = a.autoscaler.send(Finish::default()).await.expect(GONE);
-    let live = match &a.audio {
-        Some(d) => d.device.send(Finish::default()).await.expect(GONE),
-        None => None,
+    let (live, live_dsp_time) = match &a.audio {
+        Some(d) => match d.device.send(Finish::default()).await.expect(GONE) {
+            Some(l) => (Some(l.report), Some(l.dsp_time)),
+            None => (None, None),
+        },
+        None => (None, None),
     };
     let (audio, device_restarts) = match &a.audio {
         Some(d) => (
@@ -433,6 +439,7 @@ async fn collect(sc: &Scenario, seed: u64, lab: &SimLab, ending: Ending, a: &Rou
         alerts: Vec::new(),
         engine: lab.stats(),
         live,
+        live_dsp_time,
     }
 }
 

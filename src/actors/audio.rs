@@ -85,6 +85,14 @@ pub(crate) enum DeviceSupMsg {
     ReopenDue,
     /// The root restarts the device subtree.
     RestartSubtree,
+    /// The stream is open again.
+    Reopened,
+    /// A reopen failed (the interface is still gone): try again after the retry delay, without counting
+    /// it as a new crash.
+    ReopenFailed {
+        /// Why.
+        reason: Box<str>,
+    },
     /// The root terminates the subtree: the stream is closed until the root restarts it.
     TerminateSubtree {
         /// Why.
@@ -378,12 +386,18 @@ impl Behavior for AudioMonitor {
     }
 }
 
-/// The device's supervisor: reopens the stream after a disconnect, escalates to the root when it fails
-/// too often.
+/// How long the device supervisor waits before trying a failed reopen again, without a backoff.
+pub(crate) const REOPEN_RETRY: SimDuration = SimDuration::from_millis(250);
+
+/// The device's supervisor: reopens the stream after a disconnect or a loss (retrying a failed reopen
+/// until the run ends: a device that is still gone is not a new crash), escalates to the root when the
+/// stream fails too often.
 pub(crate) struct DeviceSupervisor {
     state: Supervisor,
     rng: SimRng,
     down_since: Option<SimTime>,
+    /// Failed reopens in a row.
+    attempts: u32,
     /// Reopens and the total time the stream was gone.
     pub stats: (u64, SimDuration),
 }
@@ -395,18 +409,25 @@ impl DeviceSupervisor {
             state: Supervisor::new(sc.device_supervisor.clone(), vec![RestartType::Permanent]),
             rng: crate::sim::stream(seed, "supervisor/device"),
             down_since: None,
+            attempts: 0,
             stats: (0, SimDuration::ZERO),
         }
     }
 
+    /// Asks the device to reopen its stream (it answers `Reopened` or `ReopenFailed`).
     fn reopen(&mut self, lab: &SimLab) {
+        lab.send(Event::Device(DeviceMsg::Reopen));
+    }
+
+    /// The stream is open again.
+    fn reopened(&mut self, lab: &SimLab) {
         let now = lab.now();
         let since = self.down_since.take().unwrap_or(now);
         self.stats.0 += 1;
         self.stats.1 = self.stats.1 + (now - since);
+        self.attempts = 0;
         record(lab, "device", Ev::ActorRestart { downtime: now - since, stream_reopened: true });
         self.state.on_restarted(&[0]);
-        lab.send(Event::Device(DeviceMsg::Reopen));
     }
 }
 
@@ -442,6 +463,16 @@ impl Behavior for DeviceSupervisor {
                 }
             }
             DeviceSupMsg::ReopenDue => self.reopen(lab),
+            DeviceSupMsg::Reopened => self.reopened(lab),
+            DeviceSupMsg::ReopenFailed { reason } => {
+                tracing::debug!(%reason, "device reopen failed");
+                self.attempts += 1;
+                let delay = match &self.state.spec().backoff {
+                    Some(b) => b.delay(self.attempts, self.rng.random::<f64>()),
+                    None => REOPEN_RETRY,
+                };
+                lab.schedule_daemon(now + delay, Event::DeviceSup(DeviceSupMsg::ReopenDue));
+            }
             DeviceSupMsg::RestartSubtree => {
                 self.state.restart_all();
                 if self.down_since.is_some() {

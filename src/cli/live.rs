@@ -88,6 +88,13 @@ pub(super) fn run_live(
     let seed = seed.unwrap_or(sc.seed);
     let out_dir = out.unwrap_or_else(|| Path::new("reports").join(sc.dir_name()));
     crate::report::check_writable(&out_dir)?;
+    let ignored = crate::live::ignored_live(&sc);
+    if !ignored.is_empty() {
+        eprintln!(
+            "warning: in live mode these have no effect (the interface's knobs and inputs, set them on the hardware): {}; the captured channels are the interface's TO PC stream, to_pc_l and to_pc_r",
+            ignored.join(", ")
+        );
+    }
     let show_progress = !quiet && std::io::stderr().is_terminal();
     let mut setup = crate::live::setup(&sc, seed, device.as_deref())?;
     if let Some(addr) = metrics {

@@ -260,20 +260,33 @@ fn pick(
 }
 
 /// What opening the streams needs, kept to reopen them after a disconnect.
-struct Spec {
-    mixer: MixerConfig,
-    playback: SourceSpec,
-    seed: u64,
-    rate_hz: u32,
-    frames: u32,
+/// What a stream is opened with.
+#[derive(Clone, Debug)]
+pub struct StreamSpec {
+    /// The DSP run in the callback.
+    pub mixer: MixerConfig,
+    /// The computer's playback.
+    pub playback: SourceSpec,
+    /// The playback's random stream derives from it.
+    pub seed: u64,
+    /// The sample rate.
+    pub rate_hz: u32,
+    /// Frames per buffer.
+    pub frames: u32,
 }
 
 /// A real interface: its two streams and the rings to the actors.
 pub struct CpalBackend {
     host: String,
     name: String,
+    /// What it was found by (`--device`), to find it again after it was lost: it may come back under
+    /// another index.
+    query: Option<String>,
     device: cpal::Device,
-    spec: Spec,
+    /// The first error that ended a stream since they were opened (the error callback's, outside the
+    /// audio callback).
+    fatal: Arc<std::sync::Mutex<Option<String>>>,
+    spec: StreamSpec,
     controls: Arc<Controls>,
     streams: Option<(cpal::Stream, cpal::Stream)>,
     taps: Option<Taps>,
@@ -282,23 +295,21 @@ pub struct CpalBackend {
 }
 
 impl CpalBackend {
-    /// Opens `device` (found by [`find`]) at `rate_hz` with `frames`-frame buffers, the DSP of `mixer`,
-    /// the computer's playback from `playback` (its stream derived from `seed`).
+    /// Opens `device` of `host` (found by [`find`] with `query`) as `spec` says.
     pub fn open(
         host: String,
+        query: Option<String>,
         device: cpal::Device,
-        mixer: MixerConfig,
-        playback: SourceSpec,
-        seed: u64,
-        rate_hz: u32,
-        frames: u32,
+        spec: StreamSpec,
     ) -> Result<CpalBackend, LiveError> {
         let name = format!("{} ({})", name_of(&device), id_of(&device));
         let mut b = CpalBackend {
             host,
             name,
+            query,
             device,
-            spec: Spec { mixer, playback, seed, rate_hz, frames },
+            fatal: Arc::default(),
+            spec,
             controls: Controls::new(),
             streams: None,
             taps: None,
@@ -345,10 +356,14 @@ impl CpalBackend {
 
     fn errors(&self) -> impl FnMut(cpal::Error) + Send + 'static {
         let c = self.controls.clone();
+        let fatal = self.fatal.clone();
         move |e| {
             c.stream_errors.fetch_add(1, Ordering::Relaxed);
             if e.kind() == cpal::ErrorKind::Xrun {
                 c.host_xruns.fetch_add(1, Ordering::Relaxed);
+            } else if let Ok(mut f) = fatal.try_lock() {
+                // Any other error ends the stream (device not available, backend failure): keep the first.
+                f.get_or_insert_with(|| e.to_string());
             }
         }
     }
@@ -418,9 +433,20 @@ impl AudioBackend for CpalBackend {
         self.taps = None;
     }
 
+    /// Opens the streams again, on the device found again by name among the host's devices.
     fn reopen(&mut self) -> Result<(), String> {
         self.close();
+        if let Ok(mut f) = self.fatal.lock() {
+            *f = None;
+        }
+        let (host, device) = find(self.query.as_deref()).map_err(|e| e.to_string())?;
+        self.host = host;
+        self.device = device;
         self.start().map_err(|e| e.to_string())
+    }
+
+    fn fatal_error(&self) -> Option<String> {
+        self.fatal.lock().ok().and_then(|f| f.clone())
     }
 
     fn info(&self) -> BackendInfo {

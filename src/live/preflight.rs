@@ -8,7 +8,7 @@ use std::time::Duration;
 use cpal::traits::DeviceTrait;
 
 use super::AudioBackend;
-use super::device::{CpalBackend, find, is_ag06, list, list_text};
+use super::device::{CpalBackend, StreamSpec, find, is_ag06, list, list_text};
 use crate::dsp::chain::ChainConfig;
 use crate::dsp::mixer::{MixerConfig, Strip, ToPc};
 use crate::scenario::device::SourceSpec;
@@ -91,7 +91,9 @@ pub fn run(opts: &Options) -> Vec<Check> {
         chain: ChainConfig::bypassed(),
         ducking_db: None,
     };
-    let mut backend = match CpalBackend::open(host, device, mixer, SourceSpec::Silence, 0, opts.rate_hz, opts.frames) {
+    let query = opts.device.clone();
+    let spec = StreamSpec { mixer, playback: SourceSpec::Silence, seed: 0, rate_hz: opts.rate_hz, frames: opts.frames };
+    let mut backend = match CpalBackend::open(host, query, device, spec) {
         Ok(b) => {
             push(
                 "sample rate",

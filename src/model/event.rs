@@ -73,6 +73,10 @@ closed_set! {
         Ready = "ready",
         /// A consumer group of an event bus started a rebalance (the target: the bus).
         Rebalance = "rebalance",
+        /// Live mode: the audio interface stopped delivering (a host error, or no callback).
+        DeviceLost = "device_lost",
+        /// Live mode: audio flows again after a loss.
+        DeviceRestored = "device_restored",
         /// The overall health status changed.
         HealthStatus = "health_status",
         /// The autoscaler asked for more workers (they arrive after the provisioning delay).
@@ -175,6 +179,18 @@ pub enum Event {
     NotReady,
     /// The service was put back in rotation.
     Ready,
+    /// The audio interface was lost.
+    DeviceLost {
+        /// What showed it: the host's error, or how long no callback came.
+        cause: String,
+    },
+    /// Audio flows again.
+    DeviceRestored {
+        /// Since the loss.
+        #[serde(rename = "downtime_s", with = "secs::duration")]
+        #[schemars(with = "f64")]
+        downtime: SimDuration,
+    },
     /// A consumer group started a rebalance: its partitions are reassigned when it completes.
     Rebalance {
         /// The group.
@@ -324,6 +340,8 @@ impl Event {
             Event::NotReady => EventKind::NotReady,
             Event::Ready => EventKind::Ready,
             Event::Rebalance { .. } => EventKind::Rebalance,
+            Event::DeviceLost { .. } => EventKind::DeviceLost,
+            Event::DeviceRestored { .. } => EventKind::DeviceRestored,
             Event::HealthStatus { .. } => EventKind::HealthStatus,
             Event::ScaleRequested { .. } => EventKind::ScaleRequested,
             Event::ScaleUp { .. } => EventKind::ScaleUp,
@@ -357,6 +375,8 @@ impl Event {
             Event::HealthRecovered { probe, probes } => format!("{probe}: {probes} consecutive probes passed"),
             Event::NotReady => "out of rotation: its requests are refused".to_string(),
             Event::Ready => "back in rotation".to_string(),
+            Event::DeviceLost { cause } => format!("audio lost: {cause}"),
+            Event::DeviceRestored { downtime } => format!("audio flows again after {downtime}"),
             Event::Rebalance { group, member, cause, members } => {
                 format!("group {group}: {member} {cause}, {members} member(s) left to share the partitions")
             }
@@ -461,6 +481,8 @@ mod tests {
             Event::HealthRecovered { probe: ProbeKind::Startup, probes: 1 },
             Event::NotReady,
             Event::Ready,
+            Event::DeviceLost { cause: "c".into() },
+            Event::DeviceRestored { downtime: d },
             Event::Rebalance {
                 group: "g".into(),
                 member: "m".into(),

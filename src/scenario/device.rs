@@ -81,6 +81,8 @@ pub struct Device {
     pub chain: ChainConfig,
     /// Playback ducking [dB].
     pub ducking_db: Option<f64>,
+    /// Live mode: the inputs are the interface's captured stream (to_pc_l, to_pc_r), not its channels.
+    pub live_capture: bool,
 }
 
 impl Device {
@@ -108,6 +110,10 @@ impl Device {
 
     /// Channel names: ch1..ch6 (or ch1..ch3), then out_l, out_r.
     pub fn channel_names(&self) -> Vec<String> {
+        if self.live_capture {
+            // Live: what the interface sends the computer (the AG06's TO PC stream), not its channels.
+            return ["to_pc_l", "to_pc_r", "out_l", "out_r"].map(String::from).to_vec();
+        }
         (1..=self.inputs.len()).map(|i| format!("ch{i}")).chain(["out_l".to_string(), "out_r".to_string()]).collect()
     }
 }

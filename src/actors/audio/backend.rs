@@ -44,6 +44,11 @@ pub trait AudioBackend {
     fn reopen(&mut self) -> Result<(), String>;
     /// What the interface is and what its host reported.
     fn info(&self) -> BackendInfo;
+    /// A stream error the host reported that ends the stream (device gone, backend failure), if any since
+    /// the streams were opened.
+    fn fatal_error(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Accumulates [`LiveReport`] from the periods.
@@ -53,6 +58,8 @@ pub struct LiveMeter {
     interval: Histogram<u64>,
     jitter: Histogram<u64>,
     load_ppm: Histogram<u64>,
+    /// Time in each callback [ns]: what `calibrate` measures, and what a simulation can replay.
+    proc_ns: Histogram<u64>,
     report: LiveReport,
     first_ns: Option<u64>,
     last_ns: u64,
@@ -67,6 +74,7 @@ impl LiveMeter {
             interval: h(),
             jitter: h(),
             load_ppm: h(),
+            proc_ns: h(),
             report: LiveReport { sample_rate_hz: rate_hz, buffer_frames: frames, ..LiveReport::default() },
             first_ns: None,
             last_ns: 0,
@@ -75,6 +83,7 @@ impl LiveMeter {
 
     /// Counts one period.
     pub fn add(&mut self, p: &Period) {
+        let _ = self.proc_ns.record(p.proc_ns.max(1));
         let r = &mut self.report;
         r.callbacks += 1;
         r.xruns += u64::from(p.xrun);
@@ -86,6 +95,11 @@ impl LiveMeter {
         let _ = self.load_ppm.record((p.proc_ns as f64 / self.period_ns.max(1) as f64 * 1e6) as u64 + 1);
         self.first_ns.get_or_insert(p.at_ns);
         self.last_ns = self.last_ns.max(p.at_ns);
+    }
+
+    /// The time spent in each callback [ns].
+    pub fn processing(&self) -> &Histogram<u64> {
+        &self.proc_ns
     }
 
     /// The report, with the backend's `info`, over `wall` seconds.

@@ -152,7 +152,14 @@ pub(crate) trait Stream {
     /// The stream is open again (callbacks resume at once).
     fn reopened(&mut self, _core: &mut Core, _lab: &SimLab) {}
     /// What live mode measured (nothing for the modelled device).
-    fn finish(&mut self, now: SimTime) -> Option<LiveReport>;
+    fn finish(&mut self, now: SimTime) -> Option<LiveOutput>;
+}
+
+/// What live mode measured: the report, and the time of each callback (for `dsp_time.hdr`).
+#[derive(Debug)]
+pub(crate) struct LiveOutput {
+    pub report: LiveReport,
+    pub dsp_time: hdrhistogram::Histogram<u64>,
 }
 
 /// The behaviour of the device.
@@ -204,7 +211,7 @@ impl DeviceActor {
 impl Behavior for DeviceActor {
     type Msg = DeviceMsg;
     type Event = Event;
-    type Report = Option<LiveReport>;
+    type Report = Option<LiveOutput>;
 
     fn handle(&mut self, msg: DeviceMsg, lab: &SimLab) {
         match msg {
@@ -231,19 +238,20 @@ impl Behavior for DeviceActor {
             DeviceMsg::Reopen => match self.stream.reopen() {
                 Ok(()) => {
                     self.core.up = true;
+                    lab.send(Event::DeviceSup(DeviceSupMsg::Reopened));
                     self.stream.reopened(&mut self.core, lab);
                 }
                 Err(e) => {
                     // Still gone: the supervisor tries again.
                     let reason = format!("cannot reopen the stream: {e}").into();
-                    lab.send(Event::DeviceSup(DeviceSupMsg::Crashed { reason, down_for: SimDuration::from_secs(1) }));
+                    lab.send(Event::DeviceSup(DeviceSupMsg::ReopenFailed { reason }));
                 }
             },
             DeviceMsg::WatchRecovery { fault } => self.core.watch.push(fault),
         }
     }
 
-    fn finish(&mut self, lab: &SimLab) -> Option<LiveReport> {
+    fn finish(&mut self, lab: &SimLab) -> Option<LiveOutput> {
         self.stream.finish(lab.now())
     }
 }

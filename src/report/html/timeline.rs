@@ -312,7 +312,9 @@ fn audio_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
     }
     let mut h = String::new();
     let mut levels = Vec::new();
-    for (i, ch) in channels.iter().filter(|c| ["ch1", "ch2", "out_l", "out_r"].contains(c)).enumerate() {
+    for (i, ch) in
+        channels.iter().filter(|c| ["ch1", "ch2", "to_pc_l", "to_pc_r", "out_l", "out_r"].contains(c)).enumerate()
+    {
         let rows = d.audio.iter().filter(|r| r.channel == *ch);
         levels.push(Series {
             name: format!("{ch} RMS"),

@@ -66,6 +66,7 @@ pub(super) fn device(c: &mut Checker, d: &RawDevice, base: &Path) -> Option<Devi
         },
         chain,
         ducking_db: d.ducking_db,
+        live_capture: false,
     })
 }
 

@@ -6,7 +6,6 @@ use super::{Core, Effects, Stream};
 use crate::actors::audio::{AudioBlock, MixerMsg};
 use crate::actors::{Event, SimLab};
 use crate::dsp::source::Source;
-use crate::model::summary::LiveReport;
 use crate::scenario::device::Device;
 use crate::sim::{SimDuration, SimRng, SimTime};
 
@@ -243,7 +242,7 @@ impl Stream for Modelled {
         Ok(())
     }
 
-    fn finish(&mut self, _now: SimTime) -> Option<LiveReport> {
+    fn finish(&mut self, _now: SimTime) -> Option<super::LiveOutput> {
         None
     }
 }
