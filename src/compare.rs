@@ -8,6 +8,7 @@
 
 mod gate;
 mod plan;
+pub mod prediction;
 pub mod stats;
 
 use std::collections::BTreeMap;

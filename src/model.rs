@@ -8,6 +8,7 @@
 
 pub mod compare;
 pub mod event;
+pub mod prediction;
 pub mod rows;
 pub mod summary;
 pub mod sweep;
@@ -61,6 +62,8 @@ pub enum Output {
     Compare,
     /// `sweep.json`.
     Sweep,
+    /// `prediction.json` (compare of a simulated and a live run).
+    Prediction,
 }
 
 impl Output {
@@ -71,6 +74,7 @@ impl Output {
             Output::Events => schemars::schema_for!(event::EventRecord),
             Output::Compare => schemars::schema_for!(compare::Comparison),
             Output::Sweep => schemars::schema_for!(sweep::SweepSummary),
+            Output::Prediction => schemars::schema_for!(prediction::Prediction),
         }
     }
 }

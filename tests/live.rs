@@ -380,17 +380,34 @@ fn the_audio_server_gone_at_start_is_a_clear_error() {
 fn the_simulation_predicts_what_live_measures_for_a_stall_past_the_period() {
     // A 12 ms stall added to every callback for 2 s, at 5.333 ms periods: simulated (callback semantics,
     // 200 us of modelled processing) and live (JACK's dummy backend) agree on the xruns within 25% and on
-    // xruns + missing within 15%.
-    let text = format!(
-        "{}\n[[chaos]]\nname = \"stall\"\nfault = \"cpu-stall\"\ntarget = \"device\"\nat = \"2s\"\nfor = \"2s\"\nadd = \"12ms\"\n",
-        BASE.replace("duration = \"5s\"", "duration = \"6s\"")
-    );
-    let (sc, _, live_s) = live(&text);
-    let sim = ag06_lab::run::simulate(&sc, 1, None).unwrap();
-    let sim_s = Summary::new(&sc, &sim, ag06_lab::model::summary::Mode::Simulated, 0.0);
-    let (l, m) = (live_s.audio.as_ref().unwrap(), sim_s.audio.as_ref().unwrap());
-    let rel = |a: f64, b: f64| (a - b).abs() / b;
-    assert!(rel(l.xruns as f64, m.xruns as f64) <= 0.25, "xruns: live {} sim {}", l.xruns, m.xruns);
-    let (lb, mb) = ((l.xruns + l.missing) as f64, (m.xruns + m.missing) as f64);
-    assert!(rel(lb, mb) <= 0.15, "xruns + missing: live {lb} sim {mb}");
+    // xruns + missing within 15%, in the same windows: `compare <simulated> <live>` says so (exit 0). The
+    // same scenario simulated without the stall does not predict the live run (exit 1).
+    let dir = tempfile::tempdir().unwrap();
+    let stall = "\n[[chaos]]\nname = \"stall\"\nfault = \"cpu-stall\"\ntarget = \"device\"\nat = \"2s\"\nfor = \"2s\"\nadd = \"12ms\"\n";
+    let base = BASE.replace("duration = \"5s\"", "duration = \"6s\"");
+    let with = dir.path().join("stall.toml");
+    let without = dir.path().join("calm.toml");
+    std::fs::write(&with, format!("{base}{stall}")).unwrap();
+    std::fs::write(&without, &base).unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let o = bin(&["run", with.to_str().unwrap(), "--quiet", "--out", &p("sim")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin(&["run", without.to_str().unwrap(), "--quiet", "--out", &p("calm")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin(&["run", with.to_str().unwrap(), "--live", "--device", &device(), "--quiet", "--out", &p("live")]);
+    assert!(std::path::Path::new(&p("live")).join("summary.json").is_file(), "{o:?}");
+    // Either order: live is recognised as the reference.
+    let o = bin(&["compare", &p("live"), &p("sim"), "--out", &p("cmp")]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    let pred: ag06_lab::model::prediction::Prediction =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("cmp/prediction.json")).unwrap()).unwrap();
+    let [x, lost, _] = &pred.checks[..] else { panic!("{pred:?}") };
+    let rel = |c: &ag06_lab::model::prediction::PredictionCheck| (c.simulated - c.live).abs() / c.live;
+    assert!(rel(x) <= 0.25, "xruns: {x:?}");
+    assert!(rel(lost) <= 0.15, "xruns + missing: {lost:?}");
+    let html = std::fs::read_to_string(dir.path().join("cmp/report.html")).unwrap();
+    assert!(html.contains("chart-lost") && html.contains("simulated") && html.contains("live"), "both sides");
+    let o = bin(&["compare", &p("calm"), &p("live"), "--out", &p("cmp2")]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
 }

@@ -58,6 +58,14 @@ pub struct CompareArgs {
     /// With --plan: print the plan as JSON.
     #[arg(long, requires = "plan")]
     json: bool,
+    /// A simulated and a live run: the simulation's xruns may differ from live's by this share (or by
+    /// 2 sqrt(live), a count's Poisson noise, if larger).
+    #[arg(long, default_value_t = 0.25, value_name = "SHARE")]
+    xruns_tolerance: f64,
+    /// A simulated and a live run: likewise for xruns + missing, and the per-window overlap of the lost
+    /// periods may fall short of 1 by this much.
+    #[arg(long, default_value_t = 0.15, value_name = "SHARE")]
+    lost_tolerance: f64,
 }
 
 /// Runs `ag06-lab compare`.
@@ -82,6 +90,9 @@ pub(crate) fn compare(args: CompareArgs) -> Result<ExitCode> {
     let (Some(baseline), Some(candidate)) = (&args.baseline, &args.candidate) else {
         bail!("compare needs a baseline and a candidate directory (or --plan BASELINE_SWEEP)");
     };
+    if let Some((sim, live)) = crate::compare::prediction::pair(baseline, candidate)? {
+        return predict(&args, &sim, &live);
+    }
     let c = crate::compare::compare(baseline, candidate, &options)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("reports").join("compare"));
     write(&c, baseline, candidate, &out)?;
@@ -94,6 +105,47 @@ pub(crate) fn compare(args: CompareArgs) -> Result<ExitCode> {
         eprintln!("warning: the gate is marginal: {} (exit 0; --fail-on marginal makes it exit 1)", c.reason);
     }
     Ok(if fails { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A simulated run against a live run of the same scenario: did the simulation predict it? Exit 0 when
+/// it did, 1 when not.
+fn predict(args: &CompareArgs, sim: &Path, live: &Path) -> Result<ExitCode> {
+    use crate::compare::prediction::{Tolerances, cases, predict};
+    use crate::model::prediction::PredictionVerdict;
+    for (name, v) in [("--xruns-tolerance", args.xruns_tolerance), ("--lost-tolerance", args.lost_tolerance)] {
+        if !(v > 0.0 && v < 1.0) {
+            bail!("{name} {v}: expected a share above 0 and below 1, e.g. 0.25");
+        }
+    }
+    let tol = Tolerances { xruns: args.xruns_tolerance, lost: args.lost_tolerance, when: args.lost_tolerance };
+    let p = predict(sim, live, tol)?;
+    let out = args.out.clone().unwrap_or_else(|| Path::new("reports").join("prediction"));
+    let mut json = serde_json::to_vec_pretty(&p).expect("invariant: the prediction serializes");
+    json.push(b'\n');
+    let junit = crate::report::junit::render("prediction", &cases(&p));
+    let html = crate::report::html::prediction::prediction_page(Some(&json)).context("failed to render report.html")?;
+    let files = vec![("prediction.json", json), ("junit.xml", junit), ("report.html", html.into_bytes())];
+    Bundle { files }.write_to_marked(&out, "prediction.json").context("failed to write the comparison")?;
+    let mut t = format!("prediction: {} — {}\n", p.verdict.name().to_uppercase(), p.reason);
+    for c in &p.checks {
+        let _ = writeln!(
+            t,
+            "  {:<16} simulated {:>10} live {:>10} allowed {:>10}  {}  {}",
+            c.figure.name(),
+            sig(c.simulated),
+            sig(c.live),
+            sig(c.allowed),
+            if c.holds { "holds" } else { "FAILS" },
+            c.test
+        );
+    }
+    let _ = writeln!(t, "  {} windows compared; report in {}", p.windows.len(), out.display());
+    write_stdout(&t)?;
+    Ok(if p.verdict == PredictionVerdict::Predicted { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn sig(x: f64) -> String {
+    crate::compare::stats_fmt(x)
 }
 
 fn write(c: &Comparison, baseline: &Path, candidate: &Path, out: &Path) -> Result<()> {

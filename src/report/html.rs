@@ -16,6 +16,7 @@ mod compare;
 pub mod data;
 pub mod findings;
 pub mod pages;
+pub mod prediction;
 mod services;
 mod timeline;
 
@@ -140,13 +141,15 @@ pub fn rerender(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
         render_run(|n| files.iter().find(|f| f.0 == n).map(|f| f.1.as_slice()))
     } else if dir.join("sweep.json").is_file() {
         pages::sweep_page(dir)
+    } else if dir.join("prediction.json").is_file() {
+        prediction::prediction_page(read("prediction.json").as_deref())
     } else if dir.join("compare.json").is_file() {
         let names = ["compare.json", "baseline.hdr", "candidate.hdr"];
         let files: Vec<(&str, Vec<u8>)> = names.iter().filter_map(|n| read(n).map(|b| (*n, b))).collect();
         pages::compare_page(|n| files.iter().find(|f| f.0 == n).map(|f| f.1.as_slice()))
     } else {
         anyhow::bail!(
-            "`{shown}` is not an ag06-lab output directory: it has no summary.json, sweep.json or compare.json"
+            "`{shown}` is not an ag06-lab output directory: it has no summary.json, sweep.json, compare.json or prediction.json"
         );
     }
     .with_context(|| format!("cannot render the report of `{shown}`"))?;
