@@ -19,6 +19,7 @@ use crate::sim::{SimDuration, SimTime};
 mod bench;
 pub mod compare;
 mod live;
+mod shrink;
 mod text;
 
 use bench::bench;
@@ -104,6 +105,30 @@ pub enum Command {
         #[arg(long, value_parser = crate::sweep::parse_shard, value_name = "I/N")]
         shard: Option<(usize, usize)>,
         /// Output directory [default: reports/<scenario name>-sweep].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress on stderr and no summary on stdout.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Shrink a failing scenario to the smallest experiment that still fails: a 1-minimal subset of its
+    /// [[chaos]] entries (ddmin), each kept fault made milder (shorter, weaker, fewer occurrences).
+    /// Writes minimal.toml, shrink.json and a report with the original and minimal runs side by side.
+    /// Exit 0 when shrunk, 2 when the scenario does not fail at the seed.
+    Shrink {
+        /// The scenario file (TOML); it must fail at the seed.
+        scenario: PathBuf,
+        /// The seed [default: the scenario's].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Runs at a time [default: the number of CPUs]; the result does not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The objective or hypothesis probe that must keep failing [default: every one that failed].
+        /// Repeatable.
+        #[arg(long = "objective", value_name = "NAME")]
+        objectives: Vec<String>,
+        /// Output directory [default: reports/<scenario name>-shrink].
         #[arg(long)]
         out: Option<PathBuf>,
         /// No progress on stderr and no summary on stdout.
@@ -221,7 +246,7 @@ fn init_logging(verbose: u8) {
 
 fn dispatch(cmd: Command) -> Result<ExitCode> {
     // Only the commands that keep what is done on Ctrl-C take the signal; the others end at once.
-    if matches!(cmd, Command::Run { .. } | Command::Sweep { .. }) {
+    if matches!(cmd, Command::Run { .. } | Command::Sweep { .. } | Command::Shrink { .. }) {
         crate::interrupt::install();
     }
     match cmd {
@@ -258,6 +283,9 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
             calibrate(&scenario, frames, rate, callbacks, &out)
         }
         Command::Sweep { scenario, seeds, jobs, shard, out, quiet } => sweep(&scenario, seeds, jobs, shard, out, quiet),
+        Command::Shrink { scenario, seed, jobs, objectives, out, quiet } => {
+            shrink::shrink(&scenario, seed, jobs, objectives, out, quiet)
+        }
         Command::Merge { dirs, out } => {
             let s = crate::sweep::merge(&dirs, &out)?;
             write_stdout(&sweep_text(&s, &out))?;

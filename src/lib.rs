@@ -34,6 +34,7 @@ pub mod report;
 pub mod resilience;
 pub mod run;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
 pub(crate) mod slo;
 pub(crate) mod supervision;

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod event;
 pub mod prediction;
 pub mod rows;
+pub mod shrink;
 pub mod summary;
 pub mod sweep;
 
@@ -64,6 +65,8 @@ pub enum Output {
     Sweep,
     /// `prediction.json` (compare of a simulated and a live run).
     Prediction,
+    /// `shrink.json`.
+    Shrink,
 }
 
 impl Output {
@@ -75,6 +78,7 @@ impl Output {
             Output::Compare => schemars::schema_for!(compare::Comparison),
             Output::Sweep => schemars::schema_for!(sweep::SweepSummary),
             Output::Prediction => schemars::schema_for!(prediction::Prediction),
+            Output::Shrink => schemars::schema_for!(shrink::ShrinkReport),
         }
     }
 }

@@ -29,8 +29,8 @@ pub fn read_latency_hdr(bytes: &[u8]) -> Result<hdrhistogram::Histogram<u64>, St
 
 /// Files rendered in memory, ready to be written.
 pub struct Bundle {
-    /// `(file name, contents)`.
-    pub files: Vec<(&'static str, Vec<u8>)>,
+    /// `(file name, contents)`; a name may have a directory (`original/summary.json`).
+    pub files: Vec<(std::borrow::Cow<'static, str>, Vec<u8>)>,
 }
 
 /// Why the output directory could not be written.
@@ -72,6 +72,11 @@ fn check_ours(dir: &Path, marker: &str) -> Result<(), OutputError> {
 }
 
 impl Bundle {
+    /// A bundle of files with static names.
+    pub fn of(files: Vec<(&'static str, Vec<u8>)>) -> Bundle {
+        Bundle { files: files.into_iter().map(|(n, b)| (n.into(), b)).collect() }
+    }
+
     /// Every output file of a run (report.html rendered from the others, as `ag06-lab report` would).
     pub fn of_run(
         sc: &crate::scenario::Scenario,
@@ -100,7 +105,7 @@ impl Bundle {
         files.push(("latency.hdr", latency_hdr(output.client.latency.histogram())));
         let html = html::render_run(|name| files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice()))?;
         files.push(("report.html", html.into_bytes()));
-        Ok(Bundle { files })
+        Ok(Bundle::of(files))
     }
 
     /// Writes every file into `dir` atomically: into a temporary sibling first, then renamed into place.
@@ -135,7 +140,10 @@ impl Bundle {
         let _ = fs::remove_dir_all(tmp);
         fs::create_dir(tmp).map_err(io_err(tmp))?;
         for (name, bytes) in &self.files {
-            let p = tmp.join(name);
+            let p = tmp.join(name.as_ref());
+            if let Some(dir) = p.parent().filter(|d| *d != tmp) {
+                fs::create_dir_all(dir).map_err(io_err(dir))?;
+            }
             fs::write(&p, bytes).map_err(io_err(&p))?;
         }
         Ok(())

@@ -125,7 +125,7 @@ fn predict(args: &CompareArgs, sim: &Path, live: &Path) -> Result<ExitCode> {
     let junit = crate::report::junit::render("prediction", &cases(&p));
     let html = crate::report::html::prediction::prediction_page(Some(&json)).context("failed to render report.html")?;
     let files = vec![("prediction.json", json), ("junit.xml", junit), ("report.html", html.into_bytes())];
-    Bundle { files }.write_to_marked(&out, "prediction.json").context("failed to write the comparison")?;
+    Bundle::of(files).write_to_marked(&out, "prediction.json").context("failed to write the comparison")?;
     let mut t = format!("prediction: {} — {}\n", p.verdict.name().to_uppercase(), p.reason);
     for c in &p.checks {
         let _ = writeln!(
@@ -162,7 +162,7 @@ fn write(c: &Comparison, baseline: &Path, candidate: &Path, out: &Path) -> Resul
     let html = crate::report::html::pages::compare_page(|n| files.iter().find(|f| f.0 == n).map(|f| f.1.as_slice()))
         .context("failed to render report.html")?;
     files.push(("report.html", html.into_bytes()));
-    Bundle { files }.write_to_marked(out, "compare.json").context("failed to write the comparison")?;
+    Bundle::of(files).write_to_marked(out, "compare.json").context("failed to write the comparison")?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@ pub mod findings;
 pub mod pages;
 pub mod prediction;
 mod services;
+pub mod shrink;
 mod timeline;
 
 use std::fmt::Write as _;

@@ -33,6 +33,8 @@ pub enum Schedule {
         every: SimDuration,
         /// Random shift bound.
         jitter: SimDuration,
+        /// At most this many occurrences (`None`: until the run ends).
+        count: Option<u32>,
     },
 }
 
@@ -62,10 +64,12 @@ impl FaultSpec {
         let mut rng = stream(seed, &format!("chaos/{index}"));
         let starts: Vec<SimTime> = match self.schedule {
             Schedule::Once { at } => vec![at],
-            Schedule::Every { first, every, jitter } => {
+            Schedule::Every { first, every, jitter, count } => {
                 let mut v = Vec::new();
                 let mut t = first;
-                while t < horizon {
+                let mut left = count.unwrap_or(u32::MAX);
+                while t < horizon && left > 0 {
+                    left -= 1;
                     let shift =
                         if jitter.is_zero() { 0.0 } else { (rng.random::<f64>() * 2.0 - 1.0) * jitter.as_secs_f64() };
                     let at = SimTime::from_secs_f64((t.as_secs_f64() + shift).max(0.0));
@@ -200,7 +204,12 @@ mod tests {
         let s = spec(
             Mode::All,
             1.0,
-            Schedule::Every { first: t(10), every: SimDuration::from_secs(10), jitter: SimDuration::from_secs(2) },
+            Schedule::Every {
+                first: t(10),
+                every: SimDuration::from_secs(10),
+                jitter: SimDuration::from_secs(2),
+                count: None,
+            },
             1,
         );
         let a = s.expand(0, 1, t(100));
@@ -215,13 +224,28 @@ mod tests {
     }
 
     #[test]
+    fn count_caps_the_occurrences_of_a_repeated_fault() {
+        let every = |count| Schedule::Every {
+            first: t(10),
+            every: SimDuration::from_secs(10),
+            jitter: SimDuration::ZERO,
+            count,
+        };
+        assert_eq!(spec(Mode::All, 1.0, every(None), 1).expand(0, 1, t(100)).len(), 9);
+        let three = spec(Mode::All, 1.0, every(Some(3)), 1).expand(0, 1, t(100));
+        assert_eq!(three.iter().map(|f| f.at).collect::<Vec<_>>(), [t(10), t(20), t(30)]);
+        assert_eq!(spec(Mode::All, 1.0, every(Some(50)), 1).expand(0, 1, t(100)).len(), 9, "the run ends first");
+    }
+
+    #[test]
     fn mode_and_probability() {
         let once = Schedule::Once { at: t(5) };
         assert_eq!(spec(Mode::All, 1.0, once, 10).expand(0, 1, t(100)).len(), 10);
         assert_eq!(spec(Mode::One, 1.0, once, 10).expand(0, 1, t(100)).len(), 1);
         assert_eq!(spec(Mode::Percent(25.0), 1.0, once, 10).expand(0, 1, t(100)).len(), 3);
         // Probability 0.3 over 2000 occurrences: binomial, 5 sd.
-        let every = Schedule::Every { first: t(1), every: SimDuration::from_secs(1), jitter: SimDuration::ZERO };
+        let every =
+            Schedule::Every { first: t(1), every: SimDuration::from_secs(1), jitter: SimDuration::ZERO, count: None };
         let n = spec(Mode::One, 0.3, every, 4).expand(0, 9, t(2001)).len() as f64;
         assert!((n - 600.0).abs() < 5.0 * (2000.0f64 * 0.3 * 0.7).sqrt(), "{n}");
         // "one" picks every target over many occurrences.

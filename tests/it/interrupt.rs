@@ -115,3 +115,23 @@ fn a_terminated_sweep_writes_the_seeds_it_finished() {
     let back: SweepSummary = serde_json::from_str(&read(&merged.join("sweep.json"))).unwrap();
     assert_eq!(back.incomplete, sweep.incomplete);
 }
+
+#[test]
+fn an_interrupted_shrink_writes_what_it_found_marked_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("long.toml");
+    let faults =
+        "\n[[chaos]]\nname = \"down\"\nfault = \"errors\"\ntarget = \"api\"\nat = \"1m\"\nfor = \"10m\"\nrate = 0.5\n";
+    std::fs::write(&scenario, format!("{LONG}{faults}{}", faults.replace("\"down\"", "\"also down\""))).unwrap();
+    let out_dir = dir.path().join("out");
+    let (out, stderr) = interrupt_when(
+        &["-v", "shrink", scenario.to_str().unwrap(), "--out", out_dir.to_str().unwrap()],
+        "running the original",
+        "-TERM",
+    );
+    assert_eq!(out.status.code(), Some(130), "stderr:\n{stderr}");
+    let r: ag06_lab::model::shrink::ShrinkReport = serde_json::from_str(&read(&out_dir.join("shrink.json"))).unwrap();
+    assert!(r.incomplete, "marked incomplete");
+    assert!(out_dir.join("minimal.toml").is_file() && out_dir.join("report.html").is_file());
+    assert!(stderr.contains("interrupted"), "{stderr}");
+}

@@ -17,3 +17,4 @@ mod report;
 mod resilience;
 mod scenarios;
 mod schemas;
+mod shrink;

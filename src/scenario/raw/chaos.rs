@@ -42,6 +42,8 @@ pub struct Common<'a> {
     pub percent: Option<f64>,
     /// Probability that an occurrence happens.
     pub probability: Option<f64>,
+    /// With `every`: at most this many occurrences.
+    pub count: Option<u32>,
 }
 
 /// Defines one struct per fault kind (the keys every fault takes, then the kind's own) and the tagged
@@ -86,6 +88,8 @@ macro_rules! fault_kinds {
                     pub percent: Option<f64>,
                     /// Probability that an occurrence happens at all (0..1). Default 1.
                     pub probability: Option<f64>,
+                    /// With `every`: at most this many occurrences (default: until the run ends).
+                    pub count: Option<u32>,
                     $( $(#[$fdoc])* pub $field: $ty, )*
                 }
             )*
@@ -112,6 +116,7 @@ macro_rules! fault_kinds {
                         mode: k.mode,
                         percent: k.percent,
                         probability: k.probability,
+                        count: k.count,
                     }, )*
                 }
             }

@@ -159,12 +159,22 @@ fn schedule(c: &mut Checker, p: &str, f: &Common, horizon: SimTime) -> Schedule 
             if f.jitter.is_some() {
                 c.err(format!("{p}.jitter"), "only a repeated fault (`every`) takes a jitter");
             }
+            if f.count.is_some() {
+                c.err(format!("{p}.count"), "only a repeated fault (`every`) takes a count");
+            }
             Schedule::Once { at: SimTime::ZERO + at.0 }
         }
         (at, Some(every)) => {
             c.positive(&format!("{p}.every"), every.0);
             let jitter = f.jitter.map(|j| j.0).unwrap_or(SimDuration::ZERO);
-            Schedule::Every { first: SimTime::ZERO + at.map(|a| a.0).unwrap_or(every.0), every: every.0, jitter }
+            if f.count == Some(0) {
+                c.err(
+                    format!("{p}.count"),
+                    "0: expected at least 1 occurrence (leave count out to repeat until the end)",
+                );
+            }
+            let first = SimTime::ZERO + at.map(|a| a.0).unwrap_or(every.0);
+            Schedule::Every { first, every: every.0, jitter, count: f.count }
         }
         (None, None) => {
             c.err(

@@ -1,0 +1,109 @@
+//! `shrink.json`: how `ag06-lab shrink` took a failing scenario to a minimal one, step by step.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::closed_set;
+
+/// The schema version of `shrink.json`.
+pub const SHRINK_SCHEMA: u32 = 1;
+
+closed_set! {
+    /// What a step tried.
+    pub enum ShrinkPhase {
+        /// The original scenario, as given.
+        Original = "original",
+        /// No fault at all: does the scenario fail without its faults?
+        NoFaults = "no-faults",
+        /// Delta debugging over the faults: a subset, or the complement of one.
+        Ddmin = "ddmin",
+        /// A kept fault made milder: shorter, weaker, fewer occurrences.
+        Milder = "milder",
+    }
+}
+
+/// A run's key figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunFigures {
+    /// The objectives and probes that failed (`objective <name>`, `probe <name>`).
+    pub failed: Vec<String>,
+    /// End-to-end availability (ok / requests; null without requests).
+    pub availability: Option<f64>,
+    /// End-to-end p99 latency [ms] (null without successes).
+    pub p99_ms: Option<f64>,
+    /// Audio periods lost to the listener: xruns + missing (null without a device).
+    pub audio_lost: Option<u64>,
+}
+
+/// One run of the search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShrinkStep {
+    /// Its number, from 1, in the order the search decided on them.
+    pub step: usize,
+    /// What it tried.
+    pub phase: ShrinkPhase,
+    /// The faults the candidate kept (`[[chaos]]` names), in scenario order.
+    pub faults: Vec<String>,
+    /// The change tried on a kept fault (`<fault>.<key>: <from> -> <to>`), for milder steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// It still failed the way the original did.
+    pub fails: bool,
+    /// An earlier step had run the same scenario: this one is its cached result.
+    pub cached: bool,
+    /// Its figures.
+    pub figures: RunFigures,
+}
+
+/// A parameter of a kept fault, before and after.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShrunkKey {
+    /// The key (`for`, `rate`, `add`, `multiplier`, `factor`, `ppm`, `gain_db`, `count`).
+    pub key: String,
+    /// As the original had it.
+    pub from: String,
+    /// In the minimal scenario.
+    pub to: String,
+}
+
+/// A fault of the original scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShrinkFault {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub fault: String,
+    /// Kept in the minimal scenario.
+    pub kept: bool,
+    /// What was made milder.
+    pub changes: Vec<ShrunkKey>,
+}
+
+/// `shrink.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShrinkReport {
+    /// [`SHRINK_SCHEMA`].
+    pub schema_version: u32,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The scenario file, as given.
+    pub scenario_file: String,
+    /// The seed every run used.
+    pub seed: u64,
+    /// The failures every candidate had to keep.
+    pub holds_on_to: Vec<String>,
+    /// Every fault of the original, kept or not.
+    pub faults: Vec<ShrinkFault>,
+    /// The original run's figures.
+    pub original: RunFigures,
+    /// The minimal run's figures.
+    pub minimal: RunFigures,
+    /// Distinct scenarios run.
+    pub runs: usize,
+    /// Steps answered from the cache.
+    pub cached: usize,
+    /// Interrupted: the minimal scenario is the smallest failing one found so far, not 1-minimal.
+    pub incomplete: bool,
+    /// Every step.
+    pub steps: Vec<ShrinkStep>,
+}
