@@ -135,6 +135,25 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Draw random fault schedules from the scenario's [explore] fault space, run each (seeded,
+    /// reproducible), rank the ones that break an objective or a probe and shrink the best. Writes
+    /// explore.json, the reproducers and a report. Exit 1 when a schedule broke it, 0 when none did.
+    Explore {
+        /// The scenario file (TOML) with an [explore] section.
+        scenario: PathBuf,
+        /// How many schedules to draw and run.
+        #[arg(long)]
+        budget: usize,
+        /// Runs at a time [default: the number of CPUs]; the result does not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Output directory [default: reports/<scenario name>-explore].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress on stderr and no summary on stdout.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Merge sweep directories (shards run anywhere) into one. Exit 1 if any seed failed.
     Merge {
         /// The sweep directories.
@@ -246,7 +265,7 @@ fn init_logging(verbose: u8) {
 
 fn dispatch(cmd: Command) -> Result<ExitCode> {
     // Only the commands that keep what is done on Ctrl-C take the signal; the others end at once.
-    if matches!(cmd, Command::Run { .. } | Command::Sweep { .. } | Command::Shrink { .. }) {
+    if matches!(cmd, Command::Run { .. } | Command::Sweep { .. } | Command::Shrink { .. } | Command::Explore { .. }) {
         crate::interrupt::install();
     }
     match cmd {
@@ -286,6 +305,7 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Shrink { scenario, seed, jobs, objectives, out, quiet } => {
             shrink::shrink(&scenario, seed, jobs, objectives, out, quiet)
         }
+        Command::Explore { scenario, budget, jobs, out, quiet } => shrink::explore(&scenario, budget, jobs, out, quiet),
         Command::Merge { dirs, out } => {
             let s = crate::sweep::merge(&dirs, &out)?;
             write_stdout(&sweep_text(&s, &out))?;

@@ -25,6 +25,7 @@ pub(crate) mod dist;
 pub mod dsp;
 pub(crate) mod evaluate;
 pub(crate) mod experiment;
+pub mod explore;
 pub(crate) mod figures;
 pub mod interrupt;
 pub mod live;

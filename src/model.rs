@@ -8,6 +8,7 @@
 
 pub mod compare;
 pub mod event;
+pub mod explore;
 pub mod prediction;
 pub mod rows;
 pub mod shrink;
@@ -67,6 +68,8 @@ pub enum Output {
     Prediction,
     /// `shrink.json`.
     Shrink,
+    /// `explore.json`.
+    Explore,
 }
 
 impl Output {
@@ -79,6 +82,7 @@ impl Output {
             Output::Sweep => schemars::schema_for!(sweep::SweepSummary),
             Output::Prediction => schemars::schema_for!(prediction::Prediction),
             Output::Shrink => schemars::schema_for!(shrink::ShrinkReport),
+            Output::Explore => schemars::schema_for!(explore::ExploreReport),
         }
     }
 }

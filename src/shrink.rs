@@ -118,7 +118,7 @@ impl Value {
 }
 
 /// `x` rounded to `digits` significant digits.
-fn sig(x: f64, digits: i32) -> f64 {
+pub(crate) fn sig(x: f64, digits: i32) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }
@@ -127,7 +127,7 @@ fn sig(x: f64, digits: i32) -> f64 {
 }
 
 /// Milliseconds as a humantime duration: whole seconds as `"90s"`, otherwise `"1500ms"`.
-fn dur_text(ms: u64) -> String {
+pub(crate) fn dur_text(ms: u64) -> String {
     if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
 }
 
@@ -183,6 +183,17 @@ pub fn figures(summary: &Summary) -> RunFigures {
     }
 }
 
+/// Runs the scenario `text` (read as if it were the file `path`, with `stem`) at `seed`: its figures, and
+/// whether it was interrupted.
+pub fn run_text(text: &str, path: &str, stem: &str, seed: u64) -> Result<(RunFigures, bool)> {
+    let sc = Scenario::from_toml(text, path, stem)
+        .map_err(|e| anyhow::anyhow!("a generated scenario is not valid (a bug: please report it): {e}"))?;
+    let started = std::time::Instant::now();
+    let output = crate::run::simulate(&sc, seed, None)?;
+    let summary = Summary::new(&sc, &output, Mode::Simulated, started.elapsed().as_secs_f64());
+    Ok((figures(&summary), output.ending == Ending::Interrupted))
+}
+
 impl Shrinker {
     /// The text of `cand`: the original without the removed entries, with its changes.
     fn render(&self, cand: &Candidate) -> String {
@@ -212,13 +223,8 @@ impl Shrinker {
         if let Some(o) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(text) {
             return Ok((o.clone(), true));
         }
-        let sc = Scenario::from_toml(text, &self.path, &self.stem).map_err(|e| {
-            anyhow::anyhow!("a shrunk candidate is not a valid scenario (a bug: please report it): {e}")
-        })?;
-        let started = std::time::Instant::now();
-        let output = crate::run::simulate(&sc, self.seed, None)?;
-        let summary = Summary::new(&sc, &output, Mode::Simulated, started.elapsed().as_secs_f64());
-        let o = Outcome { figures: figures(&summary), interrupted: output.ending == Ending::Interrupted };
+        let (figures, interrupted) = run_text(text, &self.path, &self.stem, self.seed)?;
+        let o = Outcome { figures, interrupted };
         if !o.interrupted {
             self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(text.to_string(), o.clone());
             let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -599,7 +605,7 @@ mod tests {
         assert_eq!(d.at(0.5), Some(Value::Duration(30_000)));
         assert_eq!(d.at(0.504), Some(Value::Duration(30_000)), "two significant digits");
         assert_eq!(d.at(0.16), Some(Value::Duration(9_600)));
-        assert_eq!(d.at(0.00001), None, "below a millisecond the fault would do nothing");
+        assert_eq!(d.at(0.000_001), None, "below half a millisecond the fault would do nothing");
         let m = Param::Number { key: "multiplier", original: 3.0, mildest: 1.0 };
         assert_eq!(m.at(0.5), Some(Value::Number(2.0)));
         let c = Param::Count { original: 10 };

@@ -1,4 +1,4 @@
-//! `ag06-lab shrink`: the smallest experiment that still fails.
+//! `ag06-lab shrink`: the smallest experiment that still fails; `ag06-lab explore`: what else breaks it.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -108,4 +108,69 @@ fn text_of(r: &ShrinkReport, out: &Path) -> String {
         out.join("minimal.toml").display()
     );
     t
+}
+
+/// Runs `ag06-lab explore`.
+pub(super) fn explore(
+    path: &Path,
+    budget: usize,
+    jobs: Option<usize>,
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{shown}`"))?;
+    let sc = Scenario::load(path)?;
+    let out = out.unwrap_or_else(|| Path::new("reports").join(format!("{}-explore", sc.dir_name())));
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let bar = ProgressBar::with_draw_target(Some(budget as u64), ProgressDrawTarget::hidden());
+    if !quiet && std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} exploring {msg} [{bar:30}] {pos}/{len} schedules (ETA {eta})")
+                .expect("invariant: the template is valid")
+                .progress_chars("=> "),
+        );
+        bar.set_message(sc.name.clone());
+    }
+    tracing::info!("exploring {}: {budget} schedules", sc.name);
+    let ticker = bar.clone();
+    let explored = crate::explore::explore(path, &text, budget, jobs, &move |n| ticker.set_position(n as u64));
+    bar.finish_and_clear();
+    let explored = explored?;
+    let r = &explored.report;
+    let mut json = serde_json::to_vec_pretty(r).expect("invariant: the report serializes");
+    json.push(b'\n');
+    let mut files = explored.files;
+    files.push(("explore.json".into(), json));
+    files.push(("report.html".into(), crate::report::html::explore::explore_page(r).into_bytes()));
+    let files = files.into_iter().map(|(n, b)| (n.into(), b)).collect();
+    Bundle { files }.write_to_marked(&out, "explore.json").context("failed to write the explore")?;
+    if !quiet {
+        let mut t = if r.failures > 0 {
+            format!("explore {}: {} of {} schedules broke it\n", r.scenario, r.failures, r.schedules.len())
+        } else {
+            format!("explore {}: no schedule broke it\n", r.scenario)
+        };
+        let _ = writeln!(t, "  covered: {}", r.covered);
+        for b in &r.broken {
+            let _ = writeln!(t, "  {:<40} broken by {} schedules", b.failure, b.schedules);
+        }
+        for p in &r.reproducers {
+            let _ = writeln!(
+                t,
+                "  reproducer of schedule {}: keeps {} -> {}",
+                p.schedule,
+                p.kept.join(", "),
+                out.join(&p.minimal_file).display()
+            );
+        }
+        let _ = writeln!(t, "  report in {}", out.display());
+        write_stdout(&t)?;
+    }
+    if r.incomplete {
+        eprintln!("interrupted: what was done is in {}", out.display());
+        return Ok(ExitCode::from(crate::interrupt::EXIT_CODE));
+    }
+    Ok(if r.failures > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -14,6 +14,7 @@
 pub mod charts;
 mod compare;
 pub mod data;
+pub mod explore;
 pub mod findings;
 pub mod pages;
 pub mod prediction;

@@ -14,6 +14,7 @@ use crate::sim::SimDuration;
 
 pub mod chaos;
 mod device;
+pub mod explore;
 mod service;
 pub use chaos::{FaultKind, ModeName, RawChaos};
 pub use device::*;
@@ -100,6 +101,8 @@ pub struct RawScenario {
     pub hypothesis: Vec<RawProbe>,
     /// The release gate: margins, critical figures and weights `compare` judges a candidate with.
     pub gate: Option<crate::model::compare::Gate>,
+    /// The fault space `ag06-lab explore` draws schedules from (ignored by `run`).
+    pub explore: Option<explore::RawExplore>,
 }
 
 /// The experiment's phases.

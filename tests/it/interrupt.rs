@@ -135,3 +135,33 @@ fn an_interrupted_shrink_writes_what_it_found_marked_incomplete() {
     assert!(out_dir.join("minimal.toml").is_file() && out_dir.join("report.html").is_file());
     assert!(stderr.contains("interrupted"), "{stderr}");
 }
+
+#[test]
+fn an_interrupted_explore_writes_the_schedules_that_ran_marked_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("long.toml");
+    let space = "\n[explore]\nmax_faults = 1\n[[explore.faults]]\nfault = \"errors\"\ntarget = \"api\"\nstart = [\"1m\", \"2m\"]\nfor = [\"1m\", \"2m\"]\nrate = [0.1, 0.5]\n";
+    std::fs::write(&scenario, format!("{LONG}{space}")).unwrap();
+    let out_dir = dir.path().join("out");
+    let (out, stderr) = interrupt_when(
+        &[
+            "-v",
+            "explore",
+            scenario.to_str().unwrap(),
+            "--budget",
+            "4",
+            "--jobs",
+            "1",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        "exploring long",
+        "-INT",
+    );
+    assert_eq!(out.status.code(), Some(130), "stderr:\n{stderr}");
+    let r: ag06_lab::model::explore::ExploreReport =
+        serde_json::from_str(&read(&out_dir.join("explore.json"))).unwrap();
+    assert!(r.incomplete, "marked incomplete");
+    assert!(r.schedules.len() < 4, "the schedules that ran: {}", r.schedules.len());
+    assert!(r.covered.contains("of 4 schedules"), "{}", r.covered);
+}

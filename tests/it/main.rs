@@ -7,6 +7,7 @@ mod chaos;
 mod common;
 mod determinism;
 mod experiments;
+mod explore;
 mod fidelity;
 mod gate;
 mod gate_rates;
