@@ -129,7 +129,7 @@ pub fn render_run<'a>(file: impl Fn(&str) -> Option<&'a [u8]>) -> Result<String,
     page(&d).map_err(|why| DataError { file: "report.html".into(), why })
 }
 
-/// Renders `dir/report.html` again from the files of a run, sweep or comparison directory (written to a
+/// Renders `dir/report.html` again from the files of a run, sweep, comparison, shrink or explore directory (written to a
 /// temporary file and renamed into place, so that a failure leaves the old report). Returns its path.
 pub fn rerender(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     use anyhow::Context;
@@ -143,6 +143,16 @@ pub fn rerender(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
         render_run(|n| files.iter().find(|f| f.0 == n).map(|f| f.1.as_slice()))
     } else if dir.join("sweep.json").is_file() {
         pages::sweep_page(dir)
+    } else if dir.join("shrink.json").is_file() {
+        let r: crate::model::shrink::ShrinkReport = pages::json("shrink.json", read("shrink.json").as_deref())?;
+        let side = |name: &str| -> Option<crate::model::summary::Summary> {
+            read(&format!("{name}/summary.json")).and_then(|b| serde_json::from_slice(&b).ok())
+        };
+        let (o, m) = (side("original"), side("minimal"));
+        Ok(shrink::shrink_page(&r, o.as_ref().zip(m.as_ref())))
+    } else if dir.join("explore.json").is_file() {
+        let r: crate::model::explore::ExploreReport = pages::json("explore.json", read("explore.json").as_deref())?;
+        Ok(explore::explore_page(&r))
     } else if dir.join("prediction.json").is_file() {
         prediction::prediction_page(read("prediction.json").as_deref())
     } else if dir.join("compare.json").is_file() {
@@ -151,7 +161,7 @@ pub fn rerender(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
         pages::compare_page(|n| files.iter().find(|f| f.0 == n).map(|f| f.1.as_slice()))
     } else {
         anyhow::bail!(
-            "`{shown}` is not an ag06-lab output directory: it has no summary.json, sweep.json, compare.json or prediction.json"
+            "`{shown}` is not an ag06-lab output directory: it has no summary.json, sweep.json, compare.json, prediction.json, shrink.json or explore.json"
         );
     }
     .with_context(|| format!("cannot render the report of `{shown}`"))?;

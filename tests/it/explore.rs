@@ -62,6 +62,11 @@ fn explore_finds_the_slow_database_and_shrinks_it_the_same_way_for_any_jobs() {
         dir.path().join("m").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1));
+    // `ag06-lab report` renders the same page again from explore.json.
+    let page = read(&dir.path().join("a/report.html"));
+    assert!(page.contains(&best.minimal_file), "the page links the reproducer");
+    assert_eq!(run_bin(&["report", dir.path().join("a").to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(read(&dir.path().join("a/report.html")), page);
     // The same outputs with one job.
     let (_, r1) = explore(&scenario, &dir.path().join("b"), "30", "1");
     assert_eq!(r, r1);

@@ -56,6 +56,10 @@ fn two_overlapping_faults_of_six_are_kept_and_the_minimal_scenario_fails() {
     let html = read(&out.join("report.html"));
     assert!(html.contains("original/report.html") && html.contains("minimal/report.html"));
     assert!(out.join("original/summary.json").is_file() && out.join("minimal/summary.json").is_file());
+    // `ag06-lab report` renders the same page again from the files.
+    let o = run_bin(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&out.join("report.html")), html, "the same page from the files");
     // Every step is a real run or a cached one, and each milder change kept the failure.
     assert!(r.runs + r.cached >= r.steps.len() - 1, "{} runs, {} cached, {} steps", r.runs, r.cached, r.steps.len());
     let m: ag06_lab::report::Summary = serde_json::from_str(&read(&out.join("minimal/summary.json"))).unwrap();
