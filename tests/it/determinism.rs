@@ -76,7 +76,8 @@ fn seed_flag_overrides_the_file() {
 /// Builds the binary with the dev (debug) and release profiles and compares their outputs. Slow the first
 /// time (a release build), incremental afterwards.
 #[test]
-fn debug_and_release_builds_agree() {
+#[ignore = "builds the release binary: CI runs it beside its release build, cargo test --release --test it -- --ignored long_"]
+fn long_debug_and_release_builds_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let cargo = env!("CARGO");
     let target =
