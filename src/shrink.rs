@@ -581,14 +581,7 @@ pub fn minimal_file(r: &ShrinkReport, text: &str) -> String {
         r.holds_on_to.join(", ")
     );
     for f in &r.faults {
-        let what = if !f.kept {
-            "removed".to_string()
-        } else if f.changes.is_empty() {
-            "kept as it was".to_string()
-        } else {
-            let c: Vec<String> = f.changes.iter().map(|c| format!("{} {} -> {}", c.key, c.from, c.to)).collect();
-            format!("kept, milder: {}", c.join(", "))
-        };
+        let what = f.outcome();
         h.push_str(&format!("#   fault \"{}\" ({}): {what}\n", f.name, f.fault));
     }
     h.push_str(&format!("# Run it: ag06-lab run minimal.toml --seed {}\n\n", r.seed));

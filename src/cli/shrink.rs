@@ -14,6 +14,22 @@ use crate::model::summary::Mode;
 use crate::report::{Bundle, Summary};
 use crate::scenario::Scenario;
 
+/// The scenario at `path` as shown, its text and its checked form, the output directory (default
+/// `reports/<name>-<what>`) and the jobs (default: the CPUs).
+fn prepare(
+    path: &Path,
+    out: Option<PathBuf>,
+    what: &str,
+    jobs: Option<usize>,
+) -> Result<(String, String, Scenario, PathBuf, usize)> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{shown}`"))?;
+    let sc = Scenario::load(path)?;
+    let out = out.unwrap_or_else(|| Path::new("reports").join(format!("{}-{what}", sc.dir_name())));
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    Ok((shown, text, sc, out, jobs))
+}
+
 /// Runs `ag06-lab shrink`.
 pub(super) fn shrink(
     path: &Path,
@@ -23,11 +39,7 @@ pub(super) fn shrink(
     out: Option<PathBuf>,
     quiet: bool,
 ) -> Result<ExitCode> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{shown}`"))?;
-    let sc = Scenario::load(path)?;
-    let out = out.unwrap_or_else(|| Path::new("reports").join(format!("{}-shrink", sc.dir_name())));
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let (shown, text, sc, out, jobs) = prepare(path, out, "shrink", jobs)?;
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     if !quiet && std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
@@ -89,14 +101,7 @@ fn text_of(r: &ShrinkReport, out: &Path) -> String {
         if r.incomplete { " — interrupted: the smallest so far, not 1-minimal" } else { "" }
     );
     for f in &r.faults {
-        let what = if !f.kept {
-            "removed".to_string()
-        } else if f.changes.is_empty() {
-            "kept".to_string()
-        } else {
-            let c: Vec<String> = f.changes.iter().map(|c| format!("{} {} -> {}", c.key, c.from, c.to)).collect();
-            format!("kept, {}", c.join(", "))
-        };
+        let what = f.outcome();
         let _ = writeln!(t, "  {:<28} {:<18} {what}", f.name, f.fault);
     }
     let _ = writeln!(
@@ -118,11 +123,7 @@ pub(super) fn explore(
     out: Option<PathBuf>,
     quiet: bool,
 ) -> Result<ExitCode> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{shown}`"))?;
-    let sc = Scenario::load(path)?;
-    let out = out.unwrap_or_else(|| Path::new("reports").join(format!("{}-explore", sc.dir_name())));
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let (_, text, sc, out, jobs) = prepare(path, out, "explore", jobs)?;
     let bar = ProgressBar::with_draw_target(Some(budget as u64), ProgressDrawTarget::hidden());
     if !quiet && std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::stderr());

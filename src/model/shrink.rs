@@ -79,6 +79,20 @@ pub struct ShrinkFault {
     pub changes: Vec<ShrunkKey>,
 }
 
+impl ShrinkFault {
+    /// What became of it: "removed", "kept as it was", or "kept, milder: for 60s -> 30s".
+    pub fn outcome(&self) -> String {
+        if !self.kept {
+            return "removed".into();
+        }
+        if self.changes.is_empty() {
+            return "kept as it was".into();
+        }
+        let c: Vec<String> = self.changes.iter().map(|c| format!("{} {} -> {}", c.key, c.from, c.to)).collect();
+        format!("kept, milder: {}", c.join(", "))
+    }
+}
+
 /// `shrink.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ShrinkReport {

@@ -43,13 +43,7 @@ pub fn shrink_page(r: &ShrinkReport, runs: Option<(&Summary, &Summary)>) -> Stri
     );
     h.push_str("<section id=\"faults\">\n<h2>Faults</h2>\n<table>\n<tr><th>fault</th><th>kind</th><th>original</th><th>minimal</th></tr>\n");
     for f in &r.faults {
-        let minimal = if !f.kept {
-            "removed".to_string()
-        } else if f.changes.is_empty() {
-            "kept as it was".to_string()
-        } else {
-            f.changes.iter().map(|c| format!("{} {} → {}", c.key, c.from, c.to)).collect::<Vec<_>>().join(", ")
-        };
+        let minimal = f.outcome();
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>in</td><td>{}</td></tr>",
