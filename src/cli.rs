@@ -199,6 +199,10 @@ pub enum Command {
         /// Override the scenario's duration (e.g. "5m" for a quick look).
         #[arg(long, value_parser = parse_duration)]
         duration: Option<SimDuration>,
+        /// Also run workload W as a plain event loop (no actors; the same model) in this process, and
+        /// print the lab's wall time over the loop's: how far the engine is from the floor.
+        #[arg(long, conflicts_with = "scenario")]
+        reference: bool,
     },
     /// Measure the live audio callback with the scenario's own mixer and vocal chain on this machine (no
     /// hardware needed) and write every callback's time as an HdrHistogram, for the simulation's
@@ -297,7 +301,9 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
             write_stdout(&format!("{text}\n"))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { scenario, repeat, duration } => bench(scenario.as_deref(), repeat, duration),
+        Command::Bench { scenario, repeat, duration, reference } => {
+            bench(scenario.as_deref(), repeat, duration, reference)
+        }
         Command::Calibrate { scenario, frames, rate, callbacks, out } => {
             calibrate(&scenario, frames, rate, callbacks, &out)
         }

@@ -31,6 +31,7 @@ pub mod interrupt;
 pub mod live;
 pub(crate) mod metrics;
 pub mod model;
+pub mod reference;
 pub mod report;
 pub mod resilience;
 pub mod run;

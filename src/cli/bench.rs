@@ -13,7 +13,12 @@ use crate::run::simulate;
 use crate::scenario::Scenario;
 use crate::sim::SimDuration;
 
-pub(super) fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDuration>) -> Result<ExitCode> {
+pub(super) fn bench(
+    path: Option<&Path>,
+    repeat: u32,
+    duration: Option<SimDuration>,
+    reference: bool,
+) -> Result<ExitCode> {
     let mut sc = match path {
         Some(p) => Scenario::load(p)?,
         None => Scenario::from_toml(WORKLOAD_W, "<built-in workload W>", "workload-w")?,
@@ -71,6 +76,29 @@ pub(super) fn bench(path: Option<&Path>, repeat: u32, duration: Option<SimDurati
         html.len() as f64 / 1e6,
         rss
     ))?;
+    if reference {
+        // After the RSS above: the loop's memory is not the lab's.
+        let mut walls = Vec::new();
+        let mut last = None;
+        for _ in 0..repeat {
+            let started = Instant::now();
+            let r = crate::reference::workload_w(sc.duration.as_secs_f64(), sc.seed);
+            walls.push(started.elapsed().as_secs_f64());
+            last = Some(r);
+        }
+        walls.sort_by(f64::total_cmp);
+        let wall = walls[walls.len() / 2];
+        let r = last.expect("invariant: at least one run");
+        write_stdout(&format!(
+            "reference (W as a plain event loop: binary heap, no actors): {:.3} s wall (median of {repeat}), {} requests, {} events, latency ms: mean {:.3} p99 {:.3}\nlab / reference: {:.1}x\n",
+            wall,
+            r.requests,
+            r.events,
+            r.mean_ms,
+            r.p99_ms,
+            median / wall.max(1e-9)
+        ))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
