@@ -208,16 +208,26 @@ pub fn explore(
     base.remove("explore");
     let schedule_seed = e.seed.unwrap_or(sc.seed);
     let seed = sc.seed;
-    // Every kind of the space once, at its ranges' lower ends: the targets and keys are checked as
-    // `[[chaos]]` would check them, the errors named by their place in [explore].
-    {
+    // Every kind of the space once at its ranges' lower ends, once at their upper ends: the targets,
+    // starts and values are checked as `[[chaos]]` would check them, the errors named by their place in
+    // [explore]. (Every draw lies between the two.)
+    for end in [0, 1] {
         let mut probe = base.clone();
         let mut tables = toml_edit::ArrayOfTables::new();
         for (j, f) in e.faults.iter().enumerate() {
-            let mut lowest = f.clone();
-            lowest.for_ = f.for_.map(|r| [r[0], r[0]]);
+            let pin = |r: [crate::scenario::raw::Dur; 2]| [r[end], r[end]];
+            let pin_n = |r: [f64; 2]| [r[end], r[end]];
+            let mut at_end = f.clone();
+            at_end.start = pin(f.start);
+            at_end.for_ = f.for_.map(pin);
+            at_end.add = f.add.map(pin);
+            at_end.rate = f.rate.map(pin_n);
+            at_end.multiplier = f.multiplier.map(pin_n);
+            at_end.factor = f.factor.map(pin_n);
+            at_end.ppm = f.ppm.map(pin_n);
+            at_end.gain_db = f.gain_db.map(pin_n);
             let mut rng = stream(0, "explore/probe");
-            tables.push(table(j, &lowest, &mut rng).0);
+            tables.push(table(j, &at_end, &mut rng).0);
         }
         probe.insert("chaos", Item::ArrayOfTables(tables));
         if let Err(err) = Scenario::from_toml(&probe.to_string(), &shown, &stem) {
@@ -225,7 +235,8 @@ pub fn explore(
             for j in 0..e.faults.len() {
                 msg = msg.replace(&format!("chaos[{j}]"), &format!("explore.faults[{j}]"));
             }
-            bail!("{msg}");
+            let which = if end == 0 { "lower" } else { "upper" };
+            bail!("{msg}\n(checked at the {which} ends of the ranges in [explore])");
         }
     }
     let pool = rayon::ThreadPoolBuilder::new()

@@ -100,6 +100,8 @@ fn a_bad_fault_space_is_an_input_error_naming_its_place() {
         (base.replace("add = [\"10ms\", \"150ms\"]", "add = [\"150ms\", \"10ms\"]"), "explore.faults[0].add"),
         (base.replace("target = \"db\"", "target = \"nope\""), "explore.faults[0].target"),
         (base.replace("rate = [0.0001, 0.001]\n", ""), "explore.faults[1]: a errors fault needs a range of `rate`"),
+        (base.replace("rate = [0.0001, 0.001]", "rate = [0.1, 1.5]"), "explore.faults[1].rate"),
+        (base.replace("start = [\"30s\", \"4m\"]", "start = [\"30s\", \"9m\"]"), "explore.faults[0].at"),
         (base.split("\n[explore]\n").next().unwrap().to_string(), "has no [explore] section"),
     ];
     for (text, wanted) in cases {
