@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use toml_edit::{DocumentMut, Item, Table};
 
 use crate::model::explore::{BrokenCount, DrawnFault, EXPLORE_SCHEMA, ExploreReport, ExploredSchedule, Reproducer};
-use crate::model::shrink::ShrinkReport;
+use crate::model::shrink::{Failure, ShrinkReport};
 use crate::scenario::Scenario;
 use crate::scenario::raw::explore::{RawExplore, RawExploreFault};
 use crate::scenario::raw::{FaultKind, ModeName, RawScenario};
@@ -153,7 +153,7 @@ fn table(j: usize, f: &RawExploreFault, rng: &mut crate::sim::SimRng) -> (Table,
     }
     let d = DrawnFault {
         name,
-        fault: f.fault.name().into(),
+        fault: f.fault,
         target: f.target.clone(),
         at_s: at as f64 / 1e3,
         for_s: for_ms.map(|ms| ms as f64 / 1e3),
@@ -281,20 +281,20 @@ pub fn explore(
             .partial_cmp(&(b.faults.len(), b.fault_time_s, b.index))
             .expect("finite")
     });
-    let mut broken: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut broken: BTreeMap<&Failure, usize> = BTreeMap::new();
     for s in &ranked {
         for f in &s.figures.failed {
-            *broken.entry(f.as_str()).or_default() += 1;
+            *broken.entry(f).or_default() += 1;
         }
     }
     let mut broken: Vec<BrokenCount> =
-        broken.into_iter().map(|(failure, n)| BrokenCount { failure: failure.into(), schedules: n }).collect();
+        broken.into_iter().map(|(failure, n)| BrokenCount { failure: failure.clone(), schedules: n }).collect();
     broken.sort_by(|a, b| b.schedules.cmp(&a.schedules).then(a.failure.cmp(&b.failure)));
     // The best schedule of each distinct set of failures, shrunk.
     let mut reproducers = Vec::new();
     let mut files = Vec::new();
     let mut shrinks = Vec::new();
-    let mut seen: Vec<&Vec<String>> = Vec::new();
+    let mut seen: Vec<&Vec<Failure>> = Vec::new();
     for s in &ranked {
         if reproducers.len() == REPRODUCERS || incomplete || crate::interrupt::requested() {
             break;

@@ -20,7 +20,10 @@ use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 use toml_edit::{DocumentMut, Item};
 
-use crate::model::shrink::{RunFigures, SHRINK_SCHEMA, ShrinkFault, ShrinkPhase, ShrinkReport, ShrinkStep, ShrunkKey};
+use crate::model::shrink::{
+    Failure, FailureKind, RunFigures, SHRINK_SCHEMA, ShrinkFault, ShrinkPhase, ShrinkReport, ShrinkStep, ShrunkKey,
+    list,
+};
 use crate::model::summary::{Mode, Summary};
 use crate::scenario::chaos::Schedule;
 use crate::scenario::{FaultEffect, Scenario};
@@ -158,7 +161,7 @@ struct Shrinker {
     doc: DocumentMut,
     names: Vec<String>,
     seed: u64,
-    holds: Vec<String>,
+    holds: Vec<Failure>,
     pool: rayon::ThreadPool,
     cache: Mutex<HashMap<String, Outcome>>,
     steps: Vec<ShrinkStep>,
@@ -169,10 +172,12 @@ struct Shrinker {
 
 /// The figures and failures of `summary`.
 pub fn figures(summary: &Summary) -> RunFigures {
-    let mut failed: Vec<String> =
-        summary.slos.iter().filter(|s| !s.met).map(|s| format!("objective {}", s.name)).collect();
+    let failure = |kind, name: &str| Failure { kind, name: name.to_string() };
+    let mut failed: Vec<Failure> =
+        summary.slos.iter().filter(|s| !s.met).map(|s| failure(FailureKind::Objective, &s.name)).collect();
     if let Some(h) = &summary.hypothesis {
-        failed.extend(h.probes.iter().filter(|p| p.phases.iter().any(|c| !c.ok)).map(|p| format!("probe {}", p.name)));
+        let deviated = h.probes.iter().filter(|p| p.phases.iter().any(|c| !c.ok));
+        failed.extend(deviated.map(|p| failure(FailureKind::Probe, &p.name)));
     }
     let r = &summary.requests.counts;
     RunFigures {
@@ -484,13 +489,13 @@ pub fn shrink(path: &Path, text: &str, opts: &Options, on_run: Box<dyn Fn(usize)
     } else {
         let mut holds = Vec::new();
         for name in &opts.objectives {
-            let found = failed.iter().find(|f| f.strip_prefix("objective ").or(f.strip_prefix("probe ")) == Some(name));
+            let found = failed.iter().find(|f| f.name == *name);
             match found {
                 Some(f) => holds.push(f.clone()),
                 None => {
                     return Err(NothingToShrink(format!(
                         "{shown}: \"{name}\" did not fail at seed {seed} (failed: {})",
-                        if failed.is_empty() { "nothing".into() } else { failed.join(", ") }
+                        list(&failed)
                     ))
                     .into());
                 }
@@ -518,7 +523,7 @@ pub fn shrink(path: &Path, text: &str, opts: &Options, on_run: Box<dyn Fn(usize)
         if v[0] {
             return Err(NothingToShrink(format!(
                 "{shown} fails at seed {seed} without any of its faults ({}): the faults are not the cause, there is nothing to shrink",
-                s.holds.join(", ")
+                list(&s.holds)
             ))
             .into());
         }
@@ -546,7 +551,7 @@ pub fn shrink(path: &Path, text: &str, opts: &Options, on_run: Box<dyn Fn(usize)
                     to: v.text(),
                 })
                 .collect();
-            ShrinkFault { name: s.names[i].clone(), fault: kind_of(&tables[i]), kept, changes }
+            ShrinkFault { name: s.names[i].clone(), fault: sc.chaos[i].effect.kind(), kept, changes }
         })
         .collect();
     let cached = s.steps.iter().filter(|st| st.cached).count();
@@ -567,10 +572,6 @@ pub fn shrink(path: &Path, text: &str, opts: &Options, on_run: Box<dyn Fn(usize)
     Ok(Shrunk { report, original: text.to_string(), minimal: minimal_text })
 }
 
-fn kind_of(t: &toml_edit::Table) -> String {
-    t.get("fault").and_then(|f| f.as_str()).unwrap_or("?").to_string()
-}
-
 /// `minimal.toml`: a header that says where it comes from and what it keeps, then the scenario.
 pub fn minimal_file(r: &ShrinkReport, text: &str) -> String {
     let mut h = format!(
@@ -578,7 +579,7 @@ pub fn minimal_file(r: &ShrinkReport, text: &str) -> String {
         r.scenario_file,
         r.seed,
         if r.incomplete { " (interrupted: smallest so far, not 1-minimal)" } else { "" },
-        r.holds_on_to.join(", ")
+        list(&r.holds_on_to)
     );
     for f in &r.faults {
         let what = f.outcome();

@@ -97,7 +97,7 @@ fn text_of(r: &ShrinkReport, out: &Path) -> String {
         kept,
         r.faults.len(),
         r.seed,
-        r.holds_on_to.join(", "),
+        crate::model::shrink::list(&r.holds_on_to),
         if r.incomplete { " — interrupted: the smallest so far, not 1-minimal" } else { "" }
     );
     for f in &r.faults {

@@ -3,7 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::shrink::RunFigures;
+use super::shrink::{Failure, RunFigures};
+use super::summary::FaultKind;
 
 /// The schema version of `explore.json`.
 pub const EXPLORE_SCHEMA: u32 = 1;
@@ -14,7 +15,7 @@ pub struct DrawnFault {
     /// Its name in the schedule's `[[chaos]]`.
     pub name: String,
     /// Its kind.
-    pub fault: String,
+    pub fault: FaultKind,
     /// Its target selector.
     pub target: String,
     /// Start [s].
@@ -43,8 +44,8 @@ pub struct ExploredSchedule {
 /// How often an objective or probe broke.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BrokenCount {
-    /// `objective <name>` or `probe <name>`.
-    pub failure: String,
+    /// The objective or probe.
+    pub failure: Failure,
     /// Schedules that broke it.
     pub schedules: usize,
 }
@@ -55,7 +56,7 @@ pub struct Reproducer {
     /// The schedule.
     pub schedule: usize,
     /// What it breaks.
-    pub breaks: Vec<String>,
+    pub breaks: Vec<Failure>,
     /// The faults the minimal reproducer keeps.
     pub kept: Vec<String>,
     /// The schedule as drawn, a scenario file in the output directory.

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::closed_set;
+use super::summary::FaultKind;
 
 /// The schema version of `shrink.json`.
 pub const SHRINK_SCHEMA: u32 = 1;
@@ -22,11 +23,44 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// What kind of check a run failed.
+    pub enum FailureKind {
+        /// An objective (`[[slo]]`) was not met.
+        Objective = "objective",
+        /// A hypothesis probe deviated.
+        Probe = "probe",
+    }
+}
+
+/// A check a run failed: an objective or a probe, by name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct Failure {
+    /// Objective or probe.
+    pub kind: FailureKind,
+    /// Its name in the scenario.
+    pub name: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind.name(), self.name)
+    }
+}
+
+/// `failures` as a comma-separated list ("nothing" when empty).
+pub fn list(failures: &[Failure]) -> String {
+    if failures.is_empty() {
+        return "nothing".into();
+    }
+    failures.iter().map(Failure::to_string).collect::<Vec<_>>().join(", ")
+}
+
 /// A run's key figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunFigures {
-    /// The objectives and probes that failed (`objective <name>`, `probe <name>`).
-    pub failed: Vec<String>,
+    /// The objectives and probes that failed.
+    pub failed: Vec<Failure>,
     /// End-to-end availability (ok / requests; null without requests).
     pub availability: Option<f64>,
     /// End-to-end p99 latency [ms] (null without successes).
@@ -72,7 +106,7 @@ pub struct ShrinkFault {
     /// Its name.
     pub name: String,
     /// Its kind.
-    pub fault: String,
+    pub fault: FaultKind,
     /// Kept in the minimal scenario.
     pub kept: bool,
     /// What was made milder.
@@ -105,7 +139,7 @@ pub struct ShrinkReport {
     /// The seed every run used.
     pub seed: u64,
     /// The failures every candidate had to keep.
-    pub holds_on_to: Vec<String>,
+    pub holds_on_to: Vec<Failure>,
     /// Every fault of the original, kept or not.
     pub faults: Vec<ShrinkFault>,
     /// The original run's figures.

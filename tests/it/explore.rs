@@ -2,6 +2,7 @@
 //! ranked and shrunk.
 
 use ag06_lab::model::explore::ExploreReport;
+use ag06_lab::model::summary::FaultKind;
 
 use crate::common::{read, root, run_bin};
 
@@ -51,7 +52,7 @@ fn explore_finds_the_slow_database_and_shrinks_it_the_same_way_for_any_jobs() {
     // Every failing schedule holds a latency fault on db: nothing else can break it.
     for k in &r.ranked {
         let s = r.schedules.iter().find(|s| s.index == *k).unwrap();
-        assert!(s.faults.iter().any(|f| f.fault == "latency" && f.target == "db"), "{s:?}");
+        assert!(s.faults.iter().any(|f| f.fault == FaultKind::Latency && f.target == "db"), "{s:?}");
     }
     // The minimal reproducer fails when run.
     let o = run_bin(&[

@@ -2,7 +2,7 @@
 //! Isolating Failure-Inducing Input": ddmin returns a 1-minimal subset: removing any one of its elements
 //! makes the test pass), then milder faults, every step a real run of a real scenario file.
 
-use ag06_lab::model::shrink::{ShrinkPhase, ShrinkReport};
+use ag06_lab::model::shrink::{Failure, FailureKind, ShrinkPhase, ShrinkReport};
 
 use crate::common::{read, root, run_bin};
 
@@ -13,6 +13,17 @@ fn shrink(scenario: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> 
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let r: ShrinkReport = serde_json::from_str(&read(&out.join("shrink.json"))).unwrap();
     (o, r)
+}
+
+/// `out/minimal.toml` is a complete scenario that fails (exit 1) when run.
+fn minimal_fails(out: &std::path::Path, tmp: &std::path::Path) {
+    let report = tmp.join("minimal-run");
+    let o = run_bin(&["run", out.join("minimal.toml").to_str().unwrap(), "--quiet", "--out", report.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn objective(name: &str) -> Failure {
+    Failure { kind: FailureKind::Objective, name: name.into() }
 }
 
 fn kept(r: &ShrinkReport) -> Vec<&str> {
@@ -40,18 +51,11 @@ fn two_overlapping_faults_of_six_are_kept_and_the_minimal_scenario_fails() {
     let out = dir.path().join("shrunk");
     let (_, r) = shrink(&root().join("scenarios/shrink-overlap.toml"), &out, &[]);
     assert_eq!(kept(&r), ["slow disk", "evening spike"], "{:#?}", r.faults);
-    assert_eq!(r.holds_on_to, ["objective api p99 under 500ms"]);
+    assert_eq!(r.holds_on_to, [objective("api p99 under 500ms")]);
     removing_any_one_passes(&r);
     assert!(!r.incomplete);
     // minimal.toml is a complete scenario that fails as written.
-    let o = run_bin(&[
-        "run",
-        out.join("minimal.toml").to_str().unwrap(),
-        "--quiet",
-        "--out",
-        dir.path().join("m").to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    minimal_fails(&out, dir.path());
     // The report shows both sides, each with its own run report.
     let html = read(&out.join("report.html"));
     assert!(html.contains("original/report.html") && html.contains("minimal/report.html"));
@@ -142,20 +146,13 @@ fn a_single_fatal_fault_among_harmless_ones_is_kept_alone_and_made_milder() {
     let out = dir.path().join("shrunk");
     let (_, r) = shrink(&file, &out, &["--objective", "api available"]);
     assert_eq!(kept(&r), ["outage"]);
-    assert_eq!(r.holds_on_to, ["objective api available"]);
+    assert_eq!(r.holds_on_to, [objective("api available")]);
     let outage = r.faults.iter().find(|f| f.name == "outage").unwrap();
     assert!(!outage.changes.is_empty(), "made milder: {outage:?}");
     let minimal: ag06_lab::report::Summary = serde_json::from_str(&read(&out.join("minimal/summary.json"))).unwrap();
     let c = &minimal.requests.counts;
     assert!(c.failed as f64 >= 0.01 * c.requests as f64, "still fails: {c:?}");
-    let o = run_bin(&[
-        "run",
-        out.join("minimal.toml").to_str().unwrap(),
-        "--quiet",
-        "--out",
-        dir.path().join("m").to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
+    minimal_fails(&out, dir.path());
     // Identical whatever --jobs.
     let out1 = dir.path().join("one-job");
     let (_, r1) = shrink(&file, &out1, &["--objective", "api available", "--jobs", "1"]);

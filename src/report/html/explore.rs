@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::model::explore::{ExploreReport, ExploredSchedule};
+use crate::model::shrink::list;
 
 use super::{badge, esc, head};
 
@@ -53,7 +54,7 @@ pub fn explore_page(r: &ExploreReport) -> String {
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{}\">minimal</a> · <a href=\"{}\">as drawn</a> · <a href=\"{}\">steps</a></td></tr>",
                 p.schedule,
-                esc(&p.breaks.join(", ")),
+                esc(&list(&p.breaks)),
                 esc(&p.kept.join(", ")),
                 esc(&p.minimal_file),
                 esc(&p.schedule_file),
@@ -72,7 +73,7 @@ pub fn explore_page(r: &ExploreReport) -> String {
             s.index,
             esc(&faults(s)),
             s.fault_time_s,
-            esc(&if s.fails { s.figures.failed.join(", ") } else { "nothing".into() }),
+            esc(&list(&s.figures.failed)),
             s.figures.availability.map(|a| format!("{a:.5}")).unwrap_or_else(|| "–".into()),
             s.figures.p99_ms.map(|a| format!("{a:.1}")).unwrap_or_else(|| "–".into())
         );

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::shrink::{RunFigures, ShrinkReport};
+use crate::model::shrink::{RunFigures, ShrinkReport, list};
 use crate::model::summary::Summary;
 
 use super::{badge, esc, head};
@@ -18,7 +18,7 @@ fn figures(f: &RunFigures) -> String {
         opt(f.availability, 5),
         opt(f.p99_ms, 1),
         f.audio_lost.map(|n| format!(" · audio periods lost {n}")).unwrap_or_default(),
-        if f.failed.is_empty() { "nothing".to_string() } else { f.failed.join(", ") }
+        list(&f.failed)
     )
 }
 
@@ -33,7 +33,7 @@ pub fn shrink_page(r: &ShrinkReport, runs: Option<(&Summary, &Summary)>) -> Stri
         kept,
         r.faults.len(),
         badge(!r.incomplete, if r.incomplete { "interrupted" } else { "1-minimal" }),
-        esc(&r.holds_on_to.join(", ")),
+        esc(&list(&r.holds_on_to)),
         esc(&r.scenario_file),
         r.seed,
         r.steps.len(),
