@@ -203,6 +203,10 @@ pub enum Command {
         /// print the lab's wall time over the loop's: how far the engine is from the floor.
         #[arg(long, conflicts_with = "scenario")]
         reference: bool,
+        /// Also run the scenario without its [device] (and the faults, objectives and probes aimed at
+        /// it), and print the wall time with the audio path over the time without it.
+        #[arg(long, requires = "scenario")]
+        no_device: bool,
     },
     /// Measure the live audio callback with the scenario's own mixer and vocal chain on this machine (no
     /// hardware needed) and write every callback's time as an HdrHistogram, for the simulation's
@@ -301,8 +305,8 @@ fn dispatch(cmd: Command) -> Result<ExitCode> {
             write_stdout(&format!("{text}\n"))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { scenario, repeat, duration, reference } => {
-            bench(scenario.as_deref(), repeat, duration, reference)
+        Command::Bench { scenario, repeat, duration, reference, no_device } => {
+            bench(scenario.as_deref(), repeat, duration, reference, no_device)
         }
         Command::Calibrate { scenario, frames, rate, callbacks, out } => {
             calibrate(&scenario, frames, rate, callbacks, &out)

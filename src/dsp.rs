@@ -5,6 +5,7 @@
 pub mod biquad;
 pub mod chain;
 pub mod dynamics;
+pub mod loudness;
 pub mod meter;
 pub mod mixer;
 pub mod reverb;
@@ -131,7 +132,7 @@ mod tests {
     fn the_whole_chain_never_exceeds_minus_1_dbfs() {
         let mut chain = VocalChain::new(&ChainConfig::default(), RATE);
         let x = sine(440.0, 0.0, 48_000);
-        let mut noise = Source::Noise { amp: 1.0, rng: Box::new(crate::sim::stream(1, "t")) };
+        let mut noise = Source::noise(1.0, crate::sim::stream(1, "t"));
         let mut n = vec![0.0; 48_000];
         noise.fill(0, RATE, &mut n);
         let ceiling = db_to_lin(-1.0);
@@ -156,7 +157,7 @@ mod tests {
     fn run_mixer(block: usize) -> Vec<f32> {
         let mut m = mixer();
         let total = 96_000;
-        let mut voice = Source::Noise { amp: 0.3, rng: Box::new(crate::sim::stream(9, "voice")) };
+        let mut voice = Source::noise(0.3, crate::sim::stream(9, "voice"));
         let mut tone = Source::sine(220.0, 0.2);
         let mut music = Source::sine(330.0, 0.25);
         let mut out = Vec::with_capacity(total * 2);
@@ -197,7 +198,7 @@ mod tests {
     fn block_processing_equals_sample_by_sample_processing() {
         let mut a = VocalChain::new(&ChainConfig::default(), RATE);
         let mut b = VocalChain::new(&ChainConfig::default(), RATE);
-        let mut noise = Source::Noise { amp: 0.5, rng: Box::new(crate::sim::stream(4, "n")) };
+        let mut noise = Source::noise(0.5, crate::sim::stream(4, "n"));
         let mut x = vec![0.0f32; 20_000];
         noise.fill(0, RATE, &mut x);
         let one_by_one: Vec<f32> = x.iter().enumerate().map(|(n, s)| a.tick(n as u64, f64::from(*s)) as f32).collect();
@@ -230,6 +231,52 @@ mod tests {
             n0 += len;
         }
         assert!(whole.iter().zip(&pieces).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+
+    /// Integrated loudness of `l`, `r` by our meter (fed in blocks of `block`) and by `ebur128` (the
+    /// port of libebur128, an independent implementation of BS.1770).
+    fn both_meters(l: &[f32], r: &[f32], block: usize) -> (Option<f64>, f64) {
+        let mut ours = super::loudness::Loudness::new(48_000);
+        for (a, b) in l.chunks(block).zip(r.chunks(block)) {
+            ours.add(a, b);
+        }
+        let mut theirs = ebur128::EbuR128::new(2, 48_000, ebur128::Mode::I).unwrap();
+        let inter: Vec<f32> = l.iter().zip(r).flat_map(|(a, b)| [*a, *b]).collect();
+        theirs.add_frames_f32(&inter).unwrap();
+        (ours.integrated(), theirs.loudness_global().unwrap())
+    }
+
+    #[test]
+    fn loudness_agrees_with_libebur128_and_the_standards_closed_forms() {
+        // BS.1770-4: a 997 Hz sine at 0 dBFS in one channel reads -3.01 LUFS (the K-weighting is within
+        // 0.01 dB of flat there); at -23 dBFS in both channels, -23.0 LUFS (EBU Tech 3341, case 1).
+        let s = sine(997.0, 0.0, 480_000);
+        let z = vec![0.0f32; s.len()];
+        let (ours, theirs) = both_meters(&s, &z, 256);
+        assert!((ours.unwrap() + 3.01).abs() < 0.05, "{ours:?}");
+        assert!((ours.unwrap() - theirs).abs() < 0.001, "{ours:?} vs {theirs}");
+        let s = sine(1000.0, -23.0, 480_000);
+        let (ours, theirs) = both_meters(&s, &s, 128);
+        assert!((ours.unwrap() + 23.0).abs() < 0.1, "{ours:?}");
+        assert!((ours.unwrap() - theirs).abs() < 0.001, "{ours:?} vs {theirs}");
+        // Gating: noise with loud and quiet stretches (the relative gate drops the quiet ones), any
+        // block size, an uneven length.
+        let mut noise = Source::noise(0.5, crate::sim::stream(3, "l"));
+        let mut l = vec![0.0f32; 1_234_567];
+        noise.fill(0, RATE, &mut l);
+        for (i, x) in l.iter_mut().enumerate() {
+            if (i / 100_000) % 3 == 1 {
+                *x *= 0.01;
+            }
+        }
+        let r: Vec<f32> = l.iter().map(|x| x * 0.5).collect();
+        for block in [64, 256, 1000, 4800] {
+            let (ours, theirs) = both_meters(&l, &r, block);
+            assert!((ours.unwrap() - theirs).abs() < 0.001, "block {block}: {ours:?} vs {theirs}");
+        }
+        // Silence: no gating block above -70 LUFS.
+        let (ours, _) = both_meters(&z, &z, 256);
+        assert_eq!(ours, None);
     }
 
     #[test]

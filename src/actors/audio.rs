@@ -196,8 +196,9 @@ pub(crate) struct AudioMonitor {
     win_load: (f64, u64),
     report: AudioReport,
     run: u64,
-    loudness: Option<ebur128::EbuR128>,
+    loudness: crate::dsp::loudness::Loudness,
     interleaved: Vec<f32>,
+    zeros: Vec<f32>,
     recorder: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
     load_sum: f64,
     delivered: u64,
@@ -207,7 +208,7 @@ impl AudioMonitor {
     /// A monitor of `device`, with windows of `window`, recording to `record` if given.
     pub(crate) fn new(device: &Device, window: SimDuration, record: Option<PathBuf>) -> Self {
         let channels = device.inputs.len() + 2;
-        let loudness = ebur128::EbuR128::new(2, device.rate_hz, ebur128::Mode::I).ok();
+        let loudness = crate::dsp::loudness::Loudness::new(device.rate_hz);
         let mut report = AudioReport {
             channels: device.channel_names(),
             meters: vec![ChannelMeter::default(); channels],
@@ -242,6 +243,7 @@ impl AudioMonitor {
             run: 0,
             loudness,
             interleaved: Vec::new(),
+            zeros: Vec::new(),
             recorder,
             load_sum: 0.0,
             delivered: 0,
@@ -285,14 +287,29 @@ impl AudioMonitor {
         self.report.max_dropout_periods = self.report.max_dropout_periods.max(self.run);
     }
 
+    /// Measures one block of channel `ch` once, into its window's meter and the whole run's.
+    fn meter(&mut self, ch: usize, buf: &[f32], clipped: u64) {
+        let mut m = ChannelMeter::default();
+        m.add(buf);
+        m.clipped = clipped;
+        self.win_meters[ch].merge(&m);
+        self.report.meters[ch].merge(&m);
+    }
+
+    /// The computer captured `frames` of nothing (a late or missing period).
+    fn captured_silence(&mut self, frames: usize) {
+        let mut zeros = std::mem::take(&mut self.zeros);
+        zeros.resize(frames, 0.0);
+        self.captured(&zeros, &zeros);
+        self.zeros = zeros;
+    }
+
     /// Feeds what the computer captured to the loudness meter and the recording.
     fn captured(&mut self, l: &[f32], r: &[f32]) {
-        self.interleaved.clear();
-        self.interleaved.extend(l.iter().zip(r).flat_map(|(a, b)| [*a, *b]));
-        if let Some(m) = &mut self.loudness {
-            let _ = m.add_frames_f32(&self.interleaved);
-        }
+        self.loudness.add(l, r);
         if let Some(w) = &mut self.recorder {
+            self.interleaved.clear();
+            self.interleaved.extend(l.iter().zip(r).flat_map(|(a, b)| [*a, *b]));
             for s in &self.interleaved {
                 if let Err(e) = w.write_sample(*s) {
                     self.report.record_error = Some(format!("cannot write the recording: {e}"));
@@ -326,9 +343,7 @@ impl Behavior for AudioMonitor {
                 self.report.missing += 1;
                 self.win_missing += 1;
                 self.bad_period();
-                let frames = self.period_starts.frames as usize;
-                let zeros = vec![0.0; frames];
-                self.captured(&zeros, &zeros);
+                self.captured_silence(self.period_starts.frames as usize);
             }
             MonitorMsg::Block(b) => {
                 let w = self.window_of(b.n);
@@ -337,10 +352,7 @@ impl Behavior for AudioMonitor {
                 let inputs = b.inputs.len();
                 for (ch, buf) in b.inputs.iter().enumerate() {
                     let clipped = u64::from(b.clipped.get(ch).copied().unwrap_or(0));
-                    self.win_meters[ch].add(buf);
-                    self.win_meters[ch].clipped += clipped;
-                    self.report.meters[ch].add(buf);
-                    self.report.meters[ch].clipped += clipped;
+                    self.meter(ch, buf, clipped);
                 }
                 self.win_load.0 += b.dsp_load;
                 self.win_load.1 += 1;
@@ -351,16 +363,12 @@ impl Behavior for AudioMonitor {
                     self.report.xruns += 1;
                     self.win_xruns += 1;
                     self.bad_period();
-                    let zeros = vec![0.0; b.out[0].len()];
-                    self.captured(&zeros, &zeros);
+                    self.captured_silence(b.out[0].len());
                 } else {
                     self.run = 0;
                     for k in 0..2 {
                         let clipped = u64::from(b.clipped.get(inputs + k).copied().unwrap_or(0));
-                        self.win_meters[inputs + k].add(&b.out[k]);
-                        self.win_meters[inputs + k].clipped += clipped;
-                        self.report.meters[inputs + k].add(&b.out[k]);
-                        self.report.meters[inputs + k].clipped += clipped;
+                        self.meter(inputs + k, &b.out[k], clipped);
                     }
                     self.captured(&b.out[0], &b.out[1]);
                 }
@@ -374,8 +382,7 @@ impl Behavior for AudioMonitor {
         let w = end.div_ceil(self.window.as_nanos().max(1));
         self.roll_to(w);
         self.report.dsp_load_mean = if self.delivered > 0 { self.load_sum / self.delivered as f64 } else { 0.0 };
-        self.report.output_lufs =
-            self.loudness.as_ref().and_then(|m| m.loudness_global().ok()).filter(|v| v.is_finite());
+        self.report.output_lufs = self.loudness.integrated().filter(|v| v.is_finite());
         if let Some(w) = self.recorder.take() {
             if let Err(e) = w.finalize() {
                 self.report.record_error = Some(format!("cannot finish the recording: {e}"));

@@ -39,8 +39,10 @@ impl Biquad {
     /// Filters one sample.
     #[inline]
     pub fn tick(&mut self, x: f64) -> f64 {
+        // Ordered so that only `a1 × y` and one subtraction stand between one sample's output and the
+        // next one's (the recursion's latency bounds the whole chain).
         let y = self.b0 * x + self.z1;
-        self.z1 = self.b1 * x - self.a1 * y + self.z2;
+        self.z1 = (self.b1 * x + self.z2) - self.a1 * y;
         self.z2 = self.b2 * x - self.a2 * y;
         y
     }

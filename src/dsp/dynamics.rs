@@ -10,7 +10,6 @@ pub const CONTROL_EVERY: u64 = 16;
 #[derive(Clone, Debug)]
 pub struct Gate {
     threshold: f64,
-    env_att: f64,
     env_rel: f64,
     gain_att: f64,
     gain_rel: f64,
@@ -24,7 +23,6 @@ impl Gate {
         Gate {
             threshold: db_to_lin(threshold_db),
             // The detector follows peaks at once and falls in 20 ms; attack and release shape the gain.
-            env_att: 0.0,
             env_rel: one_pole(0.020, rate_hz),
             gain_att: one_pole(attack_s, rate_hz),
             gain_rel: one_pole(release_s, rate_hz),
@@ -42,8 +40,9 @@ impl Gate {
     #[inline]
     pub fn tick(&mut self, x: f64) -> f64 {
         let a = x.abs();
-        let c = if a > self.env { self.env_att } else { self.env_rel };
-        self.env = c * self.env + (1.0 - c) * a;
+        // Up at once, down with the release: the fall never goes below the input, so the larger of
+        // the two is the envelope (no branch on a noisy comparison).
+        self.env = a.max(self.env_rel * self.env + (1.0 - self.env_rel) * a);
         let (target, c) = if self.env >= self.threshold { (1.0, self.gain_att) } else { (0.0, self.gain_rel) };
         self.gain = c * self.gain + (1.0 - c) * target;
         x * self.gain
@@ -94,11 +93,11 @@ impl Compressor {
     pub fn tick(&mut self, n: u64, x: f64) -> f64 {
         self.ms = self.ms_coef * self.ms + (1.0 - self.ms_coef) * x * x;
         if n % CONTROL_EVERY == 0 {
-            let level_db = 10.0 * self.ms.max(1e-20).log10();
+            let level_db = self.ms.max(1e-20).ln() * (10.0 / std::f64::consts::LN_10);
             self.target_db = (level_db - self.threshold_db).max(0.0) * self.slope;
             let c = if self.target_db > self.reduction_db { self.att } else { self.rel };
             self.reduction_db = c * self.reduction_db + (1.0 - c) * self.target_db;
-            self.gain = db_to_lin(self.makeup_db - self.reduction_db);
+            self.gain = ((self.makeup_db - self.reduction_db) * (std::f64::consts::LN_10 / 20.0)).exp();
         }
         x * self.gain
     }
@@ -148,12 +147,16 @@ impl Ducker {
         Ducker { depth: db_to_lin(depth_db), att: one_pole(0.010, rate_hz), rel: one_pole(0.250, rate_hz), gain: 1.0 }
     }
 
-    /// The gain for this sample, given whether the key is present.
-    #[inline]
-    pub fn gain(&mut self, key_present: bool) -> f64 {
-        let (target, c) = if key_present { (self.depth, self.att) } else { (1.0, self.rel) };
-        self.gain = c * self.gain + (1.0 - c) * target;
-        self.gain
+    /// The gains of a block, given whether the key is present at each sample: the same as
+    /// a one-pole toward the key's target, sample by sample, with the state in a register.
+    pub fn gains(&mut self, key_present: &[bool], out: &mut [f32]) {
+        let mut g = self.gain;
+        for (k, o) in key_present.iter().zip(out.iter_mut()) {
+            let (target, c) = if *k { (self.depth, self.att) } else { (1.0, self.rel) };
+            g = c * g + (1.0 - c) * target;
+            *o = g as f32;
+        }
+        self.gain = g;
     }
 }
 

@@ -6,6 +6,9 @@ use super::lin_to_db;
 /// Level below which a block counts as silent [dBFS RMS].
 pub const SILENCE_DBFS: f64 = -60.0;
 
+/// [`SILENCE_DBFS`] as a mean square: 10^(-60/10).
+const SILENCE_MEAN_SQUARE: f64 = 1e-6;
+
 /// The measures of one channel.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelMeter {
@@ -37,14 +40,14 @@ impl ChannelMeter {
         for c in &mut chunks {
             for k in 0..8 {
                 let a = c[k].abs();
-                peak[k] = peak[k].max(a);
+                peak[k] = if a > peak[k] { a } else { peak[k] };
                 sq[k] += c[k] * c[k];
                 nonzero[k] += u32::from(c[k] != 0.0);
             }
         }
         for (k, &s) in chunks.remainder().iter().enumerate() {
             let a = s.abs();
-            peak[k] = peak[k].max(a);
+            peak[k] = if a > peak[k] { a } else { peak[k] };
             sq[k] += s * s;
             nonzero[k] += u32::from(s != 0.0);
         }
@@ -58,7 +61,8 @@ impl ChannelMeter {
         if all_zero {
             self.zero_blocks += 1;
         }
-        if block.is_empty() || lin_to_db((sum / block.len() as f64).sqrt()) < SILENCE_DBFS {
+        // Below SILENCE_DBFS RMS: the mean square below its square (no logarithm per block).
+        if block.is_empty() || sum / (block.len() as f64) < SILENCE_MEAN_SQUARE {
             self.quiet_blocks += 1;
         }
     }

@@ -65,6 +65,8 @@ pub struct Mixer {
     voice: Vec<bool>,
     /// CH1 through the vocal chain (the inputs stay as the converters delivered them, for metering).
     ch1: Vec<f32>,
+    /// Per frame of the current block: the playback's ducking gain.
+    duck: Vec<f32>,
 }
 
 /// Whether a converter sample reached full scale: the largest 24-bit code, 1 − 2⁻²³, or beyond (what a
@@ -105,6 +107,7 @@ impl Mixer {
             pans,
             voice: Vec::new(),
             ch1: Vec::new(),
+            duck: Vec::new(),
             cfg,
         }
     }
@@ -114,6 +117,8 @@ impl Mixer {
     pub fn reserve(&mut self, frames: usize) {
         self.voice.reserve(frames.saturating_sub(self.voice.len()));
         self.ch1.reserve(frames.saturating_sub(self.ch1.len()));
+        self.duck.reserve(frames.saturating_sub(self.duck.len()));
+        self.chain.reserve(frames);
     }
 
     /// Mixes one block. `inputs` are the channels after the input stage (gain, pad, converter), left as
@@ -150,19 +155,20 @@ impl Mixer {
             }
             let ch: &[f32] = if k == 0 { &self.ch1 } else { &ch[..frames] };
             let (gl, gr) = (gl as f32, gr as f32);
-            for i in 0..frames {
-                out_l[i] += ch[i] * gl;
-                out_r[i] += ch[i] * gr;
+            for ((l, r), x) in out_l.iter_mut().zip(out_r.iter_mut()).zip(ch) {
+                *l += x * gl;
+                *r += x * gr;
             }
         }
         if self.cfg.to_pc == ToPc::Loopback {
-            for i in 0..frames {
-                let g = match &mut self.ducker {
-                    Some(d) => d.gain(self.voice[i]) as f32,
-                    None => 1.0,
-                };
-                out_l[i] += playback[0][i] * g;
-                out_r[i] += playback[1][i] * g;
+            self.duck.resize(frames, 1.0);
+            if let Some(d) = &mut self.ducker {
+                d.gains(&self.voice, &mut self.duck);
+            }
+            let (pl, pr) = (&playback[0][..frames], &playback[1][..frames]);
+            for (((l, r), g), (a, b)) in out_l.iter_mut().zip(out_r.iter_mut()).zip(&self.duck).zip(pl.iter().zip(pr)) {
+                *l += a * g;
+                *r += b * g;
             }
         }
         [clamp_to_full_scale(out_l), clamp_to_full_scale(out_r)]

@@ -4,56 +4,98 @@
 
 use std::sync::Arc;
 
-use rand::RngExt;
+use rand::Rng;
 
 use crate::sim::SimRng;
 
 /// Samples between two exact re-evaluations of a sine oscillator (on absolute sample indices).
 const RESYNC_EVERY: u64 = 1024;
 
-/// A sine oscillator: a rotating phasor (two multiply-adds per sample), re-evaluated exactly with
-/// `sin`/`cos` every [`RESYNC_EVERY`] samples of absolute index, so rounding never accumulates and any
-/// block size gives the same samples.
+/// Lanes of the sine oscillator: samples 8g .. 8g + 7 are computed side by side.
+const LANES: usize = 8;
+
+/// A sine oscillator: eight phasors side by side, one per sample of an aligned group of eight, each
+/// rotated by eight samples' phase per group (two multiply-adds per sample, vectorised across the lanes),
+/// and re-evaluated exactly with `sin`/`cos` at every multiple of [`RESYNC_EVERY`] of the absolute sample
+/// index. Sample n is always computed the same way (from the anchor before it, in the same number of
+/// rotations), so rounding never accumulates and any block size gives the same samples.
 #[derive(Debug, Clone)]
 pub struct Sine {
     freq_hz: f64,
     amp: f64,
     rate_hz: f64,
-    c: f64,
-    s: f64,
+    /// The phasors of group `group` (samples 8 group + lane).
+    c: [f64; LANES],
+    s: [f64; LANES],
+    /// The rotation by eight samples.
     cr: f64,
     sr: f64,
-    next_n: u64,
+    group: u64,
 }
 
 impl Sine {
-    fn sync(&mut self, n: u64, rate_hz: f64) {
+    /// Sets the phasors of `group` exactly (a multiple of the resync interval) or by rotating from the
+    /// anchor before it, as sequential processing would have.
+    fn seek(&mut self, group: u64, rate_hz: f64) {
         if rate_hz != self.rate_hz {
             self.rate_hz = rate_hz;
-            let w = std::f64::consts::TAU * self.freq_hz / rate_hz;
+            let w = std::f64::consts::TAU * self.freq_hz * LANES as f64 / rate_hz;
             (self.sr, self.cr) = w.sin_cos();
         }
-        let phase = (n as f64 * self.freq_hz / rate_hz).fract();
-        (self.s, self.c) = (std::f64::consts::TAU * phase).sin_cos();
-        self.next_n = n;
+        let per = RESYNC_EVERY / LANES as u64;
+        let anchor = group - group % per;
+        for k in 0..LANES {
+            let n = anchor * LANES as u64 + k as u64;
+            let phase = (n as f64 * self.freq_hz / rate_hz).fract();
+            (self.s[k], self.c[k]) = (std::f64::consts::TAU * phase).sin_cos();
+        }
+        self.group = anchor;
+        while self.group < group {
+            self.advance();
+        }
+    }
+
+    /// Moves the phasors on to the next group.
+    #[inline]
+    fn advance(&mut self) {
+        self.group += 1;
+        if self.group % (RESYNC_EVERY / LANES as u64) == 0 {
+            let rate = self.rate_hz;
+            self.seek(self.group, rate);
+            return;
+        }
+        for k in 0..LANES {
+            let (s, c) = (self.s[k], self.c[k]);
+            self.s[k] = s * self.cr + c * self.sr;
+            self.c[k] = c * self.cr - s * self.sr;
+        }
     }
 
     fn fill(&mut self, n0: u64, rate_hz: f64, buf: &mut [f32]) {
-        if n0 != self.next_n || rate_hz != self.rate_hz {
-            self.sync(n0, rate_hz);
+        let lanes = LANES as u64;
+        if n0 / lanes != self.group || rate_hz != self.rate_hz {
+            self.seek(n0 / lanes, rate_hz);
         }
-        for (i, out) in buf.iter_mut().enumerate() {
-            let n = n0 + i as u64;
-            if n % RESYNC_EVERY == 0 {
-                self.sync(n, rate_hz);
+        let end = n0 + buf.len() as u64;
+        let mut n = n0;
+        while n < end {
+            let g0 = self.group * lanes;
+            let from = (n - g0) as usize;
+            let to = ((end - g0) as usize).min(LANES);
+            let out = &mut buf[(n - n0) as usize..(n - n0) as usize + to - from];
+            for (o, s) in out.iter_mut().zip(&self.s[from..to]) {
+                *o = (self.amp * s) as f32;
             }
-            *out = (self.amp * self.s) as f32;
-            let (s, c) = (self.s * self.cr + self.c * self.sr, self.c * self.cr - self.s * self.sr);
-            (self.s, self.c) = (s, c);
+            n = g0 + to as u64;
+            if to == LANES {
+                self.advance();
+            }
         }
-        self.next_n = n0 + buf.len() as u64;
     }
 }
+
+/// Noise samples drawn per chunk: four bytes of the stream each.
+const NOISE_CHUNK: usize = 256;
 
 /// A signal source.
 #[derive(Debug)]
@@ -79,7 +121,21 @@ pub enum Source {
 impl Source {
     /// A sine of `freq_hz` with peak amplitude `amp`.
     pub fn sine(freq_hz: f64, amp: f64) -> Self {
-        Source::Sine(Sine { freq_hz, amp, rate_hz: 0.0, c: 1.0, s: 0.0, cr: 1.0, sr: 0.0, next_n: u64::MAX })
+        Source::Sine(Sine {
+            freq_hz,
+            amp,
+            rate_hz: 0.0,
+            c: [1.0; LANES],
+            s: [0.0; LANES],
+            cr: 1.0,
+            sr: 0.0,
+            group: u64::MAX,
+        })
+    }
+
+    /// Uniform white noise of peak amplitude `amp`, drawn from `rng` in order.
+    pub fn noise(amp: f64, rng: SimRng) -> Self {
+        Source::Noise { amp, rng: Box::new(rng) }
     }
 
     /// Fills `buf` with samples `n0, n0 + 1, ...` at `rate_hz`.
@@ -87,8 +143,18 @@ impl Source {
         match self {
             Source::Sine(osc) => osc.fill(n0, rate_hz, buf),
             Source::Noise { amp, rng } => {
-                for s in buf.iter_mut() {
-                    *s = (*amp * (2.0 * rng.random::<f64>() - 1.0)) as f32;
+                // Each sample takes the next 32 bits of the stream (drawn in bulk, so blocks of any size
+                // consume the stream alike), their top 24 as a uniform u in [0, 1): amp × (2u − 1).
+                let scale = (2.0 * *amp / f64::from(1u32 << 24)) as f32;
+                let offset = *amp as f32;
+                let mut bytes = [0u8; 4 * NOISE_CHUNK];
+                for out in buf.chunks_mut(NOISE_CHUNK) {
+                    let bytes = &mut bytes[..4 * out.len()];
+                    rng.fill_bytes(bytes);
+                    for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                        let u = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) >> 8;
+                        *o = u as f32 * scale - offset;
+                    }
                 }
             }
             Source::Silence => buf.fill(0.0),

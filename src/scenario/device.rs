@@ -44,7 +44,7 @@ impl SourceSpec {
     pub fn build(&self, seed: u64, name: &str) -> Source {
         match self {
             SourceSpec::Sine { freq_hz, amp } => Source::sine(*freq_hz, *amp),
-            SourceSpec::Noise { amp } => Source::Noise { amp: *amp, rng: Box::new(stream(seed, name)) },
+            SourceSpec::Noise { amp } => Source::noise(*amp, stream(seed, name)),
             SourceSpec::Silence => Source::Silence,
             SourceSpec::Wav { samples, .. } => Source::Wav { samples: samples.clone() },
         }
