@@ -206,6 +206,22 @@ mod tests {
         let mut voice = vec![false; block.len()];
         b.process(0, &mut block, &mut voice);
         assert!(one_by_one.iter().zip(&block).all(|(p, q)| p.to_bits() == q.to_bits()));
+        // Blocks of any length, down to one sample (the pipelined stages fill and drain in each block).
+        let mut c = VocalChain::new(&ChainConfig::default(), RATE);
+        let mut pieces = Vec::new();
+        let mut n0 = 0;
+        for len in [1usize, 2, 3, 4, 5, 64, 1000, 7].iter().cycle() {
+            if n0 >= x.len() {
+                break;
+            }
+            let len = (*len).min(x.len() - n0);
+            let mut buf = x[n0..n0 + len].to_vec();
+            let mut voice = vec![false; len];
+            c.process(n0 as u64, &mut buf, &mut voice);
+            pieces.extend(buf);
+            n0 += len;
+        }
+        assert!(one_by_one.iter().zip(&pieces).all(|(p, q)| p.to_bits() == q.to_bits()));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The live vocal chain of the seed system, on CH1: HPF → gate → 3-band EQ → compressor → reverb →
 //! limiter. Every stage is configurable and can be bypassed (`None`). Defaults are the seed's settings.
 
-use super::biquad::Biquad;
+use super::biquad::{Biquad, Lanes4};
 use super::dynamics::{Compressor, Gate, Limiter};
 use super::reverb::Reverb;
 
@@ -186,6 +186,7 @@ impl VocalChain {
         scratch.clear();
         scratch.extend(buf.iter().map(|x| f64::from(*x)));
         match self.eq.len() {
+            3 if self.hpf.is_some() && self.gate.is_some() => self.front_pipelined(n0, &mut scratch, voice),
             0 => self.front::<0>(n0, &mut scratch, voice),
             1 => self.front::<1>(n0, &mut scratch, voice),
             2 => self.front::<2>(n0, &mut scratch, voice),
@@ -247,6 +248,53 @@ impl VocalChain {
         self.gate = gate;
         self.eq.clear();
         self.eq.extend(eq);
+        self.comp = comp;
+    }
+
+    /// [`VocalChain::front`] for the seed's shape of chain (HPF, gate, three EQ bands): the HPF and the
+    /// three bands as a skewed pipeline of four lanes ([`Lanes4`]: lane k filters sample t − k at step t),
+    /// the gate between lanes 0 and 1 and the compressor after lane 3, each in sample order. The same
+    /// arithmetic on every sample as [`VocalChain::tick_to_compressor`], so the same bits.
+    fn front_pipelined(&mut self, n0: u64, x: &mut [f64], voice: &mut [bool]) {
+        let [e0, e1, e2] = &mut self.eq[..] else { unreachable!("three bands") };
+        let (Some(hpf), Some(gate)) = (&mut self.hpf, &mut self.gate) else { unreachable!("an HPF and a gate") };
+        let mut lanes = Lanes4::new([hpf, e0, e1, e2]);
+        let mut g = gate.clone();
+        let mut comp = self.comp.clone();
+        let n = x.len();
+        let mut prev = [0.0f64; 4];
+        for t in 0..n + 3 {
+            // The gate takes lane 0's output of the previous step: sample t − 1.
+            let gated = if t >= 1 && t <= n {
+                let v = g.tick(prev[0]);
+                voice[t - 1] = g.is_open();
+                v
+            } else {
+                0.0
+            };
+            let u = [if t < n { x[t] } else { 0.0 }, gated, prev[1], prev[2]];
+            let y = if t >= 3 && t < n {
+                lanes.tick(u)
+            } else {
+                let mut y = prev;
+                for (k, out) in y.iter_mut().enumerate() {
+                    if t >= k && t - k < n {
+                        *out = lanes.tick_lane(k, u[k]);
+                    }
+                }
+                y
+            };
+            if t >= 3 {
+                let i = t - 3;
+                x[i] = match &mut comp {
+                    Some(c) => c.tick(n0 + i as u64, y[3]),
+                    None => y[3],
+                };
+            }
+            prev = y;
+        }
+        lanes.store([hpf, e0, e1, e2]);
+        *gate = g;
         self.comp = comp;
     }
 
