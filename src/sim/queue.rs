@@ -191,6 +191,46 @@ mod tests {
         out
     }
 
+    proptest::proptest! {
+        /// Against a model (a list sorted by time, then insertion): whatever is pushed, cancelled and
+        /// popped, the queue delivers the same events in the same order, and counts the same work.
+        #[test]
+        fn delivers_what_a_sorted_list_delivers(ops in proptest::collection::vec((0u8..4, 0u64..50), 1..400)) {
+            let mut q = EventQueue::new();
+            let mut model: Vec<(u64, u64, TimerId)> = Vec::new();
+            let mut seq = 0;
+            let mut ids = Vec::new();
+            for (op, x) in ops {
+                match op {
+                    0 | 1 => {
+                        seq += 1;
+                        let id = q.push_timer(t(x), seq, false);
+                        model.push((x, seq, id));
+                        ids.push(id);
+                    }
+                    2 if !ids.is_empty() => {
+                        let id = ids[x as usize % ids.len()];
+                        let live = model.iter().position(|m| m.2 == id);
+                        proptest::prop_assert_eq!(q.cancel(id), live.is_some());
+                        if let Some(i) = live {
+                            model.remove(i);
+                        }
+                    }
+                    _ => {
+                        model.sort_by_key(|m| (m.0, m.1));
+                        let want = model.first().map(|m| (m.0, m.1));
+                        let got = q.peek_time().map(|at| (at.as_nanos(), q.pop_at(at).expect("an event at its time")));
+                        proptest::prop_assert_eq!(got, want);
+                        if want.is_some() {
+                            model.remove(0);
+                        }
+                    }
+                }
+                proptest::prop_assert_eq!(q.pending_work(), model.len());
+            }
+        }
+    }
+
     #[test]
     fn orders_by_time_then_insertion() {
         let mut q = EventQueue::new();
