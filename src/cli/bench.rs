@@ -41,18 +41,18 @@ pub(super) fn bench(
         }
         _ => None,
     };
-    if let Some(d) = duration {
-        sc.duration = d;
-        sc.load.profile = sc.load.profile.cut(d);
-    }
+    let cut = |sc: &mut Scenario| {
+        if let Some(d) = duration {
+            sc.duration = d;
+            sc.load.profile = sc.load.profile.cut(d);
+        }
+    };
+    cut(&mut sc);
     let repeat = repeat.max(1);
     let (median, out) = measure(&sc, repeat, "")?;
     report(&sc, &out, median, repeat)?;
     if let Some(mut bare) = bare {
-        if let Some(d) = duration {
-            bare.duration = d;
-            bare.load.profile = bare.load.profile.cut(d);
-        }
+        cut(&mut bare);
         let (wall, _) = measure(&bare, repeat, " without [device]")?;
         write_stdout(&format!(
             "without [device]: {wall:.3} s wall (median of {repeat})\nwith / without [device]: {:.1}x\n",

@@ -97,7 +97,7 @@ impl Compressor {
             self.target_db = (level_db - self.threshold_db).max(0.0) * self.slope;
             let c = if self.target_db > self.reduction_db { self.att } else { self.rel };
             self.reduction_db = c * self.reduction_db + (1.0 - c) * self.target_db;
-            self.gain = ((self.makeup_db - self.reduction_db) * (std::f64::consts::LN_10 / 20.0)).exp();
+            self.gain = db_to_lin(self.makeup_db - self.reduction_db);
         }
         x * self.gain
     }

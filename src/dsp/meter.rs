@@ -6,7 +6,7 @@ use super::lin_to_db;
 /// Level below which a block counts as silent [dBFS RMS].
 pub const SILENCE_DBFS: f64 = -60.0;
 
-/// [`SILENCE_DBFS`] as a mean square: 10^(-60/10).
+/// [`SILENCE_DBFS`] as a mean square: 10^(-60/10) (a test holds the two together).
 const SILENCE_MEAN_SQUARE: f64 = 1e-6;
 
 /// The measures of one channel.
@@ -86,5 +86,25 @@ impl ChannelMeter {
     /// RMS level [dBFS] (`None` without samples or for bit-exact silence).
     pub fn rms_dbfs(&self) -> Option<f64> {
         (self.samples > 0 && self.sum_sq > 0.0).then(|| lin_to_db((self.sum_sq / self.samples as f64).sqrt()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_silence_threshold_is_the_same_level_in_both_forms() {
+        assert!((SILENCE_MEAN_SQUARE / 10f64.powf(SILENCE_DBFS / 10.0) - 1.0).abs() < 1e-12);
+        // A square wave's RMS is its amplitude: a block at -60.1 dBFS RMS is quiet, one at -59.9 is not.
+        let square = |dbfs: f64| {
+            let a = 10f64.powf(dbfs / 20.0) as f32;
+            (0..256).map(|i| if i % 2 == 0 { a } else { -a }).collect::<Vec<f32>>()
+        };
+        let mut m = ChannelMeter::default();
+        m.add(&square(-60.1));
+        m.add(&square(-59.9));
+        assert_eq!(m.quiet_blocks, 1);
+        assert_eq!(m.blocks, 2);
     }
 }
