@@ -3,6 +3,7 @@
 //!
 //! ```text
 //!  Device ──Block──▶ Mixer ──Block──▶ AudioMonitor ──Returned──▶ Device   (one cycle per period)
+//!         ─Missing─▶       ─Missing─▶                                   (a period the device missed)
 //! ```
 //! One period is `buffer_frames / sample_rate` of simulated time, exact to the nanosecond. The device
 //! ([`device`]) produces it from the modelled AG06 or, in live mode, from a real interface; while the
@@ -53,6 +54,8 @@ pub(crate) struct AudioBlock {
 pub(crate) enum MixerMsg {
     /// Mix a block.
     Block(Box<AudioBlock>),
+    /// Period `n` is missing: passed on to the monitor, behind the blocks before it.
+    Missing(u64),
 }
 
 /// Messages to the audio monitor.
@@ -118,7 +121,10 @@ impl Behavior for MixerActor {
     type Report = ();
 
     fn handle(&mut self, msg: MixerMsg, lab: &SimLab) {
-        let MixerMsg::Block(mut b) = msg;
+        let mut b = match msg {
+            MixerMsg::Block(b) => b,
+            MixerMsg::Missing(n) => return lab.send(Event::Monitor(MonitorMsg::Missing(n))),
+        };
         let n0 = b.n * b.out[0].len() as u64;
         let AudioBlock { inputs, playback, out, clipped, .. } = &mut *b;
         let [l, r] = out;

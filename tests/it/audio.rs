@@ -121,6 +121,32 @@ fn a_callback_slower_than_its_period_is_one_xrun_and_the_boundaries_it_spans_are
     assert!((218..=224).contains(&a.missing), "{} missing", a.missing);
 }
 
+#[test]
+fn every_period_is_counted_in_the_window_it_starts_in() {
+    // 13 ms callbacks at 256 / 48000 s periods: every delivered period is late and each is followed by the
+    // periods its callback overran, missing. A window's row counts the periods that start in it (JACK and
+    // ALSA date a period by its start): period n starts at n * 256 / 48000 s, so window w holds
+    // ceil(187.5 (w + 1)) - ceil(187.5 w) of them, 188 and 187 by turns, late or missing alike. A late
+    // period whose callback returns after the next window began still belongs to its own window.
+    // The last window is left out: the callback in flight when the run ends is never delivered.
+    let (_, out) = run(&audio("21s", r#"dsp_time = { dist = "constant", value = "13ms" }"#, ""));
+    let a = out.audio.as_ref().unwrap();
+    let rows: Vec<_> = a.rows.iter().filter(|r| r.channel == 0).collect();
+    assert!(rows.len() >= 21, "{} windows", rows.len());
+    for (w, r) in rows.iter().enumerate().take(20) {
+        let starts = |w: u64| (w * 375).div_ceil(2);
+        let expected = starts(w as u64 + 1) - starts(w as u64);
+        assert_eq!(
+            r.xruns + r.missing,
+            expected,
+            "window {w} at {} s: {} late + {} missing",
+            r.t_s,
+            r.xruns,
+            r.missing
+        );
+    }
+}
+
 fn fault(kind: &str, params: &str) -> String {
     format!("[[chaos]]\nfault = \"{kind}\"\ntarget = \"device\"\nat = \"10s\"\nfor = \"10s\"\n{params}\n")
 }

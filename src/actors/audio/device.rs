@@ -7,7 +7,7 @@ mod modelled;
 
 use std::sync::Arc;
 
-use super::{AudioBlock, DeviceSupMsg, MonitorMsg};
+use super::{AudioBlock, DeviceSupMsg};
 use crate::actors::gauges::Gauges;
 use crate::actors::{ChaosMsg, Event, SimLab};
 use crate::dsp::db_to_lin;
@@ -132,10 +132,11 @@ impl Core {
         }
     }
 
-    /// The next period is missing.
-    pub(crate) fn missing(&mut self, lab: &SimLab) {
-        lab.send(Event::Monitor(MonitorMsg::Missing(self.n)));
+    /// The next period is missing: its number, for the stream to report on the path its blocks take (so
+    /// that the monitor sees every period in order).
+    pub(crate) fn missing(&mut self) -> u64 {
         self.n += 1;
+        self.n - 1
     }
 }
 

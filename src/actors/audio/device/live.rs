@@ -67,7 +67,8 @@ impl Live {
     }
 
     fn missing(&self, core: &mut Core, lab: &SimLab) {
-        core.missing(lab);
+        // The callbacks' blocks go straight to the monitor (the DSP ran in them): so does a missing period.
+        lab.send(Event::Monitor(MonitorMsg::Missing(core.missing())));
         if let Some(g) = &self.gauges {
             g.missing.fetch_add(1, Ordering::Relaxed);
         }

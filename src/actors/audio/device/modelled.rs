@@ -153,6 +153,12 @@ impl Modelled {
     }
 
     /// The callback `cb` returns at `now`: its period goes to the mixer.
+    /// The next period is missing. It goes through the mixer, as the blocks do, so that the monitor sees
+    /// a late block before the periods its callback overran.
+    fn missing(&self, core: &mut Core, lab: &SimLab) {
+        lab.send(Event::Mixer(MixerMsg::Missing(core.missing())));
+    }
+
     fn deliver(&mut self, core: &mut Core, cb: Callback, lab: &SimLab) {
         let now = lab.now();
         let frames = core.spec.frames as usize;
@@ -195,7 +201,7 @@ impl Stream for Modelled {
                 self.deliver(core, cb, lab);
             } else {
                 // The device went away during the callback: nothing was delivered.
-                core.missing(lab);
+                self.missing(core, lab);
             }
         }
         // No period starts past the hard end of the run (arrivals end + drain).
@@ -205,7 +211,7 @@ impl Stream for Modelled {
         let ppm = core.effects.ppm;
         let n = self.period_at(&core.spec, now, ppm);
         while core.n < n {
-            core.missing(lab);
+            self.missing(core, lab);
         }
         let deadline = self.period_start(&core.spec, n + 1, ppm);
         if !core.up {
