@@ -80,15 +80,11 @@ fn day_report(c: &mut Criterion) {
     let sc = ag06_lab::scenario::Scenario::from_toml(DAY, "day.toml", "day").expect("the scenario is valid");
     let out = ag06_lab::run::simulate(&sc, 1, None).expect("the day runs");
     let summary = ag06_lab::report::Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
-    let bundle = ag06_lab::report::Bundle::of_run(&sc, &out, &summary).expect("the files render");
+    let (windows, events) = (out.client.rows.len(), out.events.len());
+    let bundle = ag06_lab::report::Bundle::of_run(&sc, out, &summary).expect("the files render");
     let file = |name: &str| bundle.files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice());
     let html = file("report.html").expect("a report");
-    eprintln!(
-        "day: {} windows per series, {} events, report.html {:.2} MB",
-        out.client.rows.len(),
-        out.events.len(),
-        html.len() as f64 / 1e6
-    );
+    eprintln!("day: {windows} windows per series, {events} events, report.html {:.2} MB", html.len() as f64 / 1e6);
     let mut g = c.benchmark_group("report");
     g.sample_size(10);
     g.bench_function("report_html_24h", |b| b.iter(|| ag06_lab::report::html::render_run(file).expect("renders")));

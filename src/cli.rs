@@ -442,7 +442,7 @@ pub fn run_scenario(
         "run finished"
     );
     let summary = Summary::new(sc, &output, Mode::Simulated, wall_s);
-    Bundle::of_run(sc, &output, &summary)?
+    Bundle::of_run(sc, output, &summary)?
         .write_to(out_dir)
         .with_context(|| format!("failed to write the reports of scenario \"{}\"", sc.name))?;
     tracing::info!(dir = %out_dir.display(), "reports written");

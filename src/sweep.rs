@@ -131,7 +131,7 @@ fn run_seed(sc: &Scenario, seed: u64, dir: &Path) -> Result<Option<Verdict>> {
         crate::model::summary::Mode::Simulated,
         started.elapsed().as_secs_f64(),
     );
-    crate::report::Bundle::of_run(sc, &output, &summary)?.write_to(dir)?;
+    crate::report::Bundle::of_run(sc, output, &summary)?.write_to(dir)?;
     Ok(Some(summary.verdict))
 }
 

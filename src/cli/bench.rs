@@ -50,7 +50,7 @@ pub(super) fn bench(
     cut(&mut sc);
     let repeat = repeat.max(1);
     let (median, out) = measure(&sc, repeat, "")?;
-    report(&sc, &out, median, repeat)?;
+    report(&sc, out, median, repeat)?;
     if let Some(mut bare) = bare {
         cut(&mut bare);
         let (wall, _) = measure(&bare, repeat, " without [device]")?;
@@ -110,6 +110,8 @@ fn measure(sc: &Scenario, repeat: u32, label: &str) -> Result<(f64, crate::run::
     let mut walls = Vec::new();
     let mut last = None;
     for i in 0..repeat {
+        // One run's output alive at a time: the peak RSS is that of one run.
+        drop(last.take());
         let started = Instant::now();
         let out = simulate(sc, sc.seed, None)?;
         let wall = started.elapsed().as_secs_f64();
@@ -130,12 +132,13 @@ fn measure(sc: &Scenario, repeat: u32, label: &str) -> Result<(f64, crate::run::
 }
 
 /// Prints the figures of the measured run `out` of `sc`.
-fn report(sc: &Scenario, out: &crate::run::RunOutput, median: f64, repeat: u32) -> Result<()> {
+fn report(sc: &Scenario, out: crate::run::RunOutput, median: f64, repeat: u32) -> Result<()> {
     let requests = out.client.counts.requests as f64;
     let lat = out.client.latency.summary();
+    let (end_s, messages) = (out.end.as_secs_f64(), out.engine.messages);
     // The output files, and report.html again on its own: what a run adds after the simulation.
     let started = Instant::now();
-    let summary = Summary::new(sc, out, Mode::Simulated, median);
+    let summary = Summary::new(sc, &out, Mode::Simulated, median);
     let files = Bundle::of_run(sc, out, &summary)?;
     let outputs_s = started.elapsed().as_secs_f64();
     let file = |name: &str| files.files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice());
@@ -146,11 +149,11 @@ fn report(sc: &Scenario, out: &crate::run::RunOutput, median: f64, repeat: u32) 
     write_stdout(&format!(
         "workload: {} ({} simulated s)\nwall (median of {}): {:.3} s\nsimulated requests/s: {:.0}\nmessages/s: {:.0}\nend-to-end latency ms: mean {:.3} p99 {:.3}\noutput files: {:.3} s (report.html alone: {:.3} s, {:.2} MB)\npeak RSS: {}\n",
         sc.name,
-        out.end.as_secs_f64(),
+        end_s,
         repeat,
         median,
         requests / median,
-        out.engine.messages as f64 / median,
+        messages as f64 / median,
         lat.mean,
         lat.p99,
         outputs_s,

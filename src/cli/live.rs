@@ -123,7 +123,7 @@ pub(super) fn run_live(
         b.finish_and_clear();
     }
     let summary = Summary::new(&sc, &output, Mode::Live, started.elapsed().as_secs_f64());
-    Bundle::of_run(&sc, &output, &summary)?
+    Bundle::of_run(&sc, output, &summary)?
         .write_to(&out_dir)
         .with_context(|| format!("failed to write the reports of scenario \"{}\"", sc.name))?;
     if !quiet {

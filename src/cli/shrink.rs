@@ -68,7 +68,7 @@ pub(super) fn shrink(
         let started = std::time::Instant::now();
         let output = crate::run::simulate(&scn, r.seed, None)?;
         let summary = Summary::new(&scn, &output, Mode::Simulated, started.elapsed().as_secs_f64());
-        let bundle = Bundle::of_run(&scn, &output, &summary).context("failed to render a run's report")?;
+        let bundle = Bundle::of_run(&scn, output, &summary).context("failed to render a run's report")?;
         files.extend(bundle.files.into_iter().map(|(n, b)| (format!("{side}/{n}"), b)));
         summaries.push(summary);
     }

@@ -2,7 +2,7 @@
 //! model (so that `ag06-lab report DIR` renders the same page as the run did).
 
 use crate::model::event::{EventRecord, from_jsonl};
-use crate::model::rows::{AudioRow, ClientRow, SloRow, TimeseriesRow, from_csv};
+use crate::model::rows::{AudioRow, ClientRow, SloRow, TimeseriesRow, for_each_csv, from_csv};
 use crate::model::summary::Summary;
 
 /// The files of a run directory the report reads.
@@ -50,14 +50,19 @@ impl RunData {
         let bytes = file("summary.json").ok_or(DataError { file: "summary.json".into(), why: "missing".into() })?;
         let summary =
             Summary::from_json(bytes).map_err(|e| DataError { file: "summary.json".into(), why: e.to_string() })?;
-        let windows: Vec<TimeseriesRow> = csv_rows("timeseries.csv", file("timeseries.csv"))?;
+        // Read row by row into each service's series (a day of windows is tens of thousands of rows),
+        // each series sized for its share of the file's lines up front.
+        let ts = file("timeseries.csv").unwrap_or_default();
+        let lines = ts.iter().filter(|b| **b == b'\n').count();
+        let share = lines / summary.services.len().max(1);
         let mut by_service: Vec<(String, Vec<TimeseriesRow>)> =
-            summary.services.keys().map(|n| (n.clone(), Vec::new())).collect();
-        for w in windows {
+            summary.services.keys().map(|n| (n.clone(), Vec::with_capacity(share))).collect();
+        for_each_csv(ts, |w: TimeseriesRow| {
             if let Some(i) = summary.services.get_index_of(&w.service) {
                 by_service[i].1.push(w);
             }
-        }
+        })
+        .map_err(|why| DataError { file: "timeseries.csv".into(), why })?;
         let latency = match file("latency.hdr") {
             Some(b) => {
                 Some(crate::report::read_latency_hdr(b).map_err(|why| DataError { file: "latency.hdr".into(), why })?)
