@@ -34,11 +34,11 @@ pub fn one_pole(time_s: f64, rate_hz: f64) -> f64 {
 mod tests {
     use super::biquad::Biquad;
     use super::chain::{ChainConfig, VocalChain};
-    use super::dynamics::{Compressor, Limiter};
+    use super::dynamics::{Compressor, Ducker, Limiter};
     use super::meter::ChannelMeter;
     use super::mixer::{Mixer, MixerConfig, Strip, ToPc};
     use super::source::Source;
-    use super::{db_to_lin, lin_to_db};
+    use super::{db_to_lin, lin_to_db, one_pole};
     use proptest::prelude::*;
 
     const RATE: f64 = 48_000.0;
@@ -127,6 +127,75 @@ mod tests {
                 prop_assert!(y.abs() <= c, "{y} > {c}");
             }
         }
+    }
+
+    /// Two seconds quiet (long enough for a one-pole of 250 ms to settle in floating point), then a loud
+    /// burst, over and over: (sample, loud).
+    fn bursts(len: usize) -> Vec<(f64, bool)> {
+        let mut noise = Source::noise(1.0, crate::sim::stream(8, "bursts"));
+        let mut x = vec![0.0f32; len];
+        noise.fill(0, RATE, &mut x);
+        x.iter()
+            .enumerate()
+            .map(|(n, s)| (n % 120_000 >= 96_000, f64::from(*s)))
+            .map(|(loud, s)| (if loud { 3.0 * s } else { 0.1 * s }, loud))
+            .collect()
+    }
+
+    /// Blocks of every size from 1 to 300 frames, cycled, over `len` samples: (start, length).
+    fn uneven_blocks(len: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let (mut n0, mut k) = (0, 0);
+        while n0 < len {
+            let n = (k % 300 + 1).min(len - n0);
+            out.push((n0, n));
+            n0 += n;
+            k += 37;
+        }
+        out
+    }
+
+    #[test]
+    fn the_limiter_at_rest_gives_the_same_bits_block_by_block_as_sample_by_sample() {
+        let x = bursts(480_000);
+        let mut one = Limiter::new(RATE, -1.0, 0.05);
+        let expected: Vec<f32> = x.iter().map(|(s, _)| one.tick(*s) as f32).collect();
+        let mut l = Limiter::new(RATE, -1.0, 0.05);
+        let (mut out, mut rested) = (vec![0.0f32; x.len()], 0);
+        for (n0, n) in uneven_blocks(x.len()) {
+            rested += usize::from(l.at_rest());
+            let block: Vec<f64> = x[n0..n0 + n].iter().map(|(s, _)| *s).collect();
+            l.process(&block, &mut out[n0..n0 + n]);
+        }
+        assert!(expected.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()));
+        // Both paths ran: the bursts are limited, and the quiet seconds let the gain settle.
+        assert!(out.iter().zip(&x).any(|(y, (s, _))| f64::from(*y) < s.abs() * 0.9 && s.abs() > 1.0));
+        assert!(rested > 100, "{rested} blocks at rest");
+    }
+
+    #[test]
+    fn the_ducker_at_rest_gives_the_same_bits_block_by_block_as_sample_by_sample() {
+        let x = bursts(480_000);
+        let key: Vec<bool> = x.iter().map(|(_, loud)| *loud).collect();
+        // The one-pole of the ducker, written out sample by sample (10 ms down to -5 dB, 250 ms up).
+        let (depth, att, rel) = (db_to_lin(-5.0), one_pole(0.010, RATE), one_pole(0.250, RATE));
+        let mut g = 1.0f64;
+        let expected: Vec<f32> = key
+            .iter()
+            .map(|k| {
+                let (target, c) = if *k { (depth, att) } else { (1.0, rel) };
+                g = c * g + (1.0 - c) * target;
+                g as f32
+            })
+            .collect();
+        let mut d = Ducker::new(RATE, -5.0);
+        let (mut out, mut rested) = (vec![0.0f32; x.len()], 0);
+        for (n0, n) in uneven_blocks(x.len()) {
+            rested += usize::from(d.at_rest(key[n0]));
+            d.gains(&key[n0..n0 + n], &mut out[n0..n0 + n]);
+        }
+        assert!(expected.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(rested > 100, "{rested} blocks at rest");
     }
 
     #[test]

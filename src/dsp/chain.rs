@@ -203,13 +203,7 @@ impl VocalChain {
             r.process(&mut scratch);
         }
         match &mut self.limiter {
-            Some(l) => {
-                let mut local = l.clone();
-                for (out, s) in buf.iter_mut().zip(&scratch) {
-                    *out = local.tick(*s) as f32;
-                }
-                *l = local;
-            }
+            Some(l) => l.process(&scratch, buf),
             None => {
                 for (out, s) in buf.iter_mut().zip(&scratch) {
                     *out = *s as f32;

@@ -130,6 +130,33 @@ impl Limiter {
         self.gain = if a * recovered > self.ceiling { self.ceiling / a } else { recovered };
         (x * self.gain).clamp(-self.ceiling, self.ceiling)
     }
+
+    /// Whether the gain is at the fixed point of its release (where the iteration, monotone, converges).
+    pub fn at_rest(&self) -> bool {
+        self.rel * self.gain + (1.0 - self.rel) == self.gain
+    }
+
+    /// [`Limiter::tick`] over a block, into f32: the same bits. At rest (the gain at the fixed point of its
+    /// release, where it stays while no sample needs limiting) and with no sample of the block above the
+    /// ceiling at that gain (products by a positive gain keep the order of |x|, so the block's peak tells),
+    /// every sample is x × gain: a loop without a recursion.
+    pub fn process(&mut self, x: &[f64], out: &mut [f32]) {
+        if self.at_rest() {
+            let (g, c) = (self.gain, self.ceiling);
+            let peak = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            if peak * g <= c {
+                for (o, v) in out.iter_mut().zip(x) {
+                    *o = (v * g).clamp(-c, c) as f32;
+                }
+                return;
+            }
+        }
+        let mut local = self.clone();
+        for (o, v) in out.iter_mut().zip(x) {
+            *o = local.tick(*v) as f32;
+        }
+        *self = local;
+    }
 }
 
 /// Ducking: lowers a signal by `depth_db` while a key (the voice) is present, smoothly.
@@ -147,10 +174,26 @@ impl Ducker {
         Ducker { depth: db_to_lin(depth_db), att: one_pole(0.010, rate_hz), rel: one_pole(0.250, rate_hz), gain: 1.0 }
     }
 
+    /// Whether the gain is at the fixed point of its one-pole toward the target of `key_present` (the
+    /// iteration gets there in floating point too: it is monotone, so it converges).
+    pub fn at_rest(&self, key_present: bool) -> bool {
+        let (target, c) = if key_present { (self.depth, self.att) } else { (1.0, self.rel) };
+        c * self.gain + (1.0 - c) * target == self.gain
+    }
+
     /// The gains of a block, given whether the key is present at each sample: the same as
     /// a one-pole toward the key's target, sample by sample, with the state in a register.
     pub fn gains(&mut self, key_present: &[bool], out: &mut [f32]) {
         let mut g = self.gain;
+        // At rest and the key the same all block long: every sample would compute the same gain again, so
+        // the block is that gain.
+        if let Some(&k) = key_present.first() {
+            if self.at_rest(k) && key_present.iter().all(|p| *p == k) {
+                let n = key_present.len().min(out.len());
+                out[..n].fill(g as f32);
+                return;
+            }
+        }
         for (k, o) in key_present.iter().zip(out.iter_mut()) {
             let (target, c) = if *k { (self.depth, self.att) } else { (1.0, self.rel) };
             g = c * g + (1.0 - c) * target;
