@@ -152,13 +152,13 @@ impl Modelled {
         lab.schedule_daemon(at, Event::Device(super::DeviceMsg::Tick));
     }
 
-    /// The callback `cb` returns at `now`: its period goes to the mixer.
     /// The next period is missing. It goes through the mixer, as the blocks do, so that the monitor sees
     /// a late block before the periods its callback overran.
     fn missing(&self, core: &mut Core, lab: &SimLab) {
         lab.send(Event::Mixer(MixerMsg::Missing(core.missing())));
     }
 
+    /// The callback `cb` returns at `now`: its period goes to the mixer.
     fn deliver(&mut self, core: &mut Core, cb: Callback, lab: &SimLab) {
         let now = lab.now();
         let frames = core.spec.frames as usize;
