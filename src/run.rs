@@ -6,8 +6,6 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use actix::{Actor, Addr};
-
 use crate::actors::audio::{AudioMonitor, AudioReport, DeviceActor, DeviceSupervisor, MixerActor};
 use crate::actors::bus::BusInbox;
 use crate::actors::experiment::ExperimentMonitor;
@@ -22,7 +20,7 @@ use crate::arrivals::ArrivalClock;
 use crate::metrics::{ClientMeter, ServiceMeter, ServiceMetrics};
 use crate::scenario::chaos::{expand_all, with_spikes};
 use crate::scenario::{Indicator, Scenario, ServiceId, ServiceKind, Target};
-use crate::sim::{Deliver, Ending, EngineStats, Finish, Lab, Limits, Node, SimDuration, SimTime, stream};
+use crate::sim::{Ending, EngineStats, Lab, Limits, Node, NodeAddr, SimDuration, SimTime, stream};
 
 /// Everything a simulated run produced.
 #[derive(Debug)]
@@ -83,21 +81,21 @@ pub struct LiveSetup {
 #[derive(Clone)]
 struct Routes {
     services: Vec<ServiceAddr>,
-    load: Addr<Node<LoadGenerator>>,
-    chaos: Addr<Node<ChaosInjector>>,
-    supervisor: Addr<Node<ServiceSupervisor>>,
-    root: Addr<Node<RootSupervisor>>,
-    recorder: Addr<Node<Recorder>>,
-    health: Addr<Node<HealthChecker>>,
-    autoscaler: Addr<Node<Autoscaler>>,
+    load: NodeAddr<LoadGenerator>,
+    chaos: NodeAddr<ChaosInjector>,
+    supervisor: NodeAddr<ServiceSupervisor>,
+    root: NodeAddr<RootSupervisor>,
+    recorder: NodeAddr<Recorder>,
+    health: NodeAddr<HealthChecker>,
+    autoscaler: NodeAddr<Autoscaler>,
     audio: Option<AudioAddrs>,
-    experiment: Addr<Node<ExperimentMonitor>>,
+    experiment: NodeAddr<ExperimentMonitor>,
 }
 
 impl Routes {
     /// The request/response service `id` (only services get service and consumer messages).
     #[inline]
-    fn service(&self, id: ServiceId) -> &Addr<Node<ServiceActor>> {
+    fn service(&self, id: ServiceId) -> &NodeAddr<ServiceActor> {
         match &self.services[id.index()] {
             ServiceAddr::Service(a) => a,
             ServiceAddr::Bus(_) => unreachable!("invariant: service messages go to services"),
@@ -109,27 +107,27 @@ impl Routes {
         const NO_DEVICE: &str = "invariant: device messages exist only with a [device]";
         match ev {
             Event::Node(id, m) => match &self.services[id.index()] {
-                ServiceAddr::Service(a) => a.do_send(Deliver(ServiceInbox::Node(m))),
-                ServiceAddr::Bus(a) => a.do_send(Deliver(BusInbox::Node(m))),
+                ServiceAddr::Service(a) => a.deliver(ServiceInbox::Node(m)),
+                ServiceAddr::Bus(a) => a.deliver(BusInbox::Node(m)),
             },
-            Event::Service(id, m) => self.service(id).do_send(Deliver(ServiceInbox::Own(m))),
-            Event::Consumer(id, m) => self.service(id).do_send(Deliver(ServiceInbox::Consumer(m))),
+            Event::Service(id, m) => self.service(id).deliver(ServiceInbox::Own(m)),
+            Event::Consumer(id, m) => self.service(id).deliver(ServiceInbox::Consumer(m)),
             Event::Bus(id, m) => match &self.services[id.index()] {
-                ServiceAddr::Bus(a) => a.do_send(Deliver(BusInbox::Own(m))),
+                ServiceAddr::Bus(a) => a.deliver(BusInbox::Own(m)),
                 ServiceAddr::Service(_) => unreachable!("invariant: bus messages go to event buses"),
             },
-            Event::Load(m) => self.load.do_send(Deliver(m)),
-            Event::Chaos(m) => self.chaos.do_send(Deliver(m)),
-            Event::Supervisor(m) => self.supervisor.do_send(Deliver(m)),
-            Event::Root(m) => self.root.do_send(Deliver(m)),
-            Event::Recorder(m) => self.recorder.do_send(Deliver(m)),
-            Event::Health(m) => self.health.do_send(Deliver(m)),
-            Event::Autoscale(m) => self.autoscaler.do_send(Deliver(m)),
-            Event::Device(m) => self.audio.as_ref().expect(NO_DEVICE).device.do_send(Deliver(m)),
-            Event::Mixer(m) => self.audio.as_ref().expect(NO_DEVICE).mixer.do_send(Deliver(m)),
-            Event::Monitor(m) => self.audio.as_ref().expect(NO_DEVICE).monitor.do_send(Deliver(m)),
-            Event::DeviceSup(m) => self.audio.as_ref().expect(NO_DEVICE).sup.do_send(Deliver(m)),
-            Event::Experiment(m) => self.experiment.do_send(Deliver(m)),
+            Event::Load(m) => self.load.deliver(m),
+            Event::Chaos(m) => self.chaos.deliver(m),
+            Event::Supervisor(m) => self.supervisor.deliver(m),
+            Event::Root(m) => self.root.deliver(m),
+            Event::Recorder(m) => self.recorder.deliver(m),
+            Event::Health(m) => self.health.deliver(m),
+            Event::Autoscale(m) => self.autoscaler.deliver(m),
+            Event::Device(m) => self.audio.as_ref().expect(NO_DEVICE).device.deliver(m),
+            Event::Mixer(m) => self.audio.as_ref().expect(NO_DEVICE).mixer.deliver(m),
+            Event::Monitor(m) => self.audio.as_ref().expect(NO_DEVICE).monitor.deliver(m),
+            Event::DeviceSup(m) => self.audio.as_ref().expect(NO_DEVICE).sup.deliver(m),
+            Event::Experiment(m) => self.experiment.deliver(m),
         }
     }
 }
@@ -137,17 +135,17 @@ impl Routes {
 /// The audio path's actors.
 #[derive(Clone)]
 struct AudioAddrs {
-    device: Addr<Node<DeviceActor>>,
-    mixer: Addr<Node<MixerActor>>,
-    monitor: Addr<Node<AudioMonitor>>,
-    sup: Addr<Node<DeviceSupervisor>>,
+    device: NodeAddr<DeviceActor>,
+    mixer: NodeAddr<MixerActor>,
+    monitor: NodeAddr<AudioMonitor>,
+    sup: NodeAddr<DeviceSupervisor>,
 }
 
 /// The address of a service actor: a request/response service or an event bus.
 #[derive(Clone)]
 enum ServiceAddr {
-    Service(Addr<Node<ServiceActor>>),
-    Bus(Addr<Node<EventBus>>),
+    Service(NodeAddr<ServiceActor>),
+    Bus(NodeAddr<EventBus>),
 }
 
 /// Why a run could not complete.
@@ -298,25 +296,25 @@ async fn run_graph(
         generator = generator.with_gauges(g.clone());
     }
     generator.schedule(&lab);
-    let load = Node::new(generator, lab.clone()).start();
+    let load = Node::new(generator, lab.clone()).spawn();
     let injector = ChaosInjector::new(faults, sc);
     injector.schedule(&lab);
-    let chaos = Node::new(injector, lab.clone()).start();
-    let supervisor = Node::new(ServiceSupervisor::new(sc, seed), lab.clone()).start();
+    let chaos = Node::new(injector, lab.clone()).spawn();
+    let supervisor = Node::new(ServiceSupervisor::new(sc, seed), lab.clone()).spawn();
     let root =
-        Node::new(RootSupervisor::new(sc.root_supervisor.clone(), seed, sc.device.is_some()), lab.clone()).start();
-    let recorder = Node::new(Recorder::default(), lab.clone()).start();
+        Node::new(RootSupervisor::new(sc.root_supervisor.clone(), seed, sc.device.is_some()), lab.clone()).spawn();
+    let recorder = Node::new(Recorder::default(), lab.clone()).spawn();
     let checker = HealthChecker::new(sc);
     checker.schedule(&lab);
-    let health = Node::new(checker, lab.clone()).start();
+    let health = Node::new(checker, lab.clone()).spawn();
     let scaler = Autoscaler::new(sc);
     scaler.schedule(&lab);
-    let autoscaler = Node::new(scaler, lab.clone()).start();
+    let autoscaler = Node::new(scaler, lab.clone()).spawn();
     let audio = audio_nodes(sc, seed, &lab, backend, gauges.as_ref(), record);
 
     let monitor = ExperimentMonitor::new(sc);
     monitor.schedule(&lab);
-    let experiment = Node::new(monitor, lab.clone()).start();
+    let experiment = Node::new(monitor, lab.clone()).spawn();
     let routes = Routes { services, load, chaos, supervisor, root, recorder, health, autoscaler, audio, experiment };
     let actors = routes.clone();
     lab.set_router(move |ev| routes.route(ev));
@@ -352,12 +350,12 @@ fn service_nodes(sc: &Scenario, seed: u64, lab: &Rc<SimLab>) -> Vec<ServiceAddr>
             }
             match s.kind {
                 ServiceKind::Service => {
-                    ServiceAddr::Service(Node::new(ServiceActor::new(sc, s.id, seed, meter), lab.clone()).start())
+                    ServiceAddr::Service(Node::new(ServiceActor::new(sc, s.id, seed, meter), lab.clone()).spawn())
                 }
                 ServiceKind::EventBus { .. } => {
                     let bus = EventBus::new(sc, s.id, seed, meter);
                     bus.schedule(lab);
-                    ServiceAddr::Bus(Node::new(bus, lab.clone()).start())
+                    ServiceAddr::Bus(Node::new(bus, lab.clone()).spawn())
                 }
             }
         })
@@ -384,10 +382,10 @@ fn audio_nodes(
         }
         device.schedule(lab);
         AudioAddrs {
-            device: Node::new(device, lab.clone()).start(),
-            mixer: Node::new(MixerActor::new(d), lab.clone()).start(),
-            monitor: Node::new(AudioMonitor::new(d, sc.window, record.clone()), lab.clone()).start(),
-            sup: Node::new(DeviceSupervisor::new(sc, seed), lab.clone()).start(),
+            device: Node::new(device, lab.clone()).spawn(),
+            mixer: Node::new(MixerActor::new(d), lab.clone()).spawn(),
+            monitor: Node::new(AudioMonitor::new(d, sc.window, record.clone()), lab.clone()).spawn(),
+            sup: Node::new(DeviceSupervisor::new(sc, seed), lab.clone()).spawn(),
         }
     })
 }
@@ -399,26 +397,23 @@ async fn collect(sc: &Scenario, seed: u64, lab: &SimLab, ending: Ending, a: &Rou
     const GONE: &str = "invariant: actors live until the run is collected";
     let Collected { metrics: service_metrics, calls_to, rate_limited, buses, bus_rows } =
         collect_services(sc, &a.services).await;
-    let client = a.load.send(Finish::default()).await.expect(GONE);
-    let faults = a.chaos.send(Finish::default()).await.expect(GONE);
-    let children = a.supervisor.send(Finish::default()).await.expect(GONE);
-    let health = a.health.send(Finish::default()).await.expect(GONE);
-    let scaling = a.autoscaler.send(Finish::default()).await.expect(GONE);
+    let client = a.load.finish().await.expect(GONE);
+    let faults = a.chaos.finish().await.expect(GONE);
+    let children = a.supervisor.finish().await.expect(GONE);
+    let health = a.health.finish().await.expect(GONE);
+    let scaling = a.autoscaler.finish().await.expect(GONE);
     let (live, live_dsp_time) = match &a.audio {
-        Some(d) => match d.device.send(Finish::default()).await.expect(GONE) {
+        Some(d) => match d.device.finish().await.expect(GONE) {
             Some(l) => (Some(l.report), Some(l.dsp_time)),
             None => (None, None),
         },
         None => (None, None),
     };
     let (audio, device_restarts) = match &a.audio {
-        Some(d) => (
-            Some(d.monitor.send(Finish::default()).await.expect(GONE)),
-            d.sup.send(Finish::default()).await.expect(GONE),
-        ),
+        Some(d) => (Some(d.monitor.finish().await.expect(GONE)), d.sup.finish().await.expect(GONE)),
         None => (None, (0, SimDuration::ZERO)),
     };
-    let events = a.recorder.send(Finish::default()).await.expect(GONE);
+    let events = a.recorder.finish().await.expect(GONE);
     RunOutput {
         seed,
         end,
@@ -463,9 +458,9 @@ async fn collect_services(sc: &Scenario, services: &[ServiceAddr]) -> Collected 
     let mut bus_rows = Vec::new();
     for (s, addr) in sc.services.iter().zip(services) {
         let report = match addr {
-            ServiceAddr::Service(a) => a.send(Finish::default()).await.expect(GONE),
+            ServiceAddr::Service(a) => a.finish().await.expect(GONE),
             ServiceAddr::Bus(a) => {
-                let (report, bus, rows) = a.send(Finish::default()).await.expect(GONE);
+                let (report, bus, rows) = a.finish().await.expect(GONE);
                 buses.push((s.name.clone(), bus));
                 bus_rows.extend(rows);
                 report
