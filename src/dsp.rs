@@ -129,8 +129,8 @@ mod tests {
         }
     }
 
-    /// Two seconds quiet (long enough for a one-pole of 250 ms to settle in floating point), then a loud
-    /// burst, over and over: (sample, loud).
+    /// Two seconds quiet (long enough for a one-pole of 250 ms to settle in floating point), then half a
+    /// second of loud noise (peaks near +9.5 dBFS), over and over: (sample, loud).
     fn bursts(len: usize) -> Vec<(f64, bool)> {
         let mut noise = Source::noise(1.0, crate::sim::stream(8, "bursts"));
         let mut x = vec![0.0f32; len];
@@ -161,16 +161,20 @@ mod tests {
         let mut one = Limiter::new(RATE, -1.0, 0.05);
         let expected: Vec<f32> = x.iter().map(|(s, _)| one.tick(*s) as f32).collect();
         let mut l = Limiter::new(RATE, -1.0, 0.05);
-        let (mut out, mut rested) = (vec![0.0f32; x.len()], 0);
+        let (mut out, mut rested, mut limiting) = (vec![0.0f32; x.len()], 0, 0);
         for (n0, n) in uneven_blocks(x.len()) {
-            rested += usize::from(l.at_rest());
+            if l.at_rest() {
+                rested += 1;
+            } else {
+                limiting += 1;
+            }
             let block: Vec<f64> = x[n0..n0 + n].iter().map(|(s, _)| *s).collect();
             l.process(&block, &mut out[n0..n0 + n]);
         }
         assert!(expected.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()));
-        // Both paths ran: the bursts are limited, and the quiet seconds let the gain settle.
-        assert!(out.iter().zip(&x).any(|(y, (s, _))| f64::from(*y) < s.abs() * 0.9 && s.abs() > 1.0));
-        assert!(rested > 100, "{rested} blocks at rest");
+        // Both paths ran: the bursts pull the gain down (it recovers sample by sample), and the quiet
+        // seconds let it settle back at rest.
+        assert!(rested > 100 && limiting > 100, "{rested} blocks at rest, {limiting} recovering");
     }
 
     #[test]
@@ -189,13 +193,17 @@ mod tests {
             })
             .collect();
         let mut d = Ducker::new(RATE, -5.0);
-        let (mut out, mut rested) = (vec![0.0f32; x.len()], 0);
+        let (mut out, mut rested, mut moving) = (vec![0.0f32; x.len()], 0, 0);
         for (n0, n) in uneven_blocks(x.len()) {
-            rested += usize::from(d.at_rest(key[n0]));
+            if d.at_rest(key[n0]) {
+                rested += 1;
+            } else {
+                moving += 1;
+            }
             d.gains(&key[n0..n0 + n], &mut out[n0..n0 + n]);
         }
         assert!(expected.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()));
-        assert!(rested > 100, "{rested} blocks at rest");
+        assert!(rested > 100 && moving > 100, "{rested} blocks at rest, {moving} moving");
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub enum SimError {
     /// No message was handled for [`STALL_AFTER`] of wall time while some were in flight: an actor died
     /// outside the lab's control. A bug, never a property of the scenario.
     #[error(
-        "internal error: the simulation stalled at {simulated_s:.6} simulated s with {in_flight} message(s) in flight (an actor stopped handling its mailbox); please report this with the scenario and seed"
+        "internal error: the simulation stalled at {simulated_s:.6} simulated s with {in_flight} message(s) in flight (an actor stopped handling its messages); please report this with the scenario and seed"
     )]
     Stalled {
         /// Simulated time reached.

@@ -8,7 +8,7 @@ pub mod rng;
 pub mod time;
 
 pub use lab::{Ending, EngineStats, Idle, Lab, Limits};
-pub use node::{Behavior, Deliver, Finish, Node, NodeAddr};
+pub use node::{Behavior, Finish, Node, NodeAddr};
 pub use queue::{EventQueue, TimerId};
 pub use rng::{SimRng, stream};
 pub use time::{SimDuration, SimTime};

@@ -8,7 +8,7 @@
 //! as a stream of the actor's context ([`actix::StreamHandler`]), in order, the actor's task woken when
 //! the queue stops being empty. Every message of a run goes this way, so it costs a queue push, not
 //! actix's thread-safe mailbox (two allocations and an atomic waker per message). The actor's actix
-//! mailbox carries the rest: [`Deliver`] from outside the lab, and [`Finish`] at the end.
+//! mailbox carries only [`Finish`], the request for its report at the end of the run.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -42,13 +42,6 @@ pub trait Behavior: Sized + Unpin + 'static {
 
     /// Called once after the run to collect the actor's results.
     fn finish(&mut self, lab: &Lab<Self::Event>) -> Self::Report;
-}
-
-/// A message delivered through the lab (counted in flight until handled).
-pub struct Deliver<M>(pub M);
-
-impl<M: 'static> Message for Deliver<M> {
-    type Result = ();
 }
 
 /// Asks an actor for its [`Behavior::Report`] after the run.
@@ -137,11 +130,6 @@ impl<B: Behavior> NodeAddr<B> {
     pub async fn finish(&self) -> Result<B::Report, MailboxError> {
         self.addr.send(Finish::default()).await
     }
-
-    /// The actix address.
-    pub fn addr(&self) -> &Addr<Node<B>> {
-        &self.addr
-    }
 }
 
 impl<B: Behavior> Node<B> {
@@ -190,14 +178,6 @@ impl<B: Behavior> StreamHandler<B::Msg> for Node<B> {
 
     /// The inbox never ends; the actor stops with the run.
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
-}
-
-impl<B: Behavior> Handler<Deliver<B::Msg>> for Node<B> {
-    type Result = ();
-
-    fn handle(&mut self, Deliver(msg): Deliver<B::Msg>, _ctx: &mut Context<Self>) {
-        self.run(msg);
-    }
 }
 
 impl<B: Behavior> Handler<Finish<B::Report>> for Node<B> {

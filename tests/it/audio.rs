@@ -124,8 +124,8 @@ fn a_callback_slower_than_its_period_is_one_xrun_and_the_boundaries_it_spans_are
 #[test]
 fn every_period_is_counted_in_the_window_it_starts_in() {
     // 13 ms callbacks at 256 / 48000 s periods: every delivered period is late and each is followed by the
-    // periods its callback overran, missing. A window's row counts the periods that start in it (JACK and
-    // ALSA date a period by its start): period n starts at n * 256 / 48000 s, so window w holds
+    // periods its callback overran, missing. A window's row counts the periods that start in it (the
+    // monitor dates a period by its start, whenever its block arrives): period n starts at n * 256 / 48000 s, so window w holds
     // ceil(187.5 (w + 1)) - ceil(187.5 w) of them, 188 and 187 by turns, late or missing alike. A late
     // period whose callback returns after the next window began still belongs to its own window.
     // The last window is left out: the callback in flight when the run ends is never delivered.
