@@ -82,8 +82,8 @@ fn day_report(c: &mut Criterion) {
     let summary = ag06_lab::report::Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
     let (windows, events) = (out.client.rows.len(), out.events.len());
     let bundle = ag06_lab::report::Bundle::of_run(&sc, out, &summary).expect("the files render");
-    let file = |name: &str| bundle.files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice());
-    let html = file("report.html").expect("a report");
+    let file = |name: &str| bundle.file(name);
+    let html = file("report.html").expect("a report").bytes().expect("readable");
     eprintln!("day: {windows} windows per series, {events} events, report.html {:.2} MB", html.len() as f64 / 1e6);
     let mut g = c.benchmark_group("report");
     g.sample_size(10);

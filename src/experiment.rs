@@ -26,9 +26,9 @@ impl Metric {
         match self {
             Metric::Availability => ratio,
             Metric::ErrorRate => ratio.map(|a| 1.0 - a),
-            Metric::P50Ms => r.p50_ms,
-            Metric::P99Ms => r.p99_ms,
-            Metric::MaxMs => r.max_ms,
+            Metric::P50Ms => r.p50_ms(),
+            Metric::P99Ms => r.p99_ms(),
+            Metric::MaxMs => r.max_ms(),
             Metric::ThroughputPerS => Some(c.requests as f64 / window_s),
             Metric::Utilization => Some(r.utilization),
             Metric::QueueDepth => Some(r.queue_depth),

@@ -89,12 +89,22 @@ impl Latency {
 
     /// The value at quantile `q` (0..1) in ms; `None` when empty.
     pub fn quantile_ms(&self, q: f64) -> Option<f64> {
-        (!self.is_empty()).then(|| ns_to_ms(self.hist.value_at_quantile(q).min(self.max_ns) as f64))
+        self.quantile_ns(q).map(|ns| ns_to_ms(ns as f64))
+    }
+
+    /// The value at quantile `q` (0..1) in ns (the histogram's, at most the exact maximum); `None` when empty.
+    fn quantile_ns(&self, q: f64) -> Option<u64> {
+        (!self.is_empty()).then(|| self.hist.value_at_quantile(q).min(self.max_ns))
     }
 
     /// The exact maximum in ms; `None` when empty.
     pub fn max_ms(&self) -> Option<f64> {
-        (!self.is_empty()).then(|| ns_to_ms(self.max_ns as f64))
+        self.max_ns().map(|ns| ns_to_ms(ns as f64))
+    }
+
+    /// The exact maximum in ns; `None` when empty.
+    fn max_ns(&self) -> Option<u64> {
+        (!self.is_empty()).then_some(self.max_ns)
     }
 
     /// Mean, percentiles and max (all zero when empty).
@@ -167,29 +177,65 @@ impl Latency {
     }
 }
 
-/// One timeseries row: a window of one service.
-#[derive(Clone, Debug, PartialEq)]
+/// One timeseries row: a window of one service. A day of 5 s windows is 17,280 rows per service, so a row
+/// keeps its latencies as the histogram's nanoseconds (8 bytes each, where `Option<f64>` takes 16) and its
+/// per-threshold counts stay with the meter ([`ServiceMetrics::within_by_window`]): 104 bytes, no allocation.
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct WindowRow {
     /// Window start [s].
     pub t_s: f64,
     /// Outcomes decided in the window.
     pub counts: Counts,
-    /// Median latency of successes in the window [ms].
-    pub p50_ms: Option<f64>,
-    /// 99th percentile [ms].
-    pub p99_ms: Option<f64>,
-    /// Maximum [ms].
-    pub max_ms: Option<f64>,
-    /// 99th percentile of the queue wait of the requests that started in the window [ms].
-    pub wait_p99_ms: Option<f64>,
+    p50: WindowNs,
+    p99: WindowNs,
+    max: WindowNs,
+    wait_p99: WindowNs,
     /// Busy worker-seconds / worker-seconds.
     pub utilization: f64,
     /// Time-averaged number of waiting requests.
     pub queue_depth: f64,
     /// Time-averaged number of workers (changes with autoscaling).
     pub workers: f64,
-    /// Successes within each latency threshold of the meter, in the window.
-    pub within: Vec<u64>,
+}
+
+impl WindowRow {
+    /// Median latency of successes in the window [ms].
+    pub fn p50_ms(&self) -> Option<f64> {
+        self.p50.ms()
+    }
+
+    /// 99th percentile [ms].
+    pub fn p99_ms(&self) -> Option<f64> {
+        self.p99.ms()
+    }
+
+    /// Maximum [ms].
+    pub fn max_ms(&self) -> Option<f64> {
+        self.max.ms()
+    }
+
+    /// 99th percentile of the queue wait of the requests that started in the window [ms].
+    pub fn wait_p99_ms(&self) -> Option<f64> {
+        self.wait_p99.ms()
+    }
+}
+
+/// A latency of a window in nanoseconds, or none (no value in the window). `u64::MAX` ns (584 years) is
+/// the none; a latency that long is kept one nanosecond shorter.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct WindowNs(u64);
+
+impl WindowNs {
+    const NONE: WindowNs = WindowNs(u64::MAX);
+
+    fn of(ns: Option<u64>) -> WindowNs {
+        ns.map_or(WindowNs::NONE, |ns| WindowNs(ns.min(u64::MAX - 1)))
+    }
+
+    /// In ms, exactly as [`Latency::quantile_ms`] and [`Latency::max_ms`] give it.
+    fn ms(self) -> Option<f64> {
+        (self != WindowNs::NONE).then(|| ns_to_ms(self.0 as f64))
+    }
 }
 
 /// Levels integrated over time.
@@ -230,6 +276,8 @@ pub(crate) struct ServiceMeter {
     win_wait: Latency,
     win_areas: Areas,
     rows: Vec<WindowRow>,
+    /// Per closed window, the successes within each threshold (`thresholds.len()` a window).
+    rows_within: Vec<u64>,
     counts: Counts,
     latency: Latency,
     wait: Latency,
@@ -264,6 +312,17 @@ pub struct ServiceMetrics {
     pub within: Vec<(SimDuration, u64)>,
     /// One row per window.
     pub rows: Vec<WindowRow>,
+    /// Successes within each threshold of `within` in each window: window `i`'s count for threshold `k`
+    /// is at `i * within.len() + k`.
+    pub within_by_window: Vec<u64>,
+}
+
+impl ServiceMetrics {
+    /// Successes within the `k`th threshold of `within`, window by window.
+    pub fn within_per_window(&self, k: usize) -> impl Iterator<Item = u64> + '_ {
+        let stride = self.within.len();
+        (0..self.rows.len()).map(move |i| if k < stride { self.within_by_window[i * stride + k] } else { 0 })
+    }
 }
 
 impl ServiceMeter {
@@ -283,6 +342,7 @@ impl ServiceMeter {
             win_wait: Latency::default(),
             win_areas: Areas::default(),
             rows: Vec::new(),
+            rows_within: Vec::new(),
             counts: Counts::default(),
             latency: Latency::default(),
             wait: Latency::default(),
@@ -357,8 +417,8 @@ impl ServiceMeter {
     fn close_window(&mut self, span_ns: u64) {
         let start = self.window_end.as_nanos() - self.window.as_nanos();
         let mut row = window_row(start, span_ns, &self.win_counts, &self.win_latency, &self.win_areas);
-        row.within = self.win_within.clone();
-        row.wait_p99_ms = self.win_wait.quantile_ms(0.99);
+        row.wait_p99 = WindowNs::of(self.win_wait.quantile_ns(0.99));
+        self.rows_within.extend_from_slice(&self.win_within);
         self.wait.merge(&self.win_wait);
         self.win_wait.reset();
         self.win_within.iter_mut().for_each(|n| *n = 0);
@@ -459,6 +519,7 @@ impl ServiceMeter {
             queue_depth: ratio(self.areas.queue, u128::from(span)),
             within: self.thresholds.clone(),
             rows: std::mem::take(&mut self.rows),
+            within_by_window: std::mem::take(&mut self.rows_within),
         }
     }
 }
@@ -471,14 +532,13 @@ fn window_row(start_ns: u64, span_ns: u64, counts: &Counts, lat: &Latency, a: &A
     WindowRow {
         t_s: start_ns as f64 / 1e9,
         counts: *counts,
-        p50_ms: lat.quantile_ms(0.5),
-        p99_ms: lat.quantile_ms(0.99),
-        max_ms: lat.max_ms(),
-        wait_p99_ms: None,
+        p50: WindowNs::of(lat.quantile_ns(0.5)),
+        p99: WindowNs::of(lat.quantile_ns(0.99)),
+        max: WindowNs::of(lat.max_ns()),
+        wait_p99: WindowNs::NONE,
         utilization: ratio(a.busy, a.capacity),
         queue_depth: ratio(a.queue, u128::from(span_ns)),
         workers: ratio(a.capacity, u128::from(span_ns)),
-        within: Vec::new(),
     }
 }
 
@@ -545,5 +605,42 @@ impl ClientMeter {
             self.latency = m.latency;
             self.rows = m.rows;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A window's row gives the latencies the window's histogram gives (the row keeps them as the
+    /// histogram's nanoseconds), none for a window without successes, and the per-threshold counts of
+    /// each window in order.
+    #[test]
+    fn window_rows_give_the_latencies_of_their_histograms() {
+        let w = SimDuration::from_secs(1);
+        let at = |ms: u64| SimTime::ZERO + SimDuration::from_millis(ms);
+        let mut meter = ServiceMeter::new(w, 4, vec![SimDuration::from_millis(5), SimDuration::from_millis(50)]);
+        let mut want = Latency::default();
+        for (k, ms) in [3u64, 7, 12, 40, 41, 90, 250].into_iter().enumerate() {
+            let d = SimDuration::from_millis(ms) + SimDuration::from_nanos(123_457 * k as u64);
+            meter.record(at(100 + 10 * k as u64), Outcome::Ok(d));
+            want.record(d);
+        }
+        meter.record(at(2500), Outcome::Failed);
+        let m = meter.finish(at(3000));
+        assert_eq!(m.rows.len(), 3);
+        let r = &m.rows[0];
+        assert_eq!(r.p50_ms(), want.quantile_ms(0.5));
+        assert_eq!(r.p99_ms(), want.quantile_ms(0.99));
+        assert_eq!(r.max_ms(), want.max_ms());
+        assert_eq!(r.max_ms(), Some(250.740742), "250 ms + 6 x 123,457 ns");
+        for r in &m.rows[1..] {
+            assert_eq!((r.p50_ms(), r.p99_ms(), r.max_ms(), r.wait_p99_ms()), (None, None, None, None));
+        }
+        assert_eq!(m.within_per_window(0).collect::<Vec<_>>(), [1, 0, 0], "within 5 ms: the 3 ms one");
+        assert_eq!(m.within_per_window(1).collect::<Vec<_>>(), [5, 0, 0], "within 50 ms");
+        assert_eq!(m.within_per_window(2).collect::<Vec<_>>(), [0, 0, 0], "no such threshold");
+        // What a day of 5 s windows costs a service: 17,280 of these.
+        assert!(std::mem::size_of::<WindowRow>() <= 104);
     }
 }

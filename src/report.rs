@@ -27,10 +27,49 @@ pub fn read_latency_hdr(bytes: &[u8]) -> Result<hdrhistogram::Histogram<u64>, St
         .map_err(|e| format!("not an HdrHistogram: {e:?}"))
 }
 
-/// Files rendered in memory, ready to be written.
+/// Files rendered, ready to be written.
 pub struct Bundle {
     /// `(file name, contents)`; a name may have a directory (`original/summary.json`).
-    pub files: Vec<(std::borrow::Cow<'static, str>, Vec<u8>)>,
+    pub files: Vec<(std::borrow::Cow<'static, str>, Contents)>,
+}
+
+/// What a file of a [`Bundle`] holds.
+#[derive(Debug)]
+pub enum Contents {
+    /// Bytes in memory.
+    Bytes(Vec<u8>),
+    /// Bytes spooled to an unnamed temporary file (gone when dropped): the files that grow with a run's
+    /// length (a row per window), so that a day's run does not hold them in memory beside its rows.
+    Spooled(fs::File),
+}
+
+impl From<Vec<u8>> for Contents {
+    fn from(bytes: Vec<u8>) -> Self {
+        Contents::Bytes(bytes)
+    }
+}
+
+impl Contents {
+    /// The CSV file of `rows`, spooled (in memory when no temporary file can be made).
+    fn csv<T: serde::Serialize + for<'de> serde::Deserialize<'de>>(
+        name: &str,
+        rows: impl IntoIterator<Item = T>,
+    ) -> Result<Contents, OutputError> {
+        let Ok(file) = tempfile::tempfile() else {
+            return Ok(Contents::Bytes(crate::model::rows::to_csv(rows)));
+        };
+        let spool_err = |source| OutputError::Spool { file: name.to_string(), source };
+        let file = crate::model::rows::write_csv(io::BufWriter::new(file), rows).map_err(spool_err)?;
+        Ok(Contents::Spooled(file.into_inner().map_err(|e| spool_err(e.into_error()))?))
+    }
+
+    /// The file as the report reads it.
+    pub fn as_run_file(&self) -> html::data::RunFile<'_> {
+        match self {
+            Contents::Bytes(b) => html::data::RunFile::Bytes(b),
+            Contents::Spooled(f) => html::data::RunFile::File(f),
+        }
+    }
 }
 
 /// Why the output directory could not be written.
@@ -41,6 +80,17 @@ pub enum OutputError {
         "output directory `{0}` exists and is not an ag06-lab output directory: refusing to replace it; choose another --out"
     )]
     NotOurs(PathBuf),
+    /// A file of the run could not be spooled to a temporary file.
+    #[error("cannot write `{file}` to a temporary file: {source}")]
+    Spool {
+        /// The output file.
+        file: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// report.html could not be drawn from the run's files.
+    #[error("cannot render report.html: {0}")]
+    Render(#[from] html::data::DataError),
     /// An I/O error.
     #[error("cannot write output directory `{path}`: {source}")]
     Io {
@@ -74,7 +124,12 @@ fn check_ours(dir: &Path, marker: &str) -> Result<(), OutputError> {
 impl Bundle {
     /// A bundle of files with static names.
     pub fn of(files: Vec<(&'static str, Vec<u8>)>) -> Bundle {
-        Bundle { files: files.into_iter().map(|(n, b)| (n.into(), b)).collect() }
+        Bundle { files: files.into_iter().map(|(n, b)| (n.into(), b.into())).collect() }
+    }
+
+    /// The file `name`, as the report reads it.
+    pub fn file(&self, name: &str) -> Option<html::data::RunFile<'_>> {
+        self.files.iter().find(|f| f.0 == name).map(|f| f.1.as_run_file())
     }
 
     /// Every output file of a run (report.html rendered from the others, as `ag06-lab report` would).
@@ -82,34 +137,34 @@ impl Bundle {
         sc: &crate::scenario::Scenario,
         run: crate::run::RunOutput,
         summary: &Summary,
-    ) -> Result<Bundle, html::data::DataError> {
+    ) -> Result<Bundle, OutputError> {
         let output = &run;
-        let mut files = vec![
-            ("summary.json", summary.to_json()),
-            ("timeseries.csv", csv::timeseries(sc, output)),
-            ("events.csv", csv::events(&output.events)),
-            ("events.jsonl", crate::model::event::to_jsonl(&output.events)),
-            ("client.csv", csv::client(output)),
-            ("slo.csv", csv::slo(sc, output)),
+        let mut files: Vec<(&'static str, Contents)> = vec![
+            ("summary.json", summary.to_json().into()),
+            ("timeseries.csv", Contents::csv("timeseries.csv", csv::timeseries_rows(sc, output))?),
+            ("events.csv", csv::events(&output.events).into()),
+            ("events.jsonl", crate::model::event::to_jsonl(&output.events).into()),
+            ("client.csv", Contents::csv("client.csv", csv::client_rows(output))?),
+            ("slo.csv", csv::slo(sc, output).into()),
         ];
         if let Some(a) = &output.audio {
-            files.push(("audio.csv", csv::audio(a)));
+            files.push(("audio.csv", Contents::csv("audio.csv", csv::audio_rows(a))?));
         }
         if !output.bus_rows.is_empty() {
-            files.push(("bus.csv", csv::bus(output)));
+            files.push(("bus.csv", Contents::csv("bus.csv", output.bus_rows.iter().cloned())?));
         }
         if let Some(h) = &output.live_dsp_time {
             // What each callback took: `dsp_time = { dist = "empirical", file = ".../dsp_time.hdr" }`.
-            files.push(("dsp_time.hdr", latency_hdr(h)));
+            files.push(("dsp_time.hdr", latency_hdr(h).into()));
         }
-        files.push(("junit.xml", junit::render(&summary.scenario, &junit::run_cases(summary))));
-        files.push(("latency.hdr", latency_hdr(output.client.latency.histogram())));
+        files.push(("junit.xml", junit::render(&summary.scenario, &junit::run_cases(summary)).into()));
+        files.push(("latency.hdr", latency_hdr(output.client.latency.histogram()).into()));
         // The run's rows are in the files now: the page is drawn from those, so the run's own copy goes
         // first (a long run's windows are the larger part of its memory).
         drop(run);
-        let html = html::render_run(|name| files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice()))?;
-        files.push(("report.html", html.into_bytes()));
-        Ok(Bundle::of(files))
+        let html = html::render_run(|name| files.iter().find(|f| f.0 == name).map(|f| f.1.as_run_file()))?;
+        files.push(("report.html", html.into_bytes().into()));
+        Ok(Bundle { files: files.into_iter().map(|(n, c)| (n.into(), c)).collect() })
     }
 
     /// Writes every file into `dir` atomically: into a temporary sibling first, then renamed into place.
@@ -148,7 +203,15 @@ impl Bundle {
             if let Some(dir) = p.parent().filter(|d| *d != tmp) {
                 fs::create_dir_all(dir).map_err(io_err(dir))?;
             }
-            fs::write(&p, bytes).map_err(io_err(&p))?;
+            match bytes {
+                Contents::Bytes(b) => fs::write(&p, b).map_err(io_err(&p))?,
+                Contents::Spooled(f) => {
+                    let mut from = f;
+                    io::Seek::rewind(&mut from).map_err(io_err(&p))?;
+                    let mut to = fs::File::create(&p).map_err(io_err(&p))?;
+                    io::copy(&mut from, &mut to).map_err(io_err(&p))?;
+                }
+            }
         }
         Ok(())
     }

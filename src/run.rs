@@ -493,7 +493,7 @@ pub fn series_of(sc: &Scenario, out: &RunOutput, slo: &crate::scenario::Slo) -> 
             let k = m.within.iter().position(|(t, _)| *t == threshold)?;
             Some(crate::slo::Series {
                 window: sc.window,
-                good: m.rows.iter().map(|r| r.within.get(k).copied().unwrap_or(0)).collect(),
+                good: m.within_per_window(k).collect(),
                 total: m.rows.iter().map(|r| r.counts.requests).collect(),
             })
         }

@@ -141,7 +141,7 @@ fn report(sc: &Scenario, out: crate::run::RunOutput, median: f64, repeat: u32) -
     let summary = Summary::new(sc, &out, Mode::Simulated, median);
     let files = Bundle::of_run(sc, out, &summary)?;
     let outputs_s = started.elapsed().as_secs_f64();
-    let file = |name: &str| files.files.iter().find(|f| f.0 == name).map(|f| f.1.as_slice());
+    let file = |name: &str| files.file(name);
     let started = Instant::now();
     let html = crate::report::html::render_run(file).context("failed to render report.html")?;
     let report_s = started.elapsed().as_secs_f64();

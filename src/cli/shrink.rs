@@ -58,7 +58,7 @@ pub(super) fn shrink(
     let r = &shrunk.report;
     // The original and the minimal run in full, for the report's two sides (not once interrupted: the
     // step figures in shrink.json say what they did).
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut files: Vec<(String, crate::report::Contents)> = Vec::new();
     let mut summaries = Vec::new();
     let sides =
         if r.incomplete { Vec::new() } else { vec![("original", &shrunk.original), ("minimal", &shrunk.minimal)] };
@@ -75,9 +75,9 @@ pub(super) fn shrink(
     let mut json = serde_json::to_vec_pretty(r).expect("invariant: the report serializes");
     json.push(b'\n');
     let html = crate::report::html::shrink::shrink_page(r, summaries.first().zip(summaries.get(1)));
-    files.push(("shrink.json".into(), json));
-    files.push(("minimal.toml".into(), crate::shrink::minimal_file(r, &shrunk.minimal).into_bytes()));
-    files.push(("report.html".into(), html.into_bytes()));
+    files.push(("shrink.json".into(), json.into()));
+    files.push(("minimal.toml".into(), crate::shrink::minimal_file(r, &shrunk.minimal).into_bytes().into()));
+    files.push(("report.html".into(), html.into_bytes().into()));
     let files = files.into_iter().map(|(n, b)| (n.into(), b)).collect();
     Bundle { files }.write_to_marked(&out, "shrink.json").context("failed to write the shrink")?;
     if !quiet {
@@ -145,7 +145,7 @@ pub(super) fn explore(
     let mut files = explored.files;
     files.push(("explore.json".into(), json));
     files.push(("report.html".into(), crate::report::html::explore::explore_page(r).into_bytes()));
-    let files = files.into_iter().map(|(n, b)| (n.into(), b)).collect();
+    let files = files.into_iter().map(|(n, b)| (n.into(), b.into())).collect();
     Bundle { files }.write_to_marked(&out, "explore.json").context("failed to write the explore")?;
     if !quiet {
         let mut t = if r.failures > 0 {

@@ -232,12 +232,20 @@ pub fn header<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
 
 /// Renders rows as CSV with a header row.
 pub fn to_csv<T: Serialize + for<'de> Deserialize<'de>>(rows: impl IntoIterator<Item = T>) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-    w.write_record(header::<T>()).expect("invariant: writing to memory");
+    write_csv(Vec::new(), rows).expect("invariant: writing to memory")
+}
+
+/// [`to_csv`] into `out` (a file), handed back flushed.
+pub fn write_csv<W: std::io::Write, T: Serialize + for<'de> Deserialize<'de>>(
+    out: W,
+    rows: impl IntoIterator<Item = T>,
+) -> std::io::Result<W> {
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(out);
+    w.write_record(header::<T>())?;
     for r in rows {
-        w.serialize(r).expect("invariant: writing to memory");
+        w.serialize(r)?;
     }
-    w.into_inner().expect("invariant: writing to memory")
+    w.into_inner().map_err(|e| e.into_error())
 }
 
 /// Reads CSV rows written by [`to_csv`]; the error names the row.
@@ -250,8 +258,11 @@ pub fn from_csv<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Vec<T>, St
 
 /// Reads CSV rows written by [`to_csv`] one at a time into `each` (nothing held but the row); the error
 /// names the row.
-pub fn for_each_csv<T: for<'de> Deserialize<'de>>(bytes: &[u8], mut each: impl FnMut(T)) -> Result<(), String> {
-    for (i, r) in csv::Reader::from_reader(bytes).deserialize().enumerate() {
+pub fn for_each_csv<T: for<'de> Deserialize<'de>>(
+    from: impl std::io::Read,
+    mut each: impl FnMut(T),
+) -> Result<(), String> {
+    for (i, r) in csv::Reader::from_reader(from).deserialize().enumerate() {
         each(r.map_err(|e| format!("row {}: {e}", i + 2))?);
     }
     Ok(())

@@ -6,10 +6,10 @@ use crate::model::rows::{AudioRow, ClientRow, SloRow, TimeseriesRow, to_csv};
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
 
-/// Renders `audio.csv`: one row per window per channel (ch1.., out_l, out_r).
-pub fn audio(report: &crate::actors::audio::AudioReport) -> Vec<u8> {
+/// The rows of `audio.csv`: one per window per channel (ch1.., out_l, out_r).
+pub fn audio_rows(report: &crate::actors::audio::AudioReport) -> impl Iterator<Item = AudioRow> + '_ {
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
-    to_csv(report.rows.iter().map(|r| AudioRow {
+    report.rows.iter().map(move |r| AudioRow {
         t_s: r.t_s,
         channel: report.channels[r.channel].clone(),
         peak_dbfs: r.meter.peak_dbfs().map(round),
@@ -19,13 +19,18 @@ pub fn audio(report: &crate::actors::audio::AudioReport) -> Vec<u8> {
         dsp_load: r.dsp_load,
         missing: r.missing,
         zero_blocks: r.meter.zero_blocks,
-    }))
+    })
 }
 
 /// Renders `timeseries.csv`: windows in time order, services in scenario order within a window.
 pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
+    to_csv(timeseries_rows(sc, out))
+}
+
+/// The rows of `timeseries.csv`.
+pub fn timeseries_rows<'a>(sc: &'a Scenario, out: &'a RunOutput) -> impl Iterator<Item = TimeseriesRow> + 'a {
     let windows = out.services.iter().map(|s| s.rows.len()).max().unwrap_or(0);
-    to_csv((0..windows).flat_map(|i| {
+    (0..windows).flat_map(move |i| {
         sc.services.iter().zip(&out.services).filter_map(move |(s, m)| {
             let r = m.rows.get(i)?;
             let c = r.counts;
@@ -37,16 +42,16 @@ pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
                 failed: c.failed,
                 timed_out: c.timed_out,
                 rejected: c.rejected,
-                p50_ms: r.p50_ms,
-                p99_ms: r.p99_ms,
-                max_ms: r.max_ms,
-                wait_p99_ms: r.wait_p99_ms,
+                p50_ms: r.p50_ms(),
+                p99_ms: r.p99_ms(),
+                max_ms: r.max_ms(),
+                wait_p99_ms: r.wait_p99_ms(),
                 utilization: r.utilization,
                 queue_depth: r.queue_depth,
                 workers: r.workers,
             })
         })
-    }))
+    })
 }
 
 /// Renders `events.csv`, in time order.
@@ -54,9 +59,9 @@ pub fn events(events: &[EventRecord]) -> Vec<u8> {
     to_csv(events.iter().map(EventRecord::row))
 }
 
-/// Renders `client.csv`: the end-to-end outcomes and latency seen by the load generator, one row per window.
-pub fn client(out: &RunOutput) -> Vec<u8> {
-    to_csv(out.client.rows.iter().map(|r| {
+/// The rows of `client.csv`: the end-to-end outcomes and latency seen by the load generator, one row per window.
+pub fn client_rows(out: &RunOutput) -> impl Iterator<Item = ClientRow> + '_ {
+    out.client.rows.iter().map(|r| {
         let c = r.counts;
         ClientRow {
             t_s: r.t_s,
@@ -65,11 +70,11 @@ pub fn client(out: &RunOutput) -> Vec<u8> {
             failed: c.failed,
             timed_out: c.timed_out,
             rejected: c.rejected,
-            p50_ms: r.p50_ms,
-            p99_ms: r.p99_ms,
-            max_ms: r.max_ms,
+            p50_ms: r.p50_ms(),
+            p99_ms: r.p99_ms(),
+            max_ms: r.max_ms(),
         }
-    }))
+    })
 }
 
 /// Renders `slo.csv`: per window and objective (scenario order), the good and total events of its SLI,
@@ -91,9 +96,4 @@ pub fn slo(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
             })
         })
     }))
-}
-
-/// Renders `bus.csv`: every consumer group's lag per partition at each window's end.
-pub fn bus(out: &RunOutput) -> Vec<u8> {
-    to_csv(out.bus_rows.iter().cloned())
 }

@@ -124,7 +124,7 @@ fn opt(x: Option<f64>, f: fn(f64) -> String) -> String {
 }
 
 /// Renders the report of a run from its files (`file`: name to contents).
-pub fn render_run<'a>(file: impl Fn(&str) -> Option<&'a [u8]>) -> Result<String, DataError> {
+pub fn render_run<'a>(file: impl Fn(&str) -> Option<data::RunFile<'a>>) -> Result<String, DataError> {
     let d = RunData::from_files(file)?;
     page(&d).map_err(|why| DataError { file: "report.html".into(), why })
 }
@@ -139,8 +139,10 @@ pub fn rerender(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     }
     let read = |name: &str| std::fs::read(dir.join(name)).ok();
     let html = if dir.join("summary.json").is_file() {
-        let files: Vec<(&str, Vec<u8>)> = data::FILES.iter().filter_map(|n| read(n).map(|b| (*n, b))).collect();
-        render_run(|n| files.iter().find(|f| f.0 == n).map(|f| f.1.as_slice()))
+        // Opened, not read: a day's timeseries.csv is read row by row.
+        let files: Vec<(&str, std::fs::File)> =
+            data::FILES.iter().filter_map(|n| std::fs::File::open(dir.join(n)).ok().map(|f| (*n, f))).collect();
+        render_run(|n| files.iter().find(|f| f.0 == n).map(|f| data::RunFile::File(&f.1)))
     } else if dir.join("sweep.json").is_file() {
         pages::sweep_page(dir)
     } else if dir.join("shrink.json").is_file() {

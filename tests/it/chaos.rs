@@ -56,9 +56,9 @@ add = "25ms"
             _ => (10.0, 10.0),
         };
         // Percentiles are HdrHistogram bucket bounds (3 significant digits); the max is exact.
-        let got = r.p50_ms.unwrap();
+        let got = r.p50_ms().unwrap();
         assert!(got >= p50 && got <= p50 * 1.001, "window {}: p50 {got} vs {p50}", r.t_s);
-        assert_eq!(r.max_ms, Some(max), "window {}", r.t_s);
+        assert_eq!(r.max_ms(), Some(max), "window {}", r.t_s);
     }
     assert_eq!(out.client.latency.summary().max, 37.0);
     let kinds: Vec<_> = out.events.iter().map(|e| (e.t.as_secs_f64(), e.event.kind().name())).collect();
@@ -162,7 +162,8 @@ fn cpu_stall_on_a_service_multiplies_its_processing_time() {
     let (_, out) = sim(&text);
     // 10 ms becomes 30 ms for requests starting at back in the window: end-to-end 1 + 30 + 1... max 32 ms.
     assert_eq!(out.client.latency.summary().max, 32.0);
-    let slow = out.services[1].rows.iter().filter(|r| r.t_s >= 10.0 && r.t_s < 20.0).all(|r| r.p50_ms.unwrap() >= 30.0);
+    let slow =
+        out.services[1].rows.iter().filter(|r| r.t_s >= 10.0 && r.t_s < 20.0).all(|r| r.p50_ms().unwrap() >= 30.0);
     assert!(slow);
 }
 

@@ -145,3 +145,43 @@ fn schema_command_prints_a_json_schema_of_the_format() {
         assert!(text.contains(k), "schema lacks `{k}`");
     }
 }
+
+/// The files that grow with a run (a row per window) are spooled to temporary files rather than held in
+/// memory: their bytes, the files written and the page drawn from them must be exactly those of the rows
+/// rendered in memory, read as often as they are asked for.
+#[test]
+fn spooled_files_are_exactly_the_rows_rendered_in_memory() {
+    use ag06_lab::model::rows::to_csv;
+    use ag06_lab::report::{Bundle, Contents, csv};
+    let sc = ag06_lab::scenario::Scenario::load(&root().join("tests/fixtures/small.toml")).unwrap();
+    // The same seed twice: one run rendered in memory, the other through the bundle.
+    let seen = ag06_lab::run::simulate(&sc, sc.seed, None).unwrap();
+    let out = ag06_lab::run::simulate(&sc, sc.seed, None).unwrap();
+    let timeseries = csv::timeseries(&sc, &seen);
+    let client = to_csv(csv::client_rows(&seen));
+    let summary = ag06_lab::report::Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
+    let bundle = Bundle::of_run(&sc, out, &summary).unwrap();
+    for (name, want) in [("timeseries.csv", &timeseries), ("client.csv", &client)] {
+        let contents = &bundle.files.iter().find(|f| f.0 == name).unwrap().1;
+        assert!(matches!(contents, Contents::Spooled(_)), "{name} is spooled");
+        for _ in 0..2 {
+            assert_eq!(&bundle.file(name).unwrap().bytes().unwrap().into_owned(), want, "{name}");
+        }
+    }
+    // The page drawn from the spooled files is the page drawn from the same bytes in memory.
+    let in_memory: Vec<(String, Vec<u8>)> = bundle
+        .files
+        .iter()
+        .map(|(n, _)| (n.to_string(), bundle.file(n).unwrap().bytes().unwrap().into_owned()))
+        .collect();
+    let page = ag06_lab::report::html::render_run(|n| {
+        in_memory.iter().find(|f| f.0 == n).map(|f| ag06_lab::report::html::data::RunFile::Bytes(&f.1))
+    })
+    .unwrap();
+    assert_eq!(page.as_bytes(), &bundle.file("report.html").unwrap().bytes().unwrap()[..]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    bundle.write_to(&dir).unwrap();
+    assert_eq!(std::fs::read(dir.join("timeseries.csv")).unwrap(), timeseries);
+    assert_eq!(std::fs::read(dir.join("client.csv")).unwrap(), client);
+}

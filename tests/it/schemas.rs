@@ -35,8 +35,8 @@ fn every_bundled_scenarios_outputs_validate_against_their_schemas() {
         let out = ag06_lab::run::simulate(&sc, sc.seed, None).unwrap();
         let s = ag06_lab::report::Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
         let bundle = ag06_lab::report::Bundle::of_run(&sc, out, &s).unwrap();
-        let file = |name: &str| &bundle.files.iter().find(|(n, _)| *n == name).unwrap().1;
-        let doc: serde_json::Value = serde_json::from_slice(file("summary.json")).unwrap();
+        let file = |name: &str| bundle.file(name).unwrap().bytes().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&file("summary.json")).unwrap();
         assert_valid(&summary, &doc, &format!("{}: summary.json", f.display()));
         for (i, line) in file("events.jsonl").split(|b| *b == b'\n').filter(|l| !l.is_empty()).enumerate() {
             let doc: serde_json::Value = serde_json::from_slice(line).unwrap();

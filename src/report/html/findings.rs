@@ -5,7 +5,7 @@
 mod rules;
 
 use super::data::RunData;
-use crate::model::rows::TimeseriesRow as WindowRow;
+use super::data::ServiceWindow as WindowRow;
 
 /// How serious a finding is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 
 use super::charts::{self, AMBER, Axis, GREEN, GREY, Lane, RED, Scale, Series, color, css};
 use super::data::RunData;
+use super::data::ServiceWindow;
 use super::{chart_box, f3, legend_of};
 use crate::model::event::Event;
-use crate::model::rows::{AudioRow, SloRow, TimeseriesRow};
+use crate::model::rows::{AudioRow, SloRow};
 use crate::model::summary::Severity;
 
 /// Keeps one mark per pixel column and colour (a 24-hour run can have thousands of restarts).
@@ -172,48 +173,52 @@ fn client_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
     let s = &d.summary;
     let (end, w) = (s.simulated_s, d.window_s());
     let mid = |t: f64| t + w / 2.0;
-    let client: Vec<ClientWindow> = if d.client.is_empty() {
-        // A run directory from before client.csv: the entry service's own figures.
-        d.by_service
-            .iter()
-            .find(|(n, _)| *n == s.entry)
-            .map(|(_, rows)| {
-                rows.iter()
-                    .map(|r| (r.t_s, [r.p50_ms, r.p99_ms, r.max_ms], [r.ok, r.failed, r.timed_out, r.rejected]))
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        d.client
-            .iter()
-            .map(|r| (r.t_s, [r.p50_ms, r.p99_ms, r.max_ms], [r.ok, r.failed, r.timed_out, r.rejected]))
-            .collect()
+    // Drawn from the rows as each chart needs them, each chart's series let go once it is drawn: a day
+    // of windows is tens of thousands of points a series.
+    let client = || -> Box<dyn Iterator<Item = ClientWindow> + '_> {
+        if d.client.is_empty() {
+            // A run directory from before client.csv: the entry service's own figures.
+            let rows = d.by_service.iter().find(|(n, _)| *n == s.entry).map(|(_, rows)| rows.as_slice());
+            Box::new(
+                rows.unwrap_or_default()
+                    .iter()
+                    .map(|r| (r.t_s, [r.p50_ms(), r.p99_ms(), r.max_ms()], [r.ok, r.failed, r.timed_out, r.rejected])),
+            )
+        } else {
+            Box::new(
+                d.client
+                    .iter()
+                    .map(|r| (r.t_s, [r.p50_ms, r.p99_ms, r.max_ms], [r.ok, r.failed, r.timed_out, r.rejected])),
+            )
+        }
     };
-    let lat: Vec<Series> = ["p50", "p99", "max"]
-        .iter()
-        .enumerate()
-        .map(|(k, name)| Series {
-            name: (*name).into(),
-            color: color(k),
-            points: client.iter().map(|c| (mid(c.0), c.1[k])).collect(),
-            dashed: k == 2,
-        })
-        .collect();
-    let mut h = chart_box(
-        "chart-latency",
-        "End-to-end latency per window (log scale)",
-        &charts::time_chart(axis, "latency [ms]", Scale::Log, &lat, 220)?,
-        &legend_of(&lat),
-    );
+    let mut h = {
+        let lat: Vec<Series> = ["p50", "p99", "max"]
+            .iter()
+            .enumerate()
+            .map(|(k, name)| Series {
+                name: (*name).into(),
+                color: color(k),
+                points: client().map(|c| (mid(c.0), c.1[k])).collect(),
+                dashed: k == 2,
+            })
+            .collect();
+        chart_box(
+            "chart-latency",
+            "End-to-end latency per window (log scale)",
+            &charts::time_chart(axis, "latency [ms]", Scale::Log, &lat, 220)?,
+            &legend_of(&lat),
+        )
+    };
     let names = ["ok", "failed", "timed out", "rejected"];
     let colours = [GREEN, RED, AMBER, color(4)];
     let thr: Vec<Series> = (0..4)
-        .filter(|k| *k == 0 || client.iter().any(|c| c.2[*k] > 0))
+        .filter(|k| *k == 0 || client().any(|c| c.2[*k] > 0))
         .map(|k| Series {
             name: names[k].into(),
             color: colours[k],
             // Per second of the window actually covered (the last window of a run may be partial).
-            points: client.iter().map(|c| (mid(c.0), Some(c.2[k] as f64 / w.min(end - c.0).max(1e-9)))).collect(),
+            points: client().map(|c| (mid(c.0), Some(c.2[k] as f64 / w.min(end - c.0).max(1e-9)))).collect(),
             dashed: false,
         })
         .collect();
@@ -230,7 +235,7 @@ fn client_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
 fn service_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
     let w = d.window_s();
     let mid = |t: f64| t + w / 2.0;
-    let per_service = |f: &dyn Fn(&TimeseriesRow) -> Option<f64>| -> Vec<Series> {
+    let per_service = |f: &dyn Fn(&ServiceWindow) -> Option<f64>| -> Vec<Series> {
         d.by_service
             .iter()
             .enumerate()
@@ -242,20 +247,25 @@ fn service_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
             })
             .collect()
     };
-    let util = per_service(&|r| (r.workers > 0.0).then_some(r.utilization * 100.0));
-    let mut h = chart_box(
-        "chart-utilization",
-        "Utilisation per service",
-        &charts::time_chart(axis, "busy workers [%]", Scale::Fixed(0.0, 100.0), &util, 200)?,
-        &legend_of(&util),
-    );
-    let queue = per_service(&|r| Some(r.queue_depth));
-    h.push_str(&chart_box(
-        "chart-queue",
-        "Queue depth per service (time-averaged waiting requests)",
-        &charts::time_chart(axis, "waiting", Scale::Linear { min_top: 1.0 }, &queue, 200)?,
-        &legend_of(&queue),
-    ));
+    // Each chart's series let go once it is drawn.
+    let mut h = {
+        let util = per_service(&|r| (r.workers > 0.0).then_some(r.utilization * 100.0));
+        chart_box(
+            "chart-utilization",
+            "Utilisation per service",
+            &charts::time_chart(axis, "busy workers [%]", Scale::Fixed(0.0, 100.0), &util, 200)?,
+            &legend_of(&util),
+        )
+    };
+    {
+        let queue = per_service(&|r| Some(r.queue_depth));
+        h.push_str(&chart_box(
+            "chart-queue",
+            "Queue depth per service (time-averaged waiting requests)",
+            &charts::time_chart(axis, "waiting", Scale::Linear { min_top: 1.0 }, &queue, 200)?,
+            &legend_of(&queue),
+        ));
+    }
     let varies =
         d.by_service.iter().any(|(_, rows)| rows.windows(2).any(|p| (p[0].workers - p[1].workers).abs() > 1e-9));
     if varies || d.summary.services.iter().any(|(_, v)| v.scale_ups + v.scale_downs > 0) {

@@ -132,7 +132,7 @@ pub(super) fn saturation(d: &RunData, out: &mut Vec<Found>) {
         );
         // Measured, not inferred: the p99 of the queue wait of the requests that started in the window
         // against the p99 of their time in the service (queue wait plus processing).
-        if let (Some(wait), Some(p99)) = (peak.wait_p99_ms, peak.p99_ms)
+        if let (Some(wait), Some(p99)) = (peak.wait_p99_ms(), peak.p99_ms())
             && p99 > 0.0
         {
             text.push_str(&format!(
@@ -312,7 +312,7 @@ pub(super) fn no_timeout(d: &RunData, out: &mut Vec<Found>) {
         }
         let hung =
             s.faults.iter().find(|f| matches!(f.kind, FaultKind::Hang | FaultKind::Partition) && f.target == *name);
-        let slow = rows.iter().filter_map(|r| r.p99_ms.map(|p| (r.t_s, p))).max_by(|a, b| a.1.total_cmp(&b.1));
+        let slow = rows.iter().filter_map(|r| r.p99_ms().map(|p| (r.t_s, p))).max_by(|a, b| a.1.total_cmp(&b.1));
         let typical = svc.latency_ms.p50;
         let text = match (hung, slow) {
             (Some(f), _) => Some(format!(
