@@ -23,7 +23,7 @@ pub struct RunData {
     /// events.jsonl (empty for a run directory written before it existed).
     pub events: Vec<EventRecord>,
     /// audio.csv (empty without a device).
-    pub audio: Vec<AudioRow>,
+    pub audio: AudioSeries,
     /// latency.hdr, decoded.
     pub latency: Option<hdrhistogram::Histogram<u64>>,
 }
@@ -106,6 +106,74 @@ impl From<&TimeseriesRow> for ServiceWindow {
             workers: r.workers,
         }
     }
+}
+
+/// audio.csv as the report draws it: each channel's levels per window, and the device's figures per window
+/// (which audio.csv repeats on every channel's row: taken from the first channel's). A day of 5 s windows
+/// is 17,280 rows a channel: 24 bytes a level, where a row read takes 120 and its channel's name another 32.
+#[derive(Debug, Default)]
+pub struct AudioSeries {
+    /// The channels in the order the file first names them, each with its levels per window.
+    pub channels: Vec<(String, Vec<AudioLevel>)>,
+    /// The device's figures per window.
+    pub device: Vec<DeviceWindow>,
+}
+
+impl AudioSeries {
+    /// Whether there is no audio (a run without a device).
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// Adds a row of audio.csv.
+    fn add(&mut self, r: &AudioRow) {
+        let k = match self.channels.iter().position(|(name, _)| *name == r.channel) {
+            Some(k) => k,
+            None => {
+                self.channels.push((r.channel.clone(), Vec::with_capacity(self.device.capacity())));
+                self.channels.len() - 1
+            }
+        };
+        let level = AudioLevel { t_s: r.t_s, rms_dbfs: nan_none(r.rms_dbfs), peak_dbfs: nan_none(r.peak_dbfs) };
+        self.channels[k].1.push(level);
+        if k == 0 {
+            self.device.push(DeviceWindow { t_s: r.t_s, xruns: r.xruns, missing: r.missing, dsp_load: r.dsp_load });
+        }
+    }
+}
+
+/// A channel's levels in a window (a level of bit-exact silence, none, as NaN inside).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct AudioLevel {
+    /// Window start [s].
+    pub t_s: f64,
+    rms_dbfs: f64,
+    peak_dbfs: f64,
+}
+
+impl AudioLevel {
+    /// RMS [dBFS]; none for bit-exact silence.
+    pub fn rms_dbfs(&self) -> Option<f64> {
+        none_nan(self.rms_dbfs)
+    }
+
+    /// Peak [dBFS]; none for bit-exact silence.
+    pub fn peak_dbfs(&self) -> Option<f64> {
+        none_nan(self.peak_dbfs)
+    }
+}
+
+/// The device's figures in a window.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct DeviceWindow {
+    /// Window start [s].
+    pub t_s: f64,
+    /// Late periods.
+    pub xruns: u64,
+    /// Missing periods.
+    pub missing: u64,
+    /// Mean modelled DSP load of the delivered periods.
+    pub dsp_load: Option<f64>,
 }
 
 /// A file of a run as the report reads it: bytes in memory, or a file read from its start.
@@ -203,11 +271,17 @@ impl RunData {
             Some(b) => from_jsonl(&b).map_err(|why| DataError { file: "events.jsonl".into(), why })?,
             None => Vec::new(),
         };
+        let mut audio = AudioSeries { channels: Vec::new(), device: Vec::with_capacity(windows) };
+        if let Some(f) = file("audio.csv") {
+            let from = f.reader().map_err(|e| DataError { file: "audio.csv".into(), why: e.to_string() })?;
+            for_each_csv(from, |r: AudioRow| audio.add(&r))
+                .map_err(|why| DataError { file: "audio.csv".into(), why })?;
+        }
         Ok(RunData {
             client: csv_rows("client.csv", file("client.csv"), windows)?,
             slo_rows: csv_rows("slo.csv", file("slo.csv"), 0)?,
             events,
-            audio: csv_rows("audio.csv", file("audio.csv"), 0)?,
+            audio,
             summary,
             by_service,
             latency,
@@ -257,5 +331,32 @@ mod tests {
         assert_eq!(rows[0].0.p99_ms(), Some(2.25));
         assert_eq!(rows[1].0.p50_ms(), None);
         assert!(std::mem::size_of::<ServiceWindow>() <= 104);
+    }
+
+    /// audio.csv read into the report's series: every channel's levels in file order, silence as none, and
+    /// the device's figures once per window (from the first channel's rows).
+    #[test]
+    fn audio_rows_become_each_channels_levels_and_the_devices_windows() {
+        let text = "t_s,channel,peak_dbfs,rms_dbfs,clipped,xruns,dsp_load,missing,zero_blocks\n\
+                    0,ch1,-10,-14.78,0,1,0.208697,0,0\n\
+                    0,out_l,,,0,1,0.208697,0,938\n\
+                    5,ch1,-11,-15.5,0,0,,2,0\n\
+                    5,out_l,-3,-9.25,4,0,,2,0\n";
+        let mut audio = AudioSeries::default();
+        for_each_csv(text.as_bytes(), |r: AudioRow| audio.add(&r)).unwrap();
+        let names: Vec<&str> = audio.channels.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["ch1", "out_l"]);
+        let out = &audio.channels[1].1;
+        assert_eq!((out[0].t_s, out[0].rms_dbfs(), out[0].peak_dbfs()), (0.0, None, None));
+        assert_eq!((out[1].t_s, out[1].rms_dbfs(), out[1].peak_dbfs()), (5.0, Some(-9.25), Some(-3.0)));
+        assert_eq!(audio.channels[0].1[1].rms_dbfs(), Some(-15.5));
+        assert_eq!(
+            audio.device,
+            [
+                DeviceWindow { t_s: 0.0, xruns: 1, missing: 0, dsp_load: Some(0.208697) },
+                DeviceWindow { t_s: 5.0, xruns: 0, missing: 2, dsp_load: None },
+            ]
+        );
+        assert!(!audio.is_empty() && AudioSeries::default().is_empty());
     }
 }

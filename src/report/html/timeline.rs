@@ -9,7 +9,7 @@ use super::data::RunData;
 use super::data::ServiceWindow;
 use super::{chart_box, f3, legend_of};
 use crate::model::event::Event;
-use crate::model::rows::{AudioRow, SloRow};
+use crate::model::rows::SloRow;
 use crate::model::summary::Severity;
 
 /// Keeps one mark per pixel column and colour (a 24-hour run can have thousands of restarts).
@@ -314,29 +314,26 @@ fn budget_chart(d: &RunData, axis: &Axis) -> Result<String, String> {
 
 fn audio_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
     let w = d.window_s();
-    let mut channels: Vec<&str> = Vec::new();
-    for r in &d.audio {
-        if !channels.contains(&r.channel.as_str()) {
-            channels.push(&r.channel);
-        }
-    }
     let mut h = String::new();
     let mut levels = Vec::new();
-    for (i, ch) in
-        channels.iter().filter(|c| ["ch1", "ch2", "to_pc_l", "to_pc_r", "out_l", "out_r"].contains(c)).enumerate()
+    for (i, (ch, rows)) in d
+        .audio
+        .channels
+        .iter()
+        .filter(|(c, _)| ["ch1", "ch2", "to_pc_l", "to_pc_r", "out_l", "out_r"].contains(&c.as_str()))
+        .enumerate()
     {
-        let rows = d.audio.iter().filter(|r| r.channel == *ch);
         levels.push(Series {
             name: format!("{ch} RMS"),
             color: color(i),
-            points: rows.clone().map(|r| (r.t_s + w / 2.0, r.rms_dbfs)).collect(),
+            points: rows.iter().map(|r| (r.t_s + w / 2.0, r.rms_dbfs())).collect(),
             dashed: false,
         });
         if ch.starts_with("out") {
             levels.push(Series {
                 name: format!("{ch} peak"),
                 color: color(i),
-                points: rows.map(|r| (r.t_s + w / 2.0, r.peak_dbfs)).collect(),
+                points: rows.iter().map(|r| (r.t_s + w / 2.0, r.peak_dbfs())).collect(),
                 dashed: true,
             });
         }
@@ -347,8 +344,8 @@ fn audio_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
         &charts::time_chart(axis, "dBFS", Scale::Fixed(-90.0, 3.0), &levels, 200)?,
         &legend_of(&levels),
     ));
-    let first = channels.first().copied().unwrap_or("ch1");
-    let dev: Vec<&AudioRow> = d.audio.iter().filter(|r| r.channel == first).collect();
+    drop(levels);
+    let dev = &d.audio.device;
     let xr = vec![
         Series {
             name: "xruns".into(),
