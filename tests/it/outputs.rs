@@ -185,3 +185,22 @@ fn spooled_files_are_exactly_the_rows_rendered_in_memory() {
     assert_eq!(std::fs::read(dir.join("timeseries.csv")).unwrap(), timeseries);
     assert_eq!(std::fs::read(dir.join("client.csv")).unwrap(), client);
 }
+
+/// Without a usable temporary directory the per-window files are held in memory instead: the run writes
+/// the same files.
+#[test]
+fn a_run_without_a_temporary_directory_writes_the_same_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = root().join("tests/fixtures/small.toml");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    assert_eq!(run_small(&a), 0);
+    let o = super::common::bin()
+        .args(["run", sc.to_str().unwrap(), "--out", b.to_str().unwrap(), "--quiet"])
+        .env("TMPDIR", tmp.path().join("no such directory"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["timeseries.csv", "client.csv", "report.html"] {
+        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
+    }
+}
