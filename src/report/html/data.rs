@@ -3,7 +3,7 @@
 
 use crate::model::event::{EventRecord, from_jsonl};
 use crate::model::rows::{AudioRow, ClientRow, SloRow, TimeseriesRow, for_each_csv};
-use crate::model::summary::Summary;
+use crate::model::summary::{Counts, Summary};
 
 /// The files of a run directory the report reads.
 pub const FILES: [&str; 7] =
@@ -35,16 +35,8 @@ pub struct RunData {
 pub struct ServiceWindow {
     /// Window start [s].
     pub t_s: f64,
-    /// Requests whose outcome was decided in the window.
-    pub requests: u64,
-    /// Successes.
-    pub ok: u64,
-    /// Failures.
-    pub failed: u64,
-    /// Timed out.
-    pub timed_out: u64,
-    /// Refused.
-    pub rejected: u64,
+    /// Outcomes decided in the window.
+    pub counts: Counts,
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
@@ -92,11 +84,13 @@ impl From<&TimeseriesRow> for ServiceWindow {
     fn from(r: &TimeseriesRow) -> Self {
         ServiceWindow {
             t_s: r.t_s,
-            requests: r.requests,
-            ok: r.ok,
-            failed: r.failed,
-            timed_out: r.timed_out,
-            rejected: r.rejected,
+            counts: Counts {
+                requests: r.requests,
+                ok: r.ok,
+                failed: r.failed,
+                timed_out: r.timed_out,
+                rejected: r.rejected,
+            },
             p50_ms: nan_none(r.p50_ms),
             p99_ms: nan_none(r.p99_ms),
             max_ms: nan_none(r.max_ms),
@@ -318,8 +312,9 @@ mod tests {
         for_each_csv(text.as_bytes(), |r: TimeseriesRow| rows.push((ServiceWindow::from(&r), r))).unwrap();
         assert_eq!(rows.len(), 2);
         for (w, r) in &rows {
+            let c = w.counts;
             assert_eq!(
-                (w.t_s, w.requests, w.ok, w.failed, w.timed_out, w.rejected),
+                (w.t_s, c.requests, c.ok, c.failed, c.timed_out, c.rejected),
                 (r.t_s, r.requests, r.ok, r.failed, r.timed_out, r.rejected)
             );
             assert_eq!(

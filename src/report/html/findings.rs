@@ -136,7 +136,7 @@ fn saturated(d: &RunData, r: &WindowRow) -> bool {
 }
 
 fn bad(r: &WindowRow) -> u64 {
-    r.failed + r.timed_out + r.rejected
+    r.counts.failed + r.counts.timed_out + r.counts.rejected
 }
 
 /// Every finding of the run, most serious first (stable within a level: rule order, then scenario order).

@@ -179,11 +179,10 @@ fn client_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
         if d.client.is_empty() {
             // A run directory from before client.csv: the entry service's own figures.
             let rows = d.by_service.iter().find(|(n, _)| *n == s.entry).map(|(_, rows)| rows.as_slice());
-            Box::new(
-                rows.unwrap_or_default()
-                    .iter()
-                    .map(|r| (r.t_s, [r.p50_ms(), r.p99_ms(), r.max_ms()], [r.ok, r.failed, r.timed_out, r.rejected])),
-            )
+            Box::new(rows.unwrap_or_default().iter().map(|r| {
+                let c = r.counts;
+                (r.t_s, [r.p50_ms(), r.p99_ms(), r.max_ms()], [c.ok, c.failed, c.timed_out, c.rejected])
+            }))
         } else {
             Box::new(
                 d.client

@@ -185,8 +185,8 @@ pub(super) fn breaker_silent(d: &RunData, out: &mut Vec<Found>) {
             continue;
         }
         let threshold = b.failure_rate_threshold / 100.0;
-        let failing = |r: &WindowRow| r.requests > 0 && bad(r) as f64 / r.requests as f64 >= threshold;
-        let ratio = |r: &WindowRow| if r.requests > 0 { bad(r) as f64 / r.requests as f64 } else { 0.0 };
+        let failing = |r: &WindowRow| r.counts.requests > 0 && bad(r) as f64 / r.counts.requests as f64 >= threshold;
+        let ratio = |r: &WindowRow| if r.counts.requests > 0 { bad(r) as f64 / r.counts.requests as f64 } else { 0.0 };
         let Some(k) =
             (0..rows.len()).filter(|k| failing(&rows[*k])).max_by(|a, b| ratio(&rows[*a]).total_cmp(&ratio(&rows[*b])))
         else {
@@ -201,9 +201,9 @@ pub(super) fn breaker_silent(d: &RunData, out: &mut Vec<Found>) {
             j += 1;
         }
         let run = &rows[i..=j];
-        let calls: u64 = run.iter().map(|r| r.requests).sum();
+        let calls: u64 = run.iter().map(|r| r.counts.requests).sum();
         let failed: u64 = run.iter().map(bad).sum();
-        let seen: u64 = rows[..=j].iter().map(|r| r.requests).sum();
+        let seen: u64 = rows[..=j].iter().map(|r| r.counts.requests).sum();
         let span = run.len() as f64 * w;
         // What kept it closed, stated only where the figures show it; otherwise what the breaker's rule
         // itself implies (it never opened although it evaluated): no window reached the threshold.
@@ -224,7 +224,7 @@ pub(super) fn breaker_silent(d: &RunData, out: &mut Vec<Found>) {
                     if before.0 >= size {
                         break;
                     }
-                    before = (before.0 + r.requests, before.1 + bad(r));
+                    before = (before.0 + r.counts.requests, before.1 + bad(r));
                 }
                 format!(
                     "its window of the last {size} calls is longer than the {calls} calls of the failure: a window ending in it held at most {} failures",
