@@ -29,9 +29,12 @@ impl PartialOrd for Key {
     }
 }
 impl Ord for Key {
-    // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest.
+    // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest. The pair compared as one
+    // 128-bit number (time in the high half): the same order as time then seq, without a branch between
+    // them (W's lab 7% faster than comparing the fields one after the other).
     fn cmp(&self, other: &Self) -> Ordering {
-        other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
+        let k = |x: &Key| (u128::from(x.at.as_nanos()) << 64) | u128::from(x.seq);
+        k(other).cmp(&k(self))
     }
 }
 
