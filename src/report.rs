@@ -59,8 +59,8 @@ impl Contents {
             return Ok(Contents::Bytes(crate::model::rows::to_csv(rows)));
         };
         let spool_err = |source| OutputError::Spool { file: name.to_string(), source };
-        let file = crate::model::rows::write_csv(io::BufWriter::new(file), rows).map_err(spool_err)?;
-        Ok(Contents::Spooled(file.into_inner().map_err(|e| spool_err(e.into_error()))?))
+        // The csv writer buffers its writes to the file itself.
+        Ok(Contents::Spooled(crate::model::rows::write_csv(file, rows).map_err(spool_err)?))
     }
 
     /// The file as the report reads it.

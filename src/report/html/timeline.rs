@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::charts::{self, AMBER, Axis, GREEN, GREY, Lane, RED, Scale, Series, color, css};
-use super::data::RunData;
-use super::data::ServiceWindow;
+use super::data::{RunData, ServiceWindow};
 use super::{chart_box, f3, legend_of};
 use crate::model::event::Event;
 use crate::model::rows::SloRow;
