@@ -330,14 +330,19 @@ mod tests {
     /// Integrated loudness of `l`, `r` by our meter (fed in blocks of `block`) and by `ebur128` (the
     /// port of libebur128, an independent implementation of BS.1770).
     fn both_meters(l: &[f32], r: &[f32], block: usize) -> (Option<f64>, f64) {
-        let mut ours = super::loudness::Loudness::new(48_000);
+        both_meters_at(48_000, l, r, block)
+    }
+
+    /// [`both_meters`] at `rate` Hz.
+    fn both_meters_at(rate: u32, l: &[f32], r: &[f32], block: usize) -> (Option<f64>, f64) {
+        let mut ours = super::loudness::Loudness::new(rate);
         for (a, b) in l.chunks(block).zip(r.chunks(block)) {
             ours.add(a, b);
         }
-        let mut theirs = ebur128::EbuR128::new(2, 48_000, ebur128::Mode::I).unwrap();
+        let mut theirs = ebur128::EbuR128::new(2, rate, ebur128::Mode::I).unwrap();
         let inter: Vec<f32> = l.iter().zip(r).flat_map(|(a, b)| [*a, *b]).collect();
         theirs.add_frames_f32(&inter).unwrap();
-        (ours.integrated(), theirs.loudness_global().unwrap())
+        (ours.integrated().expect("read back"), theirs.loudness_global().unwrap())
     }
 
     #[test]
@@ -371,6 +376,25 @@ mod tests {
         // Silence: no gating block above -70 LUFS.
         let (ours, _) = both_meters(&z, &z, 256);
         assert_eq!(ours, None);
+    }
+
+    #[test]
+    fn loudness_over_more_gating_blocks_than_memory_holds_agrees_with_libebur128() {
+        // 25 minutes at 8 kHz: 15,000 gating blocks (one per 100 ms), more than the meter keeps in memory
+        // (the older ones are spilled to a temporary file and read back for the gating), with loud and
+        // quiet stretches so that the relative gate drops some.
+        let rate = 8_000;
+        let mut noise = Source::noise(0.5, crate::sim::stream(5, "long"));
+        let mut l = vec![0.0f32; 25 * 60 * rate as usize];
+        noise.fill(0, f64::from(rate), &mut l);
+        for (i, x) in l.iter_mut().enumerate() {
+            if (i / 1_000_003) % 3 == 1 {
+                *x *= 0.01;
+            }
+        }
+        let r: Vec<f32> = l.iter().map(|x| x * 0.5).collect();
+        let (ours, theirs) = both_meters_at(rate, &l, &r, 1000);
+        assert!((ours.unwrap() - theirs).abs() < 0.001, "{ours:?} vs {theirs}");
     }
 
     #[test]

@@ -106,12 +106,9 @@ fn hypothesis(sc: &Scenario, out: &RunOutput) -> Option<HypothesisSummary> {
                 Target::Service(id) => {
                     out.services[id.index()].rows.iter().map(|r| (r.t_s, p.metric.of_window(r, w))).collect()
                 }
-                _ => out
-                    .audio
-                    .iter()
-                    .flat_map(|a| a.rows.iter().filter(|r| r.channel == 0))
-                    .map(|r| (r.t_s, p.metric.of_audio_window(r, w)))
-                    .collect(),
+                _ => {
+                    out.audio.iter().flat_map(|a| &a.windows).map(|r| (r.t_s, p.metric.of_audio_window(r, w))).collect()
+                }
             };
             crate::experiment::ProbeResult {
                 name: p.name.clone(),

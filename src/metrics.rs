@@ -353,6 +353,15 @@ impl ServiceMeter {
         }
     }
 
+    /// Makes room for the rows of every window up to `end` (a run's last instant), so that the rows are
+    /// not reallocated as they grow (a reallocation holds the old rows and the new beside each other, and
+    /// leaves up to twice the room needed).
+    pub(crate) fn reserve_until(&mut self, end: SimTime) {
+        let windows = end.as_nanos().div_ceil(self.window.as_nanos().max(1)) as usize + 1;
+        self.rows.reserve_exact(windows.saturating_sub(self.rows.len()));
+        self.rows_within.reserve_exact((windows * self.thresholds.len()).saturating_sub(self.rows_within.len()));
+    }
+
     /// Integrates the levels up to `now`, closing every window that ended on the way.
     #[inline]
     fn sync(&mut self, now: SimTime) {
@@ -580,6 +589,13 @@ impl ClientMeter {
     /// A meter keeping a row per `window` as well as the whole-run figures.
     pub fn with_windows(window: SimDuration) -> Self {
         ClientMeter { windows: Some(ServiceMeter::new(window, 0, Vec::new())), ..ClientMeter::default() }
+    }
+
+    /// Makes room for the rows of every window up to `end` ([`ServiceMeter::reserve_until`]).
+    pub(crate) fn reserve_until(&mut self, end: SimTime) {
+        if let Some(w) = &mut self.windows {
+            w.reserve_until(end);
+        }
     }
 
     /// Records one end-to-end outcome, decided at `now`.

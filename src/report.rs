@@ -43,6 +43,15 @@ pub enum Contents {
     Spooled(fs::File),
 }
 
+impl From<crate::model::rows::Spool> for Contents {
+    fn from(spool: crate::model::rows::Spool) -> Self {
+        match spool {
+            crate::model::rows::Spool::File(f) => Contents::Spooled(f),
+            crate::model::rows::Spool::Bytes(b) => Contents::Bytes(b),
+        }
+    }
+}
+
 impl From<Vec<u8>> for Contents {
     fn from(bytes: Vec<u8>) -> Self {
         Contents::Bytes(bytes)
@@ -85,6 +94,14 @@ pub enum OutputError {
     Spool {
         /// The output file.
         file: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// What a run spilled to a temporary file could not be read back.
+    #[error("cannot read back {what} from its temporary file: {source}")]
+    ReadBack {
+        /// What was spilled.
+        what: &'static str,
         /// The error.
         source: io::Error,
     },
@@ -138,6 +155,12 @@ impl Bundle {
         run: crate::run::RunOutput,
         summary: &Summary,
     ) -> Result<Bundle, OutputError> {
+        let mut run = run;
+        // audio.csv was written as the run went.
+        let audio_csv = run.audio.as_mut().and_then(|a| a.csv.take());
+        if let Some(source) = run.audio.as_mut().and_then(|a| a.loudness_error.take()) {
+            return Err(OutputError::ReadBack { what: "the loudness meter's gating blocks", source });
+        }
         let output = &run;
         let mut files: Vec<(&'static str, Contents)> = vec![
             ("summary.json", summary.to_json().into()),
@@ -147,8 +170,9 @@ impl Bundle {
             ("client.csv", Contents::csv("client.csv", csv::client_rows(output))?),
             ("slo.csv", csv::slo(sc, output).into()),
         ];
-        if let Some(a) = &output.audio {
-            files.push(("audio.csv", Contents::csv("audio.csv", csv::audio_rows(a))?));
+        if let Some(spool) = audio_csv {
+            let spool = spool.finish().map_err(|source| OutputError::Spool { file: "audio.csv".into(), source })?;
+            files.push(("audio.csv", spool.into()));
         }
         if !output.bus_rows.is_empty() {
             files.push(("bus.csv", Contents::csv("bus.csv", output.bus_rows.iter().cloned())?));

@@ -345,6 +345,7 @@ fn service_nodes(sc: &Scenario, seed: u64, lab: &Rc<SimLab>) -> Vec<ServiceAddr>
         .enumerate()
         .map(|(i, s)| {
             let mut meter = ServiceMeter::new(sc.window, s.workers, thresholds(i));
+            meter.reserve_until(SimTime::ZERO + sc.duration + sc.drain);
             if s.autoscale.as_ref().is_some_and(|a| a.metric == crate::resilience::ScaleMetric::Cpu) {
                 meter = meter.track_cpu();
             }
@@ -384,7 +385,11 @@ fn audio_nodes(
         AudioAddrs {
             device: Node::new(device, lab.clone()).spawn(),
             mixer: Node::new(MixerActor::new(d), lab.clone()).spawn(),
-            monitor: Node::new(AudioMonitor::new(d, sc.window, record.clone()), lab.clone()).spawn(),
+            monitor: Node::new(
+                AudioMonitor::new(d, sc.window, SimTime::ZERO + sc.duration + sc.drain, record.clone()),
+                lab.clone(),
+            )
+            .spawn(),
             sup: Node::new(DeviceSupervisor::new(sc, seed), lab.clone()).spawn(),
         }
     })
@@ -499,8 +504,8 @@ pub fn series_of(sc: &Scenario, out: &RunOutput, slo: &crate::scenario::Slo) -> 
         }
         (_, Indicator::AudioAvailability) => {
             let a = out.audio.as_ref()?;
-            // One row per channel per window: take the first channel's rows (the device-wide figures repeat).
-            let rows: Vec<_> = a.rows.iter().filter(|r| r.channel == 0).collect();
+            // The device-wide figures, on the first channel's rows.
+            let rows = &a.windows;
             Some(crate::slo::Series {
                 window: sc.window,
                 good: rows.iter().map(|r| r.meter.blocks.saturating_sub(r.xruns)).collect(),

@@ -103,13 +103,11 @@ fn a_cpu_stall_longer_than_the_period_makes_xruns_and_only_then() {
     let (_, out, s) = live(&text);
     let a = out.audio.as_ref().unwrap();
     // Windows of 1 s: the stall covers [2.5, 4.5).
-    let xruns = |from: f64, to: f64| -> u64 {
-        a.rows.iter().filter(|r| r.channel == 0 && r.t_s >= from && r.t_s < to).map(|r| r.xruns).sum()
-    };
+    let xruns =
+        |from: f64, to: f64| -> u64 { a.windows.iter().filter(|r| r.t_s >= from && r.t_s < to).map(|r| r.xruns).sum() };
     // 12 ms per callback: every callback of the stall is late by more than 1.5 periods (~160 of them).
     assert!(xruns(2.0, 5.0) > 100, "{} xruns during the stall", xruns(2.0, 5.0));
-    let quiet =
-        a.rows.iter().filter(|r| r.channel == 0 && (r.t_s < 2.0 || r.t_s >= 5.0)).map(|r| r.meter.blocks).sum::<u64>();
+    let quiet = a.windows.iter().filter(|r| r.t_s < 2.0 || r.t_s >= 5.0).map(|r| r.meter.blocks).sum::<u64>();
     assert!(
         xruns(0.0, 2.0) + xruns(5.0, 10.0) <= (BACKGROUND * quiet as f64).ceil() as u64,
         "before and after the stall"

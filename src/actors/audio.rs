@@ -143,12 +143,12 @@ impl Behavior for MixerActor {
     fn finish(&mut self, _lab: &SimLab) {}
 }
 
-/// One row of audio.csv.
+/// One channel's measures over one window (a row of audio.csv).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AudioRow {
     /// Window start [s].
     pub t_s: f64,
-    /// Channel name.
+    /// Channel index (into [`AudioReport::channels`]).
     pub channel: usize,
     /// The measures.
     pub meter: ChannelMeter,
@@ -160,8 +160,26 @@ pub struct AudioRow {
     pub dsp_load: Option<f64>,
 }
 
+impl AudioRow {
+    /// The row of `audio.csv`, for the channel named `name` (levels rounded to a thousandth of a dB).
+    pub fn csv_row(&self, name: &str) -> crate::model::rows::AudioRow {
+        let round = |x: f64| (x * 1000.0).round() / 1000.0;
+        crate::model::rows::AudioRow {
+            t_s: self.t_s,
+            channel: name.to_string(),
+            peak_dbfs: self.meter.peak_dbfs().map(round),
+            rms_dbfs: self.meter.rms_dbfs().map(round),
+            clipped: self.meter.clipped,
+            xruns: self.xruns,
+            dsp_load: self.dsp_load,
+            missing: self.missing,
+            zero_blocks: self.meter.zero_blocks,
+        }
+    }
+}
+
 /// What the audio monitor hands back.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct AudioReport {
     /// Channel names: ch1.., out_l, out_r.
     pub channels: Vec<String>,
@@ -184,10 +202,17 @@ pub struct AudioReport {
     pub dsp_load_max: f64,
     /// Integrated loudness of what the computer captured [LUFS] (`None`: too short or silent).
     pub output_lufs: Option<f64>,
-    /// One row per window per channel.
-    pub rows: Vec<AudioRow>,
+    /// One row per window, of the first channel: its meter and the device-wide figures (xruns, missing
+    /// periods, DSP load), what objectives and probes read.
+    pub windows: Vec<AudioRow>,
+    /// `audio.csv`, one row per window per channel, written as the run goes (not held in memory); taken
+    /// by the run's bundle.
+    pub csv: Option<crate::model::rows::CsvSpool<crate::model::rows::AudioRow>>,
     /// A recording problem, if any.
     pub record_error: Option<String>,
+    /// The loudness meter's gating blocks, spilled to a temporary file, could not be read back (so
+    /// `output_lufs` is unknown): the run's bundle reports it.
+    pub loudness_error: Option<std::io::Error>,
 }
 
 /// The behaviour of the audio monitor.
@@ -211,14 +236,17 @@ pub(crate) struct AudioMonitor {
 }
 
 impl AudioMonitor {
-    /// A monitor of `device`, with windows of `window`, recording to `record` if given.
-    pub(crate) fn new(device: &Device, window: SimDuration, record: Option<PathBuf>) -> Self {
+    /// A monitor of `device`, with windows of `window` until `end`, recording to `record` if given.
+    pub(crate) fn new(device: &Device, window: SimDuration, end: SimTime, record: Option<PathBuf>) -> Self {
         let channels = device.inputs.len() + 2;
         let loudness = crate::dsp::loudness::Loudness::new(device.rate_hz);
         let mut report = AudioReport {
             channels: device.channel_names(),
             meters: vec![ChannelMeter::default(); channels],
             period_s: device.period().as_secs_f64(),
+            csv: Some(crate::model::rows::CsvSpool::new()),
+            // A row per window, room made up front (not reallocated as it grows).
+            windows: Vec::with_capacity(end.as_nanos().div_ceil(window.as_nanos().max(1)) as usize + 1),
             ..AudioReport::default()
         };
         let recorder = record.and_then(|p| {
@@ -270,14 +298,20 @@ impl AudioMonitor {
         let t_s = self.win as f64 * self.window.as_secs_f64();
         let load = (self.win_load.1 > 0).then(|| self.win_load.0 / self.win_load.1 as f64);
         for (ch, m) in self.win_meters.iter_mut().enumerate() {
-            self.report.rows.push(AudioRow {
+            let row = AudioRow {
                 t_s,
                 channel: ch,
                 meter: std::mem::take(m),
                 xruns: self.win_xruns,
                 missing: self.win_missing,
                 dsp_load: load,
-            });
+            };
+            if let Some(csv) = &mut self.report.csv {
+                csv.push(&row.csv_row(&self.report.channels[ch]));
+            }
+            if ch == 0 {
+                self.report.windows.push(row);
+            }
         }
         self.win_xruns = 0;
         self.win_missing = 0;
@@ -338,8 +372,7 @@ impl Behavior for AudioMonitor {
                 let w = lab.now().as_nanos() / self.window.as_nanos().max(1);
                 self.roll_to(w);
                 let ws = self.window.as_secs_f64();
-                let value =
-                    self.report.rows.iter().rev().find(|r| r.channel == 0).and_then(|r| metric.of_audio_window(r, ws));
+                let value = self.report.windows.last().and_then(|r| metric.of_audio_window(r, ws));
                 lab.send(Event::Experiment(super::experiment::ExperimentMsg::Value { probe, value }));
             }
             MonitorMsg::Missing(n) => {
@@ -388,7 +421,10 @@ impl Behavior for AudioMonitor {
         let w = end.div_ceil(self.window.as_nanos().max(1));
         self.roll_to(w);
         self.report.dsp_load_mean = if self.delivered > 0 { self.load_sum / self.delivered as f64 } else { 0.0 };
-        self.report.output_lufs = self.loudness.integrated().filter(|v| v.is_finite());
+        match self.loudness.integrated() {
+            Ok(lufs) => self.report.output_lufs = lufs.filter(|v| v.is_finite()),
+            Err(e) => self.report.loudness_error = Some(e),
+        }
         if let Some(w) = self.recorder.take() {
             if let Err(e) = w.finalize() {
                 self.report.record_error = Some(format!("cannot finish the recording: {e}"));

@@ -136,7 +136,11 @@ impl LoadGenerator {
             thresholds,
             stopped: None,
             outstanding: SlotMap::new(),
-            meter: ClientMeter::with_windows(sc.window),
+            meter: {
+                let mut m = ClientMeter::with_windows(sc.window);
+                m.reserve_until(SimTime::ZERO + sc.duration + sc.drain);
+                m
+            },
             gauges: None,
         }
     }

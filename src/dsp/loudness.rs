@@ -46,7 +46,7 @@ fn k_weighting(rate: f64) -> ([f64; 5], [f64; 5]) {
 }
 
 /// An integrated-loudness meter for two channels (left, right; weight 1 each).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Loudness {
     b: [f64; 5],
     a: [f64; 5],
@@ -62,7 +62,7 @@ pub struct Loudness {
     /// Complete steps so far.
     steps: u64,
     /// Energies of the gating blocks above the absolute gate.
-    blocks: Vec<f64>,
+    blocks: Blocks,
     gate: f64,
 }
 
@@ -79,7 +79,7 @@ impl Loudness {
             step_energy: 0.0,
             last: [0.0; 3],
             steps: 0,
-            blocks: Vec::new(),
+            blocks: Blocks::default(),
             gate: absolute_gate(),
         }
     }
@@ -147,13 +147,111 @@ impl Loudness {
     }
 
     /// The integrated loudness so far [LUFS]; `None` when no gating block is above the absolute gate.
-    pub fn integrated(&self) -> Option<f64> {
-        if self.blocks.is_empty() {
-            return None;
+    /// An error: the gating blocks spilled to a temporary file could not be read back.
+    pub fn integrated(&self) -> std::io::Result<Option<f64>> {
+        if self.blocks.len() == 0 {
+            return Ok(None);
         }
-        let mean = self.blocks.iter().sum::<f64>() / self.blocks.len() as f64;
-        let relative = mean * 0.1;
-        let (sum, count) = self.blocks.iter().filter(|e| **e >= relative).fold((0.0, 0u64), |(s, c), e| (s + e, c + 1));
-        (count > 0).then(|| energy_to_lufs(sum / count as f64))
+        let mut sum = 0.0;
+        self.blocks.for_each(|e| sum += e)?;
+        let relative = sum / self.blocks.len() as f64 * 0.1;
+        let (mut sum, mut count) = (0.0, 0u64);
+        self.blocks.for_each(|e| {
+            if e >= relative {
+                sum += e;
+                count += 1;
+            }
+        })?;
+        Ok((count > 0).then(|| energy_to_lufs(sum / count as f64)))
+    }
+}
+
+/// Gating blocks held in memory before the oldest are spilled (64 KiB).
+const SPILL_CHUNK: usize = 8192;
+
+/// The energies of the gating blocks, in order: the latest in memory, the others spilled in chunks to an
+/// unnamed temporary file (in `$TMPDIR`, gone when dropped), since the gating needs them all at the end
+/// and a day's run has 864,000 of them. Where no temporary file can be made or written, they stay in
+/// memory.
+#[derive(Debug, Default)]
+struct Blocks {
+    memory: Vec<f64>,
+    file: Option<std::fs::File>,
+    /// Blocks in the file (whole chunks, written in full).
+    spilled: u64,
+    /// Spilling failed: the rest stay in memory.
+    in_memory: bool,
+}
+
+impl Blocks {
+    fn push(&mut self, energy: f64) {
+        self.memory.push(energy);
+        if self.memory.len() >= SPILL_CHUNK && !self.in_memory {
+            self.in_memory = self.spill().is_err();
+        }
+    }
+
+    /// Appends the blocks in memory to the file.
+    fn spill(&mut self) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(tempfile::tempfile()?),
+        };
+        let bytes: Vec<u8> = self.memory.iter().flat_map(|e| e.to_le_bytes()).collect();
+        // After what was written in full (a failed write may have left part of a chunk).
+        file.seek(std::io::SeekFrom::Start(self.spilled * 8))?;
+        file.write_all(&bytes)?;
+        self.spilled += self.memory.len() as u64;
+        self.memory.clear();
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.spilled + self.memory.len() as u64
+    }
+
+    /// Every block's energy, in order.
+    fn for_each(&self, mut each: impl FnMut(f64)) -> std::io::Result<()> {
+        use std::io::{Read, Seek};
+        if let Some(mut file) = self.file.as_ref().filter(|_| self.spilled > 0) {
+            file.seek(std::io::SeekFrom::Start(0))?;
+            let mut from = std::io::BufReader::new(file).take(self.spilled * 8);
+            let mut e = [0u8; 8];
+            for _ in 0..self.spilled {
+                from.read_exact(&mut e)?;
+                each(f64::from_le_bytes(e));
+            }
+        }
+        self.memory.iter().for_each(|e| each(*e));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Blocks, SPILL_CHUNK};
+
+    #[test]
+    fn blocks_spilled_to_a_file_come_back_in_order_bit_for_bit() {
+        let values: Vec<f64> = (0..3 * SPILL_CHUNK + 5).map(|i| (i as f64 * 0.731).sin().abs() * 1e-3 + 1e-9).collect();
+        let mut b = Blocks::default();
+        for v in &values {
+            b.push(*v);
+        }
+        assert_eq!(b.len(), values.len() as u64);
+        assert_eq!(b.spilled, 3 * SPILL_CHUNK as u64, "the older chunks went to the file");
+        assert_eq!(b.memory.len(), 5);
+        // Twice: reading back does not disturb what follows.
+        for _ in 0..2 {
+            let mut back = Vec::new();
+            b.for_each(|e| back.push(e)).unwrap();
+            assert!(back.iter().map(|e| e.to_bits()).eq(values.iter().map(|e| e.to_bits())));
+        }
+        b.push(0.5);
+        let mut back = Vec::new();
+        b.for_each(|e| back.push(e)).unwrap();
+        assert_eq!(back.len(), values.len() + 1);
+        assert_eq!(back.last(), Some(&0.5));
     }
 }

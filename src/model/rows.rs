@@ -248,6 +248,85 @@ pub fn write_csv<W: std::io::Write, T: Serialize + for<'de> Deserialize<'de>>(
     w.into_inner().map_err(|e| e.into_error())
 }
 
+/// A CSV file written row by row while a run goes on (the files with a row per window, so that a long
+/// run does not hold its rows in memory): to an unnamed temporary file (in `$TMPDIR`, gone when dropped),
+/// or to memory where no temporary file can be made. The same bytes as [`to_csv`] of the same rows.
+pub struct CsvSpool<T> {
+    w: csv::Writer<Spool>,
+    /// The first write that failed: the spool stops there, and [`CsvSpool::finish`] returns it.
+    error: Option<std::io::Error>,
+    rows: std::marker::PhantomData<fn(T)>,
+}
+
+/// Where a [`CsvSpool`] goes.
+#[derive(Debug)]
+pub enum Spool {
+    /// An unnamed temporary file.
+    File(std::fs::File),
+    /// Memory.
+    Bytes(Vec<u8>),
+}
+
+impl std::io::Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Spool::File(f) => f.write(buf),
+            Spool::Bytes(b) => b.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Spool::File(f) => f.flush(),
+            Spool::Bytes(_) => Ok(()),
+        }
+    }
+}
+
+impl<T: Serialize + for<'de> Deserialize<'de>> CsvSpool<T> {
+    /// A spool with the header row written.
+    pub fn new() -> Self {
+        let sink = tempfile::tempfile().map_or_else(|_| Spool::Bytes(Vec::new()), Spool::File);
+        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(sink);
+        let error = w.write_record(header::<T>()).err().map(csv_to_io);
+        CsvSpool { w, error, rows: std::marker::PhantomData }
+    }
+
+    /// Appends `row` (nothing after a failed write).
+    pub fn push(&mut self, row: &T) {
+        if self.error.is_none() {
+            self.error = self.w.serialize(row).err().map(csv_to_io);
+        }
+    }
+
+    /// The file, flushed; or the first write that failed.
+    pub fn finish(self) -> std::io::Result<Spool> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.w.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+impl<T: Serialize + for<'de> Deserialize<'de>> Default for CsvSpool<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> std::fmt::Debug for CsvSpool<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvSpool").field("error", &self.error).finish_non_exhaustive()
+    }
+}
+
+fn csv_to_io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
 /// Reads CSV rows written by [`to_csv`]; the error names the row.
 pub fn from_csv<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Vec<T>, String> {
     // One row a line after the header: sized up front, not doubled as it grows.
@@ -271,6 +350,31 @@ pub fn for_each_csv<T: for<'de> Deserialize<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spooled_csv_holds_the_same_bytes_as_one_rendered_in_memory() {
+        // More rows than the csv writer's buffer holds, so the file is written in several writes.
+        let rows: Vec<SloRow> = (0..5000)
+            .map(|i| SloRow { t_s: i as f64 * 0.5, slo: format!("s{}", i % 7), good: i, total: 2 * i })
+            .collect();
+        let mut spool = CsvSpool::new();
+        for r in &rows {
+            spool.push(r);
+        }
+        let read = |spool: Spool| match spool {
+            Spool::File(mut f) => {
+                use std::io::{Read, Seek};
+                f.rewind().unwrap();
+                let mut b = Vec::new();
+                f.read_to_end(&mut b).unwrap();
+                b
+            }
+            Spool::Bytes(b) => b,
+        };
+        assert_eq!(read(spool.finish().unwrap()), to_csv(rows));
+        // No rows: the header alone.
+        assert_eq!(read(CsvSpool::<SloRow>::new().finish().unwrap()), b"t_s,slo,good,total\n");
+    }
 
     #[test]
     fn headers_are_the_field_names() {

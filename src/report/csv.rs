@@ -2,25 +2,9 @@
 //! `timeseries.csv`, `client.csv`, `slo.csv`, `events.csv` and `audio.csv`; and `events.jsonl`.
 
 use crate::model::event::EventRecord;
-use crate::model::rows::{AudioRow, ClientRow, SloRow, TimeseriesRow, to_csv};
+use crate::model::rows::{ClientRow, SloRow, TimeseriesRow, to_csv};
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
-
-/// The rows of `audio.csv`: one per window per channel (ch1.., out_l, out_r).
-pub fn audio_rows(report: &crate::actors::audio::AudioReport) -> impl Iterator<Item = AudioRow> + '_ {
-    let round = |x: f64| (x * 1000.0).round() / 1000.0;
-    report.rows.iter().map(move |r| AudioRow {
-        t_s: r.t_s,
-        channel: report.channels[r.channel].clone(),
-        peak_dbfs: r.meter.peak_dbfs().map(round),
-        rms_dbfs: r.meter.rms_dbfs().map(round),
-        clipped: r.meter.clipped,
-        xruns: r.xruns,
-        dsp_load: r.dsp_load,
-        missing: r.missing,
-        zero_blocks: r.meter.zero_blocks,
-    })
-}
 
 /// Renders `timeseries.csv`: windows in time order, services in scenario order within a window.
 pub fn timeseries(sc: &Scenario, out: &RunOutput) -> Vec<u8> {

@@ -18,8 +18,8 @@ pub struct RunData {
     pub by_service: Vec<(String, Vec<ServiceWindow>)>,
     /// client.csv.
     pub client: Vec<ClientRow>,
-    /// slo.csv.
-    pub slo_rows: Vec<SloRow>,
+    /// slo.csv by objective, in the order the file first names them: each window's events.
+    pub slo: Vec<(String, Vec<SloWindow>)>,
     /// events.jsonl (empty for a run directory written before it existed).
     pub events: Vec<EventRecord>,
     /// audio.csv (empty without a device).
@@ -170,6 +170,18 @@ pub struct DeviceWindow {
     pub dsp_load: Option<f64>,
 }
 
+/// An objective's events in a window (a row of slo.csv without the objective's name, which the series
+/// it is in says: 24 bytes a row, where the row read takes 56 and its name another allocation).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct SloWindow {
+    /// Window start [s].
+    pub t_s: f64,
+    /// Good events.
+    pub good: u64,
+    /// All events.
+    pub total: u64,
+}
+
 /// A file of a run as the report reads it: bytes in memory, or a file read from its start.
 #[derive(Copy, Clone, Debug)]
 pub enum RunFile<'a> {
@@ -271,15 +283,35 @@ impl RunData {
             for_each_csv(from, |r: AudioRow| audio.add(&r))
                 .map_err(|why| DataError { file: "audio.csv".into(), why })?;
         }
+        let mut slo: Vec<(String, Vec<SloWindow>)> = Vec::new();
+        if let Some(f) = file("slo.csv") {
+            let from = f.reader().map_err(|e| DataError { file: "slo.csv".into(), why: e.to_string() })?;
+            for_each_csv(from, |r: SloRow| {
+                let k = match slo.iter().position(|(name, _)| *name == r.slo) {
+                    Some(k) => k,
+                    None => {
+                        slo.push((r.slo, Vec::with_capacity(windows)));
+                        slo.len() - 1
+                    }
+                };
+                slo[k].1.push(SloWindow { t_s: r.t_s, good: r.good, total: r.total });
+            })
+            .map_err(|why| DataError { file: "slo.csv".into(), why })?;
+        }
         Ok(RunData {
             client: csv_rows("client.csv", file("client.csv"), windows)?,
-            slo_rows: csv_rows("slo.csv", file("slo.csv"), 0)?,
+            slo,
             events,
             audio,
             summary,
             by_service,
             latency,
         })
+    }
+
+    /// The windows of the objective `name` (none when slo.csv has no row of it).
+    pub fn slo_windows(&self, name: &str) -> &[SloWindow] {
+        self.slo.iter().find(|(n, _)| n == name).map_or(&[], |(_, w)| w)
     }
 
     /// The metrics window [s].

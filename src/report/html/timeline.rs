@@ -8,7 +8,6 @@ use super::charts::{self, AMBER, Axis, GREEN, GREY, Lane, RED, Scale, Series, co
 use super::data::{RunData, ServiceWindow};
 use super::{chart_box, f3, legend_of};
 use crate::model::event::Event;
-use crate::model::rows::SloRow;
 use crate::model::summary::Severity;
 
 /// Keeps one mark per pixel column and colour (a 24-hour run can have thousands of restarts).
@@ -283,7 +282,7 @@ fn budget_chart(d: &RunData, axis: &Axis) -> Result<String, String> {
     let w = d.window_s();
     let mut burn = Vec::new();
     for (i, o) in d.summary.slos.iter().enumerate() {
-        let rows: Vec<&SloRow> = d.slo_rows.iter().filter(|r| r.slo == o.name).collect();
+        let rows = d.slo_windows(&o.name);
         let total: u64 = rows.iter().map(|r| r.total).sum();
         let allowed = (1.0 - o.objective) * total as f64;
         if rows.is_empty() || allowed <= 0.0 {
