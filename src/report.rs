@@ -168,7 +168,7 @@ impl Bundle {
             ("events.csv", csv::events(&output.events).into()),
             ("events.jsonl", crate::model::event::to_jsonl(&output.events).into()),
             ("client.csv", Contents::csv("client.csv", csv::client_rows(output))?),
-            ("slo.csv", csv::slo(sc, output).into()),
+            ("slo.csv", Contents::csv("slo.csv", csv::slo_rows(sc, &csv::slo_series(sc, output)))?),
         ];
         if let Some(spool) = audio_csv {
             let spool = spool.finish().map_err(|source| OutputError::Spool { file: "audio.csv".into(), source })?;

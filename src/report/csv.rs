@@ -61,15 +61,25 @@ pub fn client_rows(out: &RunOutput) -> impl Iterator<Item = ClientRow> + '_ {
     })
 }
 
-/// Renders `slo.csv`: per window and objective (scenario order), the good and total events of its SLI,
-/// what its error budget and burn rates are computed from. Objectives without a per-window SLI (xruns per
-/// hour, max dropout) have no rows.
-pub fn slo(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
-    let series: Vec<_> = sc.slos.iter().map(|s| (s, crate::run::series_of(sc, out, s))).collect();
+/// Each objective of `sc` with its good and total events per window in `out` (`None`: an objective
+/// without a per-window SLI).
+pub fn slo_series<'a>(
+    sc: &'a Scenario,
+    out: &RunOutput,
+) -> Vec<(&'a crate::scenario::Slo, Option<crate::slo::Series>)> {
+    sc.slos.iter().map(|s| (s, crate::run::series_of(sc, out, s))).collect()
+}
+
+/// The rows of `slo.csv` from [`slo_series`]: per window (in time order) and objective (scenario order),
+/// the good and total events of its SLI, what its error budget and burn rates are computed from.
+/// Objectives without a per-window SLI (xruns per hour, max dropout) have no rows.
+pub fn slo_rows<'a>(
+    sc: &Scenario,
+    series: &'a [(&'a crate::scenario::Slo, Option<crate::slo::Series>)],
+) -> impl Iterator<Item = SloRow> + 'a {
     let windows = series.iter().filter_map(|(_, s)| s.as_ref().map(|s| s.total.len())).max().unwrap_or(0);
     let window_s = sc.window.as_secs_f64();
-    let series = &series;
-    to_csv((0..windows).flat_map(|i| {
+    (0..windows).flat_map(move |i| {
         series.iter().filter_map(move |(slo, s)| {
             let s = s.as_ref()?;
             Some(SloRow {
@@ -79,5 +89,5 @@ pub fn slo(sc: &Scenario, out: &RunOutput) -> Vec<u8> {
                 total: *s.total.get(i)?,
             })
         })
-    }))
+    })
 }
