@@ -325,6 +325,23 @@ impl ServiceMetrics {
     }
 }
 
+/// The windows of `window` a run ending at `end` closes (the last one partial), plus one.
+pub(crate) fn windows_until(end: SimTime, window: SimDuration) -> usize {
+    usize::try_from(end.as_nanos().div_ceil(window.as_nanos().max(1))).unwrap_or(usize::MAX).saturating_add(1)
+}
+
+/// The most rows a series makes room for up front: 2^18 windows (15 days of 5 s windows). A longer run's
+/// series grow beyond as their rows come.
+pub(crate) const MAX_RESERVED_WINDOWS: usize = 1 << 18;
+
+/// Makes room in `rows` for `per_window` rows of each of `windows` windows, up to
+/// [`MAX_RESERVED_WINDOWS`] windows, where the memory can be had (and otherwise leaves the rows to grow
+/// as they come): a run of years does not ask for all its rows at the start.
+pub(crate) fn reserve_windows<T>(rows: &mut Vec<T>, windows: usize, per_window: usize) {
+    let total = windows.min(MAX_RESERVED_WINDOWS) * per_window;
+    let _ = rows.try_reserve_exact(total.saturating_sub(rows.len()));
+}
+
 impl ServiceMeter {
     /// A meter with `workers` workers, counting successes within each of `thresholds`.
     pub(crate) fn new(window: SimDuration, workers: u32, thresholds: Vec<SimDuration>) -> Self {
@@ -357,9 +374,9 @@ impl ServiceMeter {
     /// not reallocated as they grow (a reallocation holds the old rows and the new beside each other, and
     /// leaves up to twice the room needed).
     pub(crate) fn reserve_until(&mut self, end: SimTime) {
-        let windows = end.as_nanos().div_ceil(self.window.as_nanos().max(1)) as usize + 1;
-        self.rows.reserve_exact(windows.saturating_sub(self.rows.len()));
-        self.rows_within.reserve_exact((windows * self.thresholds.len()).saturating_sub(self.rows_within.len()));
+        let windows = windows_until(end, self.window);
+        reserve_windows(&mut self.rows, windows, 1);
+        reserve_windows(&mut self.rows_within, windows, self.thresholds.len());
     }
 
     /// Integrates the levels up to `now`, closing every window that ended on the way.
@@ -631,6 +648,21 @@ mod tests {
     /// A window's row gives the latencies the window's histogram gives (the row keeps them as the
     /// histogram's nanoseconds), none for a window without successes, and the per-threshold counts of
     /// each window in order.
+    #[test]
+    fn a_run_of_years_does_not_ask_for_all_its_rows_at_the_start() {
+        // Ten years of 1 s windows: 315 million rows would be 33 GB; the meter makes room for 2^18 windows
+        // and lets the rows grow beyond as they come.
+        let mut m = ServiceMeter::new(SimDuration::from_secs(1), 1, vec![SimDuration::from_millis(5)]);
+        m.reserve_until(SimTime::ZERO + SimDuration::from_secs(3650 * 86_400));
+        assert!(m.rows.capacity() >= MAX_RESERVED_WINDOWS && m.rows.capacity() < 2 * MAX_RESERVED_WINDOWS);
+        assert!(m.rows_within.capacity() < 2 * MAX_RESERVED_WINDOWS);
+        // A day of 5 s windows: room for all 17,280 of them and one more (a run that ends mid-window closes a
+        // partial one), so that they are never moved.
+        let mut m = ServiceMeter::new(SimDuration::from_secs(5), 1, Vec::new());
+        m.reserve_until(SimTime::ZERO + SimDuration::from_secs(86_400));
+        assert_eq!(m.rows.capacity(), 17_281);
+    }
+
     #[test]
     fn window_rows_give_the_latencies_of_their_histograms() {
         let w = SimDuration::from_secs(1);

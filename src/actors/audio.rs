@@ -245,10 +245,10 @@ impl AudioMonitor {
             meters: vec![ChannelMeter::default(); channels],
             period_s: device.period().as_secs_f64(),
             csv: Some(crate::model::rows::CsvSpool::new()),
-            // A row per window, room made up front (not reallocated as it grows).
-            windows: Vec::with_capacity(end.as_nanos().div_ceil(window.as_nanos().max(1)) as usize + 1),
             ..AudioReport::default()
         };
+        // A row per window, room made up front (not reallocated as it grows).
+        crate::metrics::reserve_windows(&mut report.windows, crate::metrics::windows_until(end, window), 1);
         let recorder = record.and_then(|p| {
             let spec = hound::WavSpec {
                 channels: 2,

@@ -124,7 +124,7 @@ impl AudioSeries {
         let k = match self.channels.iter().position(|(name, _)| *name == r.channel) {
             Some(k) => k,
             None => {
-                self.channels.push((r.channel.clone(), Vec::with_capacity(self.device.capacity())));
+                self.channels.push((r.channel.clone(), with_room(self.device.capacity())));
                 self.channels.len() - 1
             }
         };
@@ -234,10 +234,17 @@ fn csv_rows<T: for<'de> serde::Deserialize<'de>>(
     expected: usize,
 ) -> Result<Vec<T>, DataError> {
     let Some(file) = file else { return Ok(Vec::new()) };
-    let mut rows = Vec::with_capacity(expected);
+    let mut rows = with_room(expected);
     for_each_csv(file.reader().map_err(|e| DataError { file: name.into(), why: e.to_string() })?, |r| rows.push(r))
         .map_err(|why| DataError { file: name.into(), why })?;
     Ok(rows)
+}
+
+/// An empty series with room for `windows` rows where it can be had ([`crate::metrics::reserve_windows`]).
+fn with_room<T>(windows: usize) -> Vec<T> {
+    let mut rows = Vec::new();
+    crate::metrics::reserve_windows(&mut rows, windows, 1);
+    rows
 }
 
 /// The whole file `name`, if there is one.
@@ -257,7 +264,7 @@ impl RunData {
         // each series sized for the run's windows up front.
         let windows = (summary.simulated_s / summary.window_s.max(1e-9)).ceil().clamp(0.0, 1e7) as usize;
         let mut by_service: Vec<(String, Vec<ServiceWindow>)> =
-            summary.services.keys().map(|n| (n.clone(), Vec::with_capacity(windows))).collect();
+            summary.services.keys().map(|n| (n.clone(), with_room(windows))).collect();
         if let Some(ts) = file("timeseries.csv") {
             let from = ts.reader().map_err(|e| DataError { file: "timeseries.csv".into(), why: e.to_string() })?;
             for_each_csv(from, |w: TimeseriesRow| {
@@ -277,7 +284,7 @@ impl RunData {
             Some(b) => from_jsonl(&b).map_err(|why| DataError { file: "events.jsonl".into(), why })?,
             None => Vec::new(),
         };
-        let mut audio = AudioSeries { channels: Vec::new(), device: Vec::with_capacity(windows) };
+        let mut audio = AudioSeries { channels: Vec::new(), device: with_room(windows) };
         if let Some(f) = file("audio.csv") {
             let from = f.reader().map_err(|e| DataError { file: "audio.csv".into(), why: e.to_string() })?;
             for_each_csv(from, |r: AudioRow| audio.add(&r))
@@ -290,7 +297,7 @@ impl RunData {
                 let k = match slo.iter().position(|(name, _)| *name == r.slo) {
                     Some(k) => k,
                     None => {
-                        slo.push((r.slo, Vec::with_capacity(windows)));
+                        slo.push((r.slo, with_room(windows)));
                         slo.len() - 1
                     }
                 };
