@@ -645,9 +645,6 @@ impl ClientMeter {
 mod tests {
     use super::*;
 
-    /// A window's row gives the latencies the window's histogram gives (the row keeps them as the
-    /// histogram's nanoseconds), none for a window without successes, and the per-threshold counts of
-    /// each window in order.
     #[test]
     fn a_run_of_years_does_not_ask_for_all_its_rows_at_the_start() {
         // Ten years of 1 s windows: 315 million rows would be 33 GB; the meter makes room for 2^18 windows
@@ -663,6 +660,9 @@ mod tests {
         assert_eq!(m.rows.capacity(), 17_281);
     }
 
+    /// A window's row gives the latencies the window's histogram gives (the row keeps them as the
+    /// histogram's nanoseconds), none for a window without successes, and the per-threshold counts of
+    /// each window in order.
     #[test]
     fn window_rows_give_the_latencies_of_their_histograms() {
         let w = SimDuration::from_secs(1);

@@ -270,7 +270,7 @@ async fn run_graph(
     record: Option<PathBuf>,
     live: Option<LiveSetup>,
 ) -> Result<RunOutput, SimError> {
-    let limits = Limits { work_until: SimTime::ZERO + sc.duration, stop_at: SimTime::ZERO + sc.duration + sc.drain };
+    let limits = Limits { work_until: SimTime::ZERO + sc.duration, stop_at: sc.stop_at() };
     let lab: Rc<SimLab> = Lab::new(limits);
     let (backend, live_progress, gauges) = match live {
         // Live: the lab follows the wall clock, and the progress is drawn by `drive_live`.
@@ -345,7 +345,7 @@ fn service_nodes(sc: &Scenario, seed: u64, lab: &Rc<SimLab>) -> Vec<ServiceAddr>
         .enumerate()
         .map(|(i, s)| {
             let mut meter = ServiceMeter::new(sc.window, s.workers, thresholds(i));
-            meter.reserve_until(SimTime::ZERO + sc.duration + sc.drain);
+            meter.reserve_until(sc.stop_at());
             if s.autoscale.as_ref().is_some_and(|a| a.metric == crate::resilience::ScaleMetric::Cpu) {
                 meter = meter.track_cpu();
             }
@@ -385,11 +385,7 @@ fn audio_nodes(
         AudioAddrs {
             device: Node::new(device, lab.clone()).spawn(),
             mixer: Node::new(MixerActor::new(d), lab.clone()).spawn(),
-            monitor: Node::new(
-                AudioMonitor::new(d, sc.window, SimTime::ZERO + sc.duration + sc.drain, record.clone()),
-                lab.clone(),
-            )
-            .spawn(),
+            monitor: Node::new(AudioMonitor::new(d, sc.window, sc.stop_at(), record.clone()), lab.clone()).spawn(),
             sup: Node::new(DeviceSupervisor::new(sc, seed), lab.clone()).spawn(),
         }
     })

@@ -521,6 +521,11 @@ fn format_problems(problems: &[Problem]) -> String {
 }
 
 impl Scenario {
+    /// The instant a run of this scenario stops: its duration and the drain after it.
+    pub fn stop_at(&self) -> SimTime {
+        SimTime::ZERO + self.duration + self.drain
+    }
+
     /// Reads, parses and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let shown = path.display().to_string();

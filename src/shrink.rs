@@ -412,7 +412,7 @@ fn params_of(sc: &Scenario, i: usize, table: &toml_edit::Table) -> Vec<Param> {
         _ => {}
     }
     if let Schedule::Every { first, every, count, .. } = f.schedule {
-        let horizon = crate::sim::SimTime::ZERO + sc.duration + sc.drain;
+        let horizon = sc.stop_at();
         let until_end =
             if first >= horizon { 1 } else { ((horizon - first).as_nanos() / every.as_nanos().max(1)) as u32 + 1 };
         let n = count.unwrap_or(until_end).min(until_end);

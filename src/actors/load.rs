@@ -138,7 +138,7 @@ impl LoadGenerator {
             outstanding: SlotMap::new(),
             meter: {
                 let mut m = ClientMeter::with_windows(sc.window);
-                m.reserve_until(SimTime::ZERO + sc.duration + sc.drain);
+                m.reserve_until(sc.stop_at());
                 m
             },
             gauges: None,

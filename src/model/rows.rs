@@ -320,7 +320,11 @@ impl<T> std::fmt::Debug for CsvSpool<T> {
     }
 }
 
+/// The I/O error itself where the csv writer failed to write (its kind kept), else the csv error.
 fn csv_to_io(e: csv::Error) -> std::io::Error {
+    if !e.is_io_error() {
+        return std::io::Error::other(e);
+    }
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
         other => std::io::Error::other(format!("{other:?}")),
