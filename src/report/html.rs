@@ -25,7 +25,7 @@ mod timeline;
 use std::fmt::Write as _;
 
 use crate::model::summary::{AlertSummary, HypothesisResult, Mode, PhaseCheck, ProbeResult, Verdict};
-use charts::{Series, css};
+use charts::{Line, css};
 use data::{DataError, RunData};
 
 /// Escapes text for HTML (element content and quoted attribute values).
@@ -105,8 +105,8 @@ pub fn chart_box(id: &str, title: &str, svg: &str, legend: &[(String, String)]) 
     s
 }
 
-fn legend_of(series: &[Series]) -> Vec<(String, String)> {
-    series.iter().map(|s| (s.name.clone(), css(s.color))).collect()
+fn legend_of(lines: &[Line]) -> Vec<(String, String)> {
+    lines.iter().map(|l| (l.name.clone(), css(l.color))).collect()
 }
 
 /// A figure with 3 decimals (milliseconds).

@@ -47,6 +47,22 @@ pub const GREEN: RGBColor = RGBColor(44, 160, 44);
 /// Grey for ticket alerts and neutral marks.
 pub const GREY: RGBColor = RGBColor(127, 127, 127);
 
+/// A line of a chart, apart from its points: its legend name, colour and stroke.
+#[derive(Clone, Debug)]
+pub struct Line {
+    /// Legend name.
+    pub name: String,
+    /// Colour.
+    pub color: RGBColor,
+    /// Drawn thin (1 px instead of 2).
+    pub dashed: bool,
+}
+
+/// The points of a chart's lines, read as the chart is drawn: called with `point`, it calls
+/// `point(line, t [s], value)` for every point of every line (`None`: no value, the line breaks), each
+/// line's points in time order. A chart calls it twice: for its y range, then to draw.
+pub type Points<'p> = dyn Fn(&mut dyn FnMut(usize, f64, Option<f64>)) -> Res<()> + 'p;
+
 /// A line: a name, a colour and values at times (`None`: no value, the line breaks).
 pub struct Series {
     /// Legend name.
@@ -130,56 +146,116 @@ pub fn fmt_in_range(v: f64, range: f64) -> String {
 }
 
 /// Keeps at most the first, minimum, maximum and last point of each of `cols` columns of `[x0, x1]`, in
-/// time order: what a line drawn at that width shows anyway.
+/// time order: what a line drawn at that width shows anyway. All the points when there are at most 4 a
+/// column on average.
 pub fn downsample(points: &[(f64, f64)], x0: f64, x1: f64, cols: usize) -> Vec<(f64, f64)> {
-    if points.len() <= 4 * cols || x1 <= x0 {
-        return points.to_vec();
+    let mut r = Reducer::new(x0, x1, cols);
+    for p in points {
+        r.push(*p);
     }
-    let col = |x: f64| (((x - x0) / (x1 - x0) * cols as f64) as isize).clamp(0, cols as isize - 1);
-    let mut out = Vec::with_capacity(4 * cols);
-    let mut i = 0;
-    while i < points.len() {
-        let c = col(points[i].0);
-        let mut j = i;
-        let (mut lo, mut hi) = (i, i);
-        while j < points.len() && col(points[j].0) == c {
-            if points[j].1 < points[lo].1 {
-                lo = j;
-            }
-            if points[j].1 > points[hi].1 {
-                hi = j;
-            }
-            j += 1;
-        }
-        let mut keep = [i, lo, hi, j - 1];
-        keep.sort_unstable();
-        let mut last = usize::MAX;
-        for k in keep {
-            if k != last {
-                out.push(points[k]);
-                last = k;
-            }
-        }
-        i = j;
-    }
-    out
+    r.end_run();
+    r.runs.pop().unwrap_or_default()
 }
 
-/// Splits a series with gaps into runs of values.
-fn runs(points: &[(f64, Option<f64>)]) -> Vec<Vec<(f64, f64)>> {
-    let mut out = vec![Vec::new()];
-    for (t, v) in points {
-        match v {
-            Some(v) if v.is_finite() => out.last_mut().expect("invariant: never empty").push((*t, *v)),
+/// A point and its index in its run.
+type Indexed = (usize, (f64, f64));
+
+/// The points of one pixel column so far: the first, the (first) lowest, the (first) highest, the last.
+struct Column {
+    col: isize,
+    keep: [Indexed; 4],
+}
+
+/// A line's runs of values (split where it has no value) reduced as their points arrive, to what
+/// [`downsample`] keeps of each: the points themselves while a run has at most 4 a column on average,
+/// otherwise the first, lowest, highest and last point of each column. A day of windows is drawn
+/// without holding the day's points.
+struct Reducer {
+    x0: f64,
+    x1: f64,
+    cols: usize,
+    /// The finished runs.
+    runs: Vec<Vec<(f64, f64)>>,
+    /// Points of the current run.
+    n: usize,
+    /// The current run's points, while it has at most `4 * cols` (then let go).
+    all: Vec<(f64, f64)>,
+    /// The current run's finished columns, reduced.
+    reduced: Vec<(f64, f64)>,
+    /// The current run's open column.
+    open: Option<Column>,
+}
+
+impl Reducer {
+    fn new(x0: f64, x1: f64, cols: usize) -> Self {
+        Reducer { x0, x1, cols, runs: Vec::new(), n: 0, all: Vec::new(), reduced: Vec::new(), open: None }
+    }
+
+    /// Whether a run of `n` points is kept whole.
+    fn whole(&self, n: usize) -> bool {
+        n <= 4 * self.cols || self.x1 <= self.x0
+    }
+
+    fn col(&self, x: f64) -> isize {
+        (((x - self.x0) / (self.x1 - self.x0) * self.cols as f64) as isize).clamp(0, self.cols as isize - 1)
+    }
+
+    /// The next point of the current run.
+    fn push(&mut self, p: (f64, f64)) {
+        let i = self.n;
+        self.n += 1;
+        if self.whole(self.n) {
+            self.all.push(p);
+        } else if !self.all.is_empty() {
+            self.all = Vec::new();
+        }
+        if self.x1 <= self.x0 {
+            return;
+        }
+        let c = self.col(p.0);
+        match &mut self.open {
+            Some(o) if o.col == c => {
+                let [_, lo, hi, last] = &mut o.keep;
+                if p.1 < lo.1.1 {
+                    *lo = (i, p);
+                }
+                if p.1 > hi.1.1 {
+                    *hi = (i, p);
+                }
+                *last = (i, p);
+            }
             _ => {
-                if !out.last().expect("invariant: never empty").is_empty() {
-                    out.push(Vec::new());
+                self.close_column();
+                self.open = Some(Column { col: c, keep: [(i, p); 4] });
+            }
+        }
+    }
+
+    fn close_column(&mut self) {
+        if let Some(Column { mut keep, .. }) = self.open.take() {
+            keep.sort_unstable_by_key(|k| k.0);
+            let mut last = usize::MAX;
+            for (i, p) in keep {
+                if i != last {
+                    self.reduced.push(p);
+                    last = i;
                 }
             }
         }
     }
-    out.retain(|r| !r.is_empty());
-    out
+
+    /// A gap, or the end of the line: the current run (if any) is finished.
+    fn end_run(&mut self) {
+        if self.n == 0 {
+            return;
+        }
+        self.close_column();
+        let run = if self.whole(self.n) { std::mem::take(&mut self.all) } else { std::mem::take(&mut self.reduced) };
+        self.runs.push(run);
+        self.n = 0;
+        self.all.clear();
+        self.reduced.clear();
+    }
 }
 
 type Res<T> = Result<T, String>;
@@ -204,12 +280,40 @@ const FONT: (&str, u32) = ("sans-serif", 13);
 
 /// A time chart: `series` over the shared axis, with its fault windows shaded and event marks drawn.
 pub fn time_chart(axis: &Axis, y_desc: &str, scale: Scale, series: &[Series], height: u32) -> Res<String> {
+    let lines: Vec<Line> =
+        series.iter().map(|s| Line { name: s.name.clone(), color: s.color, dashed: s.dashed }).collect();
+    let points = |point: &mut dyn FnMut(usize, f64, Option<f64>)| -> Res<()> {
+        for (k, s) in series.iter().enumerate() {
+            for (t, v) in &s.points {
+                point(k, *t, *v);
+            }
+        }
+        Ok(())
+    };
+    streamed_chart(axis, y_desc, scale, &lines, &points, height)
+}
+
+/// A time chart of `lines` over the shared axis, their points read from `points` ([`Points`]) as it is
+/// drawn, with its fault windows shaded and event marks drawn. Each line is drawn as a run of values
+/// between its gaps, [`downsample`]d to the plot's pixel columns.
+pub fn streamed_chart(
+    axis: &Axis,
+    y_desc: &str,
+    scale: Scale,
+    lines: &[Line],
+    points: &Points,
+    height: u32,
+) -> Res<String> {
     let log = scale == Scale::Log;
     let tf = |v: f64| if log { v.max(1e-6).log10() } else { v };
-    let values = series.iter().flat_map(|s| s.points.iter().filter_map(|p| p.1)).filter(|v| v.is_finite());
-    let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        if log && v <= 0.0 { (a, b) } else { (a.min(tf(v)), b.max(tf(v))) }
-    });
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    points(&mut |_, _, v| {
+        if let Some(v) = v.filter(|v| v.is_finite())
+            && !(log && v <= 0.0)
+        {
+            (lo, hi) = (lo.min(tf(v)), hi.max(tf(v)));
+        }
+    })?;
     match scale {
         Scale::Linear { min_top } => {
             lo = lo.min(0.0);
@@ -231,6 +335,14 @@ pub fn time_chart(axis: &Axis, y_desc: &str, scale: Scale, series: &[Series], he
         hi = lo + 1.0;
     }
     let end = axis.end_s.max(1e-9);
+    let mut reduced: Vec<Reducer> = lines.iter().map(|_| Reducer::new(0.0, end, PLOT_W)).collect();
+    points(&mut |k, t, v| {
+        let Some(r) = reduced.get_mut(k) else { return };
+        match v {
+            Some(v) if v.is_finite() => r.push((t, tf(v).clamp(lo, hi))),
+            _ => r.end_run(),
+        }
+    })?;
     svg(height, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin_top(10)
@@ -254,11 +366,10 @@ pub fn time_chart(axis: &Axis, y_desc: &str, scale: Scale, series: &[Series], he
             .draw()
             .map_err(err)?;
         shade(&mut chart, axis, lo, hi)?;
-        for s in series {
-            let style = s.color.stroke_width(if s.dashed { 1 } else { 2 });
-            for run in runs(&s.points) {
-                let pts: Vec<(f64, f64)> = run.into_iter().map(|(t, v)| (t, tf(v).clamp(lo, hi))).collect();
-                let pts = downsample(&pts, 0.0, end, PLOT_W);
+        for (line, mut r) in lines.iter().zip(reduced) {
+            r.end_run();
+            let style = line.color.stroke_width(if line.dashed { 1 } else { 2 });
+            for pts in r.runs {
                 if pts.len() == 1 {
                     chart.draw_series(std::iter::once(Circle::new(pts[0], 2, style.filled()))).map_err(err)?;
                 } else {
@@ -506,7 +617,86 @@ mod tests {
 
     #[test]
     fn gaps_split_a_series() {
-        let r = runs(&[(0.0, Some(1.0)), (1.0, None), (2.0, Some(2.0)), (3.0, Some(3.0))]);
-        assert_eq!(r, vec![vec![(0.0, 1.0)], vec![(2.0, 2.0), (3.0, 3.0)]]);
+        let mut r = Reducer::new(0.0, 10.0, 100);
+        for (t, v) in [(0.0, Some(1.0)), (1.0, None), (2.0, Some(2.0)), (3.0, Some(3.0)), (4.0, Some(f64::NAN))] {
+            match v {
+                Some(v) if v.is_finite() => r.push((t, v)),
+                _ => r.end_run(),
+            }
+        }
+        r.end_run();
+        assert_eq!(r.runs, vec![vec![(0.0, 1.0)], vec![(2.0, 2.0), (3.0, 3.0)]]);
+    }
+
+    /// The column reduction as a pass over a whole run held in memory: each maximal stretch of points in
+    /// one column keeps its first, first lowest, first highest and last point.
+    fn reduce_whole(points: &[(f64, f64)], x0: f64, x1: f64, cols: usize) -> Vec<(f64, f64)> {
+        if points.len() <= 4 * cols {
+            return points.to_vec();
+        }
+        let col = |x: f64| (((x - x0) / (x1 - x0) * cols as f64) as isize).clamp(0, cols as isize - 1);
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < points.len() {
+            let mut j = i;
+            let (mut lo, mut hi) = (i, i);
+            while j < points.len() && col(points[j].0) == col(points[i].0) {
+                if points[j].1 < points[lo].1 {
+                    lo = j;
+                }
+                if points[j].1 > points[hi].1 {
+                    hi = j;
+                }
+                j += 1;
+            }
+            let mut keep = vec![i, lo, hi, j - 1];
+            keep.dedup();
+            keep.sort_unstable();
+            keep.dedup();
+            out.extend(keep.iter().map(|k| points[*k]));
+            i = j;
+        }
+        out
+    }
+
+    /// Reduced as the points arrive, a line with gaps, ties, runs short and long, and points past the
+    /// axis's end gives, run by run, what the whole run reduced at once gives.
+    #[test]
+    fn a_line_reduced_as_it_arrives_is_the_line_reduced_whole() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (cols, end) = (50, 900.0);
+        let mut r = Reducer::new(0.0, end, cols);
+        let (mut runs, mut run) = (Vec::new(), Vec::new());
+        let mut t = 0.0;
+        for _ in 0..20_000 {
+            t += (next() % 100) as f64 / 1000.0;
+            if next() % 397 == 0 {
+                r.end_run();
+                if !run.is_empty() {
+                    runs.push(std::mem::take(&mut run));
+                }
+            } else {
+                // Few distinct values: ties for the lowest and the highest in most columns.
+                let p = (t, (next() % 7) as f64);
+                r.push(p);
+                run.push(p);
+            }
+        }
+        r.end_run();
+        runs.push(run);
+        assert!(t > end, "some points past the end");
+        let lens: Vec<usize> = runs.iter().map(Vec::len).collect();
+        assert!(
+            lens.len() > 5 && lens.iter().any(|n| *n <= 4 * cols) && lens.iter().any(|n| *n > 4 * cols),
+            "{lens:?}"
+        );
+        let whole: Vec<Vec<(f64, f64)>> = runs.iter().map(|run| reduce_whole(run, 0.0, end, cols)).collect();
+        assert_eq!(r.runs, whole);
     }
 }

@@ -9,24 +9,48 @@ use crate::model::summary::{Counts, Summary};
 pub const FILES: [&str; 7] =
     ["summary.json", "timeseries.csv", "client.csv", "slo.csv", "events.jsonl", "audio.csv", "latency.hdr"];
 
-/// Everything the report of one run is drawn from.
+/// Everything the report of one run is drawn from. The services' windows are held (the findings look at
+/// them from several sides); client.csv, slo.csv and audio.csv are read again, a row at a time, by each
+/// chart drawn from them (a day of windows is tens of thousands of rows), and what else the page needs
+/// of them is gathered when the data is read.
 #[derive(Debug)]
-pub struct RunData {
+pub struct RunData<'a> {
     /// summary.json.
     pub summary: Summary,
     /// timeseries.csv rows by service (scenario order).
     pub by_service: Vec<(String, Vec<ServiceWindow>)>,
-    /// client.csv.
-    pub client: Vec<ClientRow>,
-    /// slo.csv by objective, in the order the file first names them: each window's events.
-    pub slo: Vec<(String, Vec<SloWindow>)>,
+    /// client.csv, when it has rows.
+    client: Option<RunFile<'a>>,
+    /// Which end-to-end outcomes (ok, failed, timed out, rejected) some row of client.csv has.
+    client_outcomes: [bool; 4],
+    /// slo.csv.
+    slo_file: Option<RunFile<'a>>,
+    /// slo.csv's objectives, in the order the file first names them.
+    slo: Vec<SloTotals>,
     /// events.jsonl (empty for a run directory written before it existed).
     pub events: Vec<EventRecord>,
-    /// audio.csv (empty without a device).
-    pub audio: AudioSeries,
+    /// audio.csv.
+    audio_file: Option<RunFile<'a>>,
+    /// audio.csv's channels, in the order the file first names them (none without a device).
+    pub audio_channels: Vec<String>,
     /// latency.hdr, decoded.
     pub latency: Option<hdrhistogram::Histogram<u64>>,
 }
+
+/// An objective's rows of slo.csv, summed up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SloTotals {
+    /// The objective.
+    pub name: String,
+    /// Events over the run.
+    pub total: u64,
+    /// The window with the most bad events (the last of equals), among those with events.
+    pub worst: Option<SloWindow>,
+}
+
+/// One window of end-to-end figures (a row of client.csv): start [s], latency p50/p99/max [ms],
+/// ok/failed/timed out/rejected.
+pub type ClientWindow = (f64, [Option<f64>; 3], [u64; 4]);
 
 /// A row of timeseries.csv as the report keeps it: without the service's name (the series it is in says
 /// it) and with a missing latency as NaN inside (8 bytes where `Option<f64>` takes 16). A day of 5 s
@@ -102,74 +126,6 @@ impl From<&TimeseriesRow> for ServiceWindow {
     }
 }
 
-/// audio.csv as the report draws it: each channel's levels per window, and the device's figures per window
-/// (which audio.csv repeats on every channel's row: taken from the first channel's). A day of 5 s windows
-/// is 17,280 rows a channel: 24 bytes a level, where a row read takes 120 and its channel's name another 32.
-#[derive(Debug, Default)]
-pub struct AudioSeries {
-    /// The channels in the order the file first names them, each with its levels per window.
-    pub channels: Vec<(String, Vec<AudioLevel>)>,
-    /// The device's figures per window.
-    pub device: Vec<DeviceWindow>,
-}
-
-impl AudioSeries {
-    /// Whether there is no audio (a run without a device).
-    pub fn is_empty(&self) -> bool {
-        self.channels.is_empty()
-    }
-
-    /// Adds a row of audio.csv.
-    fn add(&mut self, r: &AudioRow) {
-        let k = match self.channels.iter().position(|(name, _)| *name == r.channel) {
-            Some(k) => k,
-            None => {
-                self.channels.push((r.channel.clone(), with_room(self.device.capacity())));
-                self.channels.len() - 1
-            }
-        };
-        let level = AudioLevel { t_s: r.t_s, rms_dbfs: nan_none(r.rms_dbfs), peak_dbfs: nan_none(r.peak_dbfs) };
-        self.channels[k].1.push(level);
-        if k == 0 {
-            self.device.push(DeviceWindow { t_s: r.t_s, xruns: r.xruns, missing: r.missing, dsp_load: r.dsp_load });
-        }
-    }
-}
-
-/// A channel's levels in a window (a level of bit-exact silence, none, as NaN inside).
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub struct AudioLevel {
-    /// Window start [s].
-    pub t_s: f64,
-    rms_dbfs: f64,
-    peak_dbfs: f64,
-}
-
-impl AudioLevel {
-    /// RMS [dBFS]; none for bit-exact silence.
-    pub fn rms_dbfs(&self) -> Option<f64> {
-        none_nan(self.rms_dbfs)
-    }
-
-    /// Peak [dBFS]; none for bit-exact silence.
-    pub fn peak_dbfs(&self) -> Option<f64> {
-        none_nan(self.peak_dbfs)
-    }
-}
-
-/// The device's figures in a window.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub struct DeviceWindow {
-    /// Window start [s].
-    pub t_s: f64,
-    /// Late periods.
-    pub xruns: u64,
-    /// Missing periods.
-    pub missing: u64,
-    /// Mean modelled DSP load of the delivered periods.
-    pub dsp_load: Option<f64>,
-}
-
 /// An objective's events in a window (a row of slo.csv without the objective's name, which the series
 /// it is in says: 24 bytes a row, where the row read takes 56 and its name another allocation).
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -226,20 +182,6 @@ pub struct DataError {
     pub why: String,
 }
 
-/// The rows of the CSV file `name`, room made for `expected` of them up front (a day's rows are not
-/// doubled as they are read).
-fn csv_rows<T: for<'de> serde::Deserialize<'de>>(
-    name: &str,
-    file: Option<RunFile>,
-    expected: usize,
-) -> Result<Vec<T>, DataError> {
-    let Some(file) = file else { return Ok(Vec::new()) };
-    let mut rows = with_room(expected);
-    for_each_csv(file.reader().map_err(|e| DataError { file: name.into(), why: e.to_string() })?, |r| rows.push(r))
-        .map_err(|why| DataError { file: name.into(), why })?;
-    Ok(rows)
-}
-
 /// An empty series with room for `windows` rows where it can be had ([`crate::metrics::reserve_windows`]).
 fn with_room<T>(windows: usize) -> Vec<T> {
     let mut rows = Vec::new();
@@ -252,10 +194,16 @@ fn whole<'a>(name: &str, file: Option<RunFile<'a>>) -> Result<Option<std::borrow
     file.map(|f| f.bytes().map_err(|e| DataError { file: name.into(), why: e.to_string() })).transpose()
 }
 
-impl RunData {
+/// Each row of a CSV file (none when it is missing), read from its start; an error names the row.
+fn each_row<T: for<'de> serde::Deserialize<'de>>(file: Option<RunFile>, each: impl FnMut(T)) -> Result<(), String> {
+    let Some(file) = file else { return Ok(()) };
+    for_each_csv(file.reader().map_err(|e| e.to_string())?, each)
+}
+
+impl<'a> RunData<'a> {
     /// Reads the run's files through `file` (name to contents; `None` when missing). `summary.json` is
     /// required; the files that a run without a device or an older version did not write may be missing.
-    pub fn from_files<'a>(file: impl Fn(&str) -> Option<RunFile<'a>>) -> Result<RunData, DataError> {
+    pub fn from_files(file: impl Fn(&str) -> Option<RunFile<'a>>) -> Result<RunData<'a>, DataError> {
         let bytes = whole("summary.json", file("summary.json"))?
             .ok_or(DataError { file: "summary.json".into(), why: "missing".into() })?;
         let summary =
@@ -284,41 +232,116 @@ impl RunData {
             Some(b) => from_jsonl(&b).map_err(|why| DataError { file: "events.jsonl".into(), why })?,
             None => Vec::new(),
         };
-        let mut audio = AudioSeries { channels: Vec::new(), device: with_room(windows) };
-        if let Some(f) = file("audio.csv") {
-            let from = f.reader().map_err(|e| DataError { file: "audio.csv".into(), why: e.to_string() })?;
-            for_each_csv(from, |r: AudioRow| audio.add(&r))
-                .map_err(|why| DataError { file: "audio.csv".into(), why })?;
-        }
-        let mut slo: Vec<(String, Vec<SloWindow>)> = Vec::new();
-        if let Some(f) = file("slo.csv") {
-            let from = f.reader().map_err(|e| DataError { file: "slo.csv".into(), why: e.to_string() })?;
-            for_each_csv(from, |r: SloRow| {
-                let k = match slo.iter().position(|(name, _)| *name == r.slo) {
-                    Some(k) => k,
-                    None => {
-                        slo.push((r.slo, with_room(windows)));
-                        slo.len() - 1
-                    }
-                };
-                slo[k].1.push(SloWindow { t_s: r.t_s, good: r.good, total: r.total });
-            })
-            .map_err(|why| DataError { file: "slo.csv".into(), why })?;
-        }
+        let mut client_outcomes = [false; 4];
+        let mut client_rows = 0usize;
+        each_row(file("client.csv"), |r: ClientRow| {
+            client_rows += 1;
+            for (seen, n) in client_outcomes.iter_mut().zip([r.ok, r.failed, r.timed_out, r.rejected]) {
+                *seen |= n > 0;
+            }
+        })
+        .map_err(|why| DataError { file: "client.csv".into(), why })?;
+        let mut slo: Vec<SloTotals> = Vec::new();
+        each_row(file("slo.csv"), |r: SloRow| {
+            let k = match slo.iter().position(|o| o.name == r.slo) {
+                Some(k) => k,
+                None => {
+                    slo.push(SloTotals { name: r.slo, total: 0, worst: None });
+                    slo.len() - 1
+                }
+            };
+            let o = &mut slo[k];
+            o.total += r.total;
+            let w = SloWindow { t_s: r.t_s, good: r.good, total: r.total };
+            if w.total > 0 && o.worst.is_none_or(|x| w.total - w.good >= x.total - x.good) {
+                o.worst = Some(w);
+            }
+        })
+        .map_err(|why| DataError { file: "slo.csv".into(), why })?;
+        let mut audio_channels: Vec<String> = Vec::new();
+        each_row(file("audio.csv"), |r: AudioRow| {
+            if !audio_channels.contains(&r.channel) {
+                audio_channels.push(r.channel);
+            }
+        })
+        .map_err(|why| DataError { file: "audio.csv".into(), why })?;
         Ok(RunData {
-            client: csv_rows("client.csv", file("client.csv"), windows)?,
+            client: file("client.csv").filter(|_| client_rows > 0),
+            client_outcomes,
+            slo_file: file("slo.csv"),
             slo,
             events,
-            audio,
+            audio_file: file("audio.csv"),
+            audio_channels,
             summary,
             by_service,
             latency,
         })
     }
 
-    /// The windows of the objective `name` (none when slo.csv has no row of it).
-    pub fn slo_windows(&self, name: &str) -> &[SloWindow] {
-        self.slo.iter().find(|(n, _)| n == name).map_or(&[], |(_, w)| w)
+    /// Each end-to-end window, in time order: client.csv's rows, or for a run directory from before
+    /// client.csv the entry service's own figures.
+    pub fn each_client(&self, mut each: impl FnMut(ClientWindow)) -> Result<(), String> {
+        match self.client {
+            Some(f) => each_row(Some(f), |r: ClientRow| {
+                each((r.t_s, [r.p50_ms, r.p99_ms, r.max_ms], [r.ok, r.failed, r.timed_out, r.rejected]))
+            })
+            .map_err(|why| format!("client.csv: {why}")),
+            None => {
+                for r in self.entry_rows() {
+                    let c = r.counts;
+                    each((r.t_s, [r.p50_ms(), r.p99_ms(), r.max_ms()], [c.ok, c.failed, c.timed_out, c.rejected]));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The entry service's windows.
+    fn entry_rows(&self) -> &[ServiceWindow] {
+        let entry = self.by_service.iter().find(|(n, _)| *n == self.summary.entry);
+        entry.map(|(_, rows)| rows.as_slice()).unwrap_or_default()
+    }
+
+    /// Whether some end-to-end window has outcome `k` (0 ok, 1 failed, 2 timed out, 3 rejected).
+    pub fn has_client_outcome(&self, k: usize) -> bool {
+        match self.client {
+            Some(_) => self.client_outcomes[k],
+            None => self.entry_rows().iter().any(|r| {
+                let c = r.counts;
+                [c.ok, c.failed, c.timed_out, c.rejected][k] > 0
+            }),
+        }
+    }
+
+    /// Each row of slo.csv, in file order, with the index of its objective in [`RunData::slos`].
+    pub fn each_slo(&self, mut each: impl FnMut(usize, SloWindow)) -> Result<(), String> {
+        each_row(self.slo_file, |r: SloRow| {
+            if let Some(k) = self.slo.iter().position(|o| o.name == r.slo) {
+                each(k, SloWindow { t_s: r.t_s, good: r.good, total: r.total });
+            }
+        })
+        .map_err(|why| format!("slo.csv: {why}"))
+    }
+
+    /// slo.csv's objectives, summed up, in the order the file first names them.
+    pub fn slos(&self) -> &[SloTotals] {
+        &self.slo
+    }
+
+    /// The objective `name` summed up (none when slo.csv has no row of it).
+    pub fn slo_totals(&self, name: &str) -> Option<&SloTotals> {
+        self.slo.iter().find(|o| o.name == name)
+    }
+
+    /// Each row of audio.csv, in file order, with the index of its channel in [`RunData::audio_channels`].
+    pub fn each_audio(&self, mut each: impl FnMut(usize, &AudioRow)) -> Result<(), String> {
+        each_row(self.audio_file, |r: AudioRow| {
+            if let Some(k) = self.audio_channels.iter().position(|c| *c == r.channel) {
+                each(k, &r);
+            }
+        })
+        .map_err(|why| format!("audio.csv: {why}"))
     }
 
     /// The metrics window [s].
@@ -367,30 +390,87 @@ mod tests {
         assert!(std::mem::size_of::<ServiceWindow>() <= 104);
     }
 
-    /// audio.csv read into the report's series: every channel's levels in file order, silence as none, and
-    /// the device's figures once per window (from the first channel's rows).
+    /// client.csv, slo.csv and audio.csv are read once for what the page needs of them (the audio
+    /// channels in file order, each objective's events and worst window, the outcomes seen), then again,
+    /// row by row and as often as asked, by the charts drawn from them; an error names the file and row.
     #[test]
-    fn audio_rows_become_each_channels_levels_and_the_devices_windows() {
-        let text = "t_s,channel,peak_dbfs,rms_dbfs,clipped,xruns,dsp_load,missing,zero_blocks\n\
-                    0,ch1,-10,-14.78,0,1,0.208697,0,0\n\
-                    0,out_l,,,0,1,0.208697,0,938\n\
-                    5,ch1,-11,-15.5,0,0,,2,0\n\
-                    5,out_l,-3,-9.25,4,0,,2,0\n";
-        let mut audio = AudioSeries::default();
-        for_each_csv(text.as_bytes(), |r: AudioRow| audio.add(&r)).unwrap();
-        let names: Vec<&str> = audio.channels.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["ch1", "out_l"]);
-        let out = &audio.channels[1].1;
-        assert_eq!((out[0].t_s, out[0].rms_dbfs(), out[0].peak_dbfs()), (0.0, None, None));
-        assert_eq!((out[1].t_s, out[1].rms_dbfs(), out[1].peak_dbfs()), (5.0, Some(-9.25), Some(-3.0)));
-        assert_eq!(audio.channels[0].1[1].rms_dbfs(), Some(-15.5));
+    fn the_streamed_files_are_summed_up_once_and_read_again_row_by_row() {
+        let sc = crate::scenario::Scenario::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small.toml"),
+        )
+        .unwrap();
+        let out = crate::run::simulate(&sc, sc.seed, None).unwrap();
+        let summary = crate::report::Summary::new(&sc, &out, crate::model::summary::Mode::Simulated, 0.0).to_json();
+        let audio = "t_s,channel,peak_dbfs,rms_dbfs,clipped,xruns,dsp_load,missing,zero_blocks\n\
+                     0,ch1,-10,-14.78,0,1,0.208697,0,0\n\
+                     0,out_l,,,0,1,0.208697,0,938\n\
+                     5,ch1,-11,-15.5,0,0,,2,0\n\
+                     5,out_l,-3,-9.25,4,0,,2,0\n";
+        // Two windows of "a" with 3 bad events each: the later one is the worst (the last of equals).
+        let slo = "t_s,slo,good,total\n0,a,7,10\n0,b,0,0\n5,a,2,5\n10,a,9,12\n15,a,0,0\n";
+        let client = "t_s,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms\n\
+                      0,3,2,0,1,0,1.5,2.5,3\n5,0,0,0,0,0,,,\n";
+        let files: [(&str, &[u8]); 4] = [
+            ("summary.json", &summary),
+            ("audio.csv", audio.as_bytes()),
+            ("slo.csv", slo.as_bytes()),
+            ("client.csv", client.as_bytes()),
+        ];
+        let d = RunData::from_files(|n| files.iter().find(|f| f.0 == n).map(|f| RunFile::Bytes(f.1))).unwrap();
+        assert_eq!(d.audio_channels, ["ch1", "out_l"]);
+        let totals: Vec<(&str, u64, Option<SloWindow>)> =
+            d.slos().iter().map(|o| (o.name.as_str(), o.total, o.worst)).collect();
         assert_eq!(
-            audio.device,
-            [
-                DeviceWindow { t_s: 0.0, xruns: 1, missing: 0, dsp_load: Some(0.208697) },
-                DeviceWindow { t_s: 5.0, xruns: 0, missing: 2, dsp_load: None },
-            ]
+            totals,
+            [("a", 27, Some(SloWindow { t_s: 10.0, good: 9, total: 12 })), ("b", 0, None)],
+            "the worst window of \"a\": 3 bad at 0 s, 3 bad at 5 s, 3 bad at 10 s, the last of equals"
         );
-        assert!(!audio.is_empty() && AudioSeries::default().is_empty());
+        assert_eq!(d.slo_totals("b").map(|o| o.total), Some(0));
+        assert_eq!(d.slo_totals("c"), None);
+        assert_eq!((0..4).map(|k| d.has_client_outcome(k)).collect::<Vec<_>>(), [true, false, true, false]);
+        for _ in 0..2 {
+            let mut rows = Vec::new();
+            d.each_audio(|k, r| rows.push((k, r.t_s, r.rms_dbfs, r.xruns, r.missing, r.dsp_load))).unwrap();
+            assert_eq!(
+                rows,
+                [
+                    (0, 0.0, Some(-14.78), 1, 0, Some(0.208697)),
+                    (1, 0.0, None, 1, 0, Some(0.208697)),
+                    (0, 5.0, Some(-15.5), 0, 2, None),
+                    (1, 5.0, Some(-9.25), 0, 2, None),
+                ]
+            );
+            let mut slo_rows = Vec::new();
+            d.each_slo(|k, w| slo_rows.push((k, w.t_s, w.good, w.total))).unwrap();
+            assert_eq!(slo_rows, [(0, 0.0, 7, 10), (1, 0.0, 0, 0), (0, 5.0, 2, 5), (0, 10.0, 9, 12), (0, 15.0, 0, 0)]);
+            let mut client_rows = Vec::new();
+            d.each_client(|c| client_rows.push(c)).unwrap();
+            assert_eq!(client_rows, [(0.0, [Some(1.5), Some(2.5), Some(3.0)], [2, 0, 1, 0]), (5.0, [None; 3], [0; 4])]);
+        }
+        // Without client.csv, the entry service's own windows.
+        let ts = "t_s,service,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms,utilization,queue_depth,workers,wait_p99_ms\n\
+                  0,front,3,2,1,0,0,1.5,2.25,3.125,0.5,0.25,8,0.75\n\
+                  0,back,9,9,0,0,0,1,2,3,0.5,0,4,\n\
+                  10,front,1,0,0,0,1,,,,0.1,0,8,\n";
+        let d = RunData::from_files(|n| match n {
+            "summary.json" => Some(RunFile::Bytes(&summary)),
+            "timeseries.csv" => Some(RunFile::Bytes(ts.as_bytes())),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(d.summary.entry, "front");
+        let mut entry = Vec::new();
+        d.each_client(|c| entry.push(c)).unwrap();
+        assert_eq!(entry, [(0.0, [Some(1.5), Some(2.25), Some(3.125)], [2, 1, 0, 0]), (10.0, [None; 3], [0, 0, 0, 1])]);
+        assert_eq!((0..4).map(|k| d.has_client_outcome(k)).collect::<Vec<_>>(), [true, true, false, true]);
+        let bad = "t_s,channel,peak_dbfs,rms_dbfs,clipped,xruns,dsp_load,missing,zero_blocks\n0,ch1,loud,,0,0,,0,0\n";
+        let e = RunData::from_files(|n| match n {
+            "summary.json" => Some(RunFile::Bytes(&summary)),
+            "audio.csv" => Some(RunFile::Bytes(bad.as_bytes())),
+            _ => None,
+        })
+        .unwrap_err();
+        assert_eq!(e.file, "audio.csv");
+        assert!(e.why.starts_with("row 2:"), "{}", e.why);
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::charts::{self, AMBER, Axis, GREEN, GREY, Lane, RED, Scale, Series, color, css};
+use super::charts::{self, AMBER, Axis, GREEN, GREY, Lane, Line, RED, Scale, color, css};
 use super::data::{RunData, ServiceWindow};
 use super::{chart_box, f3, legend_of};
 use crate::model::event::Event;
@@ -156,73 +156,67 @@ pub(super) fn timeline_section(d: &RunData) -> Result<String, String> {
     h.push_str(&client_charts(d, &axis)?);
     h.push_str(&service_charts(d, &axis)?);
     h.push_str(&budget_chart(d, &axis)?);
-    if !d.audio.is_empty() {
+    if !d.audio_channels.is_empty() {
         h.push_str(&audio_charts(d, &axis)?);
     }
     h.push_str("</section>\n");
     Ok(h)
 }
 
-/// One window of end-to-end figures: start [s], latency p50/p99/max [ms], ok/failed/timed out/rejected.
-type ClientWindow = (f64, [Option<f64>; 3], [u64; 4]);
+/// A line of a chart.
+fn line(name: impl Into<String>, color: charts::RGBColor, dashed: bool) -> Line {
+    Line { name: name.into(), color, dashed }
+}
 
 /// End-to-end latency and throughput, as the clients saw them.
 fn client_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
     let s = &d.summary;
     let (end, w) = (s.simulated_s, d.window_s());
     let mid = |t: f64| t + w / 2.0;
-    // Drawn from the rows as each chart needs them, each chart's series let go once it is drawn: a day
-    // of windows is tens of thousands of points a series.
-    let client = || -> Box<dyn Iterator<Item = ClientWindow> + '_> {
-        if d.client.is_empty() {
-            // A run directory from before client.csv: the entry service's own figures.
-            let rows = d.by_service.iter().find(|(n, _)| *n == s.entry).map(|(_, rows)| rows.as_slice());
-            Box::new(rows.unwrap_or_default().iter().map(|r| {
-                let c = r.counts;
-                (r.t_s, [r.p50_ms(), r.p99_ms(), r.max_ms()], [c.ok, c.failed, c.timed_out, c.rejected])
-            }))
-        } else {
-            Box::new(
-                d.client
-                    .iter()
-                    .map(|r| (r.t_s, [r.p50_ms, r.p99_ms, r.max_ms], [r.ok, r.failed, r.timed_out, r.rejected])),
-            )
-        }
-    };
-    let mut h = {
-        let lat: Vec<Series> = ["p50", "p99", "max"]
-            .iter()
-            .enumerate()
-            .map(|(k, name)| Series {
-                name: (*name).into(),
-                color: color(k),
-                points: client().map(|c| (mid(c.0), c.1[k])).collect(),
-                dashed: k == 2,
-            })
-            .collect();
-        chart_box(
-            "chart-latency",
-            "End-to-end latency per window (log scale)",
-            &charts::time_chart(axis, "latency [ms]", Scale::Log, &lat, 220)?,
-            &legend_of(&lat),
-        )
-    };
+    // Each chart reads the rows again as it is drawn: a day of windows is tens of thousands of rows.
+    let lat: Vec<Line> =
+        ["p50", "p99", "max"].iter().enumerate().map(|(k, name)| line(*name, color(k), k == 2)).collect();
+    let mut h = chart_box(
+        "chart-latency",
+        "End-to-end latency per window (log scale)",
+        &charts::streamed_chart(
+            axis,
+            "latency [ms]",
+            Scale::Log,
+            &lat,
+            &|point| {
+                d.each_client(|c| {
+                    for (k, v) in c.1.into_iter().enumerate() {
+                        point(k, mid(c.0), v);
+                    }
+                })
+            },
+            220,
+        )?,
+        &legend_of(&lat),
+    );
     let names = ["ok", "failed", "timed out", "rejected"];
     let colours = [GREEN, RED, AMBER, color(4)];
-    let thr: Vec<Series> = (0..4)
-        .filter(|k| *k == 0 || client().any(|c| c.2[*k] > 0))
-        .map(|k| Series {
-            name: names[k].into(),
-            color: colours[k],
-            // Per second of the window actually covered (the last window of a run may be partial).
-            points: client().map(|c| (mid(c.0), Some(c.2[k] as f64 / w.min(end - c.0).max(1e-9)))).collect(),
-            dashed: false,
-        })
-        .collect();
+    let shown: Vec<usize> = (0..4).filter(|k| *k == 0 || d.has_client_outcome(*k)).collect();
+    let thr: Vec<Line> = shown.iter().map(|k| line(names[*k], colours[*k], false)).collect();
     h.push_str(&chart_box(
         "chart-throughput",
         "Throughput: end-to-end outcomes per second",
-        &charts::time_chart(axis, "requests/s", Scale::Linear { min_top: 1.0 }, &thr, 200)?,
+        &charts::streamed_chart(
+            axis,
+            "requests/s",
+            Scale::Linear { min_top: 1.0 },
+            &thr,
+            &|point| {
+                d.each_client(|c| {
+                    for (i, k) in shown.iter().enumerate() {
+                        // Per second of the window actually covered (the last window of a run may be partial).
+                        point(i, mid(c.0), Some(c.2[*k] as f64 / w.min(end - c.0).max(1e-9)));
+                    }
+                })
+            },
+            200,
+        )?,
         &legend_of(&thr),
     ));
     Ok(h)
@@ -232,47 +226,52 @@ fn client_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
 fn service_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
     let w = d.window_s();
     let mid = |t: f64| t + w / 2.0;
-    let per_service = |f: &dyn Fn(&ServiceWindow) -> Option<f64>| -> Vec<Series> {
-        d.by_service
-            .iter()
-            .enumerate()
-            .map(|(i, (n, rows))| Series {
-                name: n.clone(),
-                color: color(i),
-                points: rows.iter().map(|r| (mid(r.t_s), f(r))).collect(),
-                dashed: false,
-            })
-            .collect()
-    };
-    // Each chart's series let go once it is drawn.
-    let mut h = {
-        let util = per_service(&|r| (r.workers > 0.0).then_some(r.utilization * 100.0));
-        chart_box(
-            "chart-utilization",
-            "Utilisation per service",
-            &charts::time_chart(axis, "busy workers [%]", Scale::Fixed(0.0, 100.0), &util, 200)?,
-            &legend_of(&util),
-        )
-    };
-    {
-        let queue = per_service(&|r| Some(r.queue_depth));
-        h.push_str(&chart_box(
-            "chart-queue",
-            "Queue depth per service (time-averaged waiting requests)",
-            &charts::time_chart(axis, "waiting", Scale::Linear { min_top: 1.0 }, &queue, 200)?,
-            &legend_of(&queue),
-        ));
-    }
+    let lines: Vec<Line> =
+        d.by_service.iter().enumerate().map(|(i, (n, _))| line(n.clone(), color(i), false)).collect();
+    let chart =
+        |id: &str, title: &str, y: &str, scale: Scale, height: u32, f: &dyn Fn(&ServiceWindow) -> Option<f64>| {
+            let points = |point: &mut dyn FnMut(usize, f64, Option<f64>)| {
+                for (i, (_, rows)) in d.by_service.iter().enumerate() {
+                    for r in rows {
+                        point(i, mid(r.t_s), f(r));
+                    }
+                }
+                Ok(())
+            };
+            Ok::<_, String>(chart_box(
+                id,
+                title,
+                &charts::streamed_chart(axis, y, scale, &lines, &points, height)?,
+                &legend_of(&lines),
+            ))
+        };
+    let mut h = chart(
+        "chart-utilization",
+        "Utilisation per service",
+        "busy workers [%]",
+        Scale::Fixed(0.0, 100.0),
+        200,
+        &|r| (r.workers > 0.0).then_some(r.utilization * 100.0),
+    )?;
+    h.push_str(&chart(
+        "chart-queue",
+        "Queue depth per service (time-averaged waiting requests)",
+        "waiting",
+        Scale::Linear { min_top: 1.0 },
+        200,
+        &|r| Some(r.queue_depth),
+    )?);
     let varies =
         d.by_service.iter().any(|(_, rows)| rows.windows(2).any(|p| (p[0].workers - p[1].workers).abs() > 1e-9));
     if varies || d.summary.services.iter().any(|(_, v)| v.scale_ups + v.scale_downs > 0) {
-        let workers = per_service(&|r| Some(r.workers));
-        h.push_str(&chart_box(
+        h.push_str(&chart(
             "chart-workers",
             "Workers per service (autoscaling)",
-            &charts::time_chart(axis, "workers", Scale::Linear { min_top: 1.0 }, &workers, 180)?,
-            &legend_of(&workers),
-        ));
+            "workers",
+            Scale::Linear { min_top: 1.0 },
+            180,
+            &|r| Some(r.workers),
+        )?);
     }
     Ok(h)
 }
@@ -280,99 +279,101 @@ fn service_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
 /// Error budget burn-down: the share of the run's budget left after each window.
 fn budget_chart(d: &RunData, axis: &Axis) -> Result<String, String> {
     let w = d.window_s();
+    // For each objective of slo.csv, its line and its allowed bad events.
+    let mut of_file: Vec<Option<(usize, f64)>> = vec![None; d.slos().len()];
     let mut burn = Vec::new();
     for (i, o) in d.summary.slos.iter().enumerate() {
-        let rows = d.slo_windows(&o.name);
-        let total: u64 = rows.iter().map(|r| r.total).sum();
-        let allowed = (1.0 - o.objective) * total as f64;
-        if rows.is_empty() || allowed <= 0.0 {
+        let Some(k) = d.slos().iter().position(|t| t.name == o.name) else { continue };
+        let allowed = (1.0 - o.objective) * d.slos()[k].total as f64;
+        if allowed <= 0.0 || of_file[k].is_some() {
             continue;
         }
-        let mut bad = 0u64;
-        let points = rows
-            .iter()
-            .map(|r| {
-                bad += r.total - r.good;
-                (r.t_s + w, Some(100.0 * (1.0 - bad as f64 / allowed)))
-            })
-            .collect();
-        burn.push(Series { name: o.name.clone(), color: color(i), points, dashed: false });
+        of_file[k] = Some((burn.len(), allowed));
+        burn.push(line(o.name.clone(), color(i), false));
     }
     if burn.is_empty() {
         return Ok(String::new());
     }
+    let points = |point: &mut dyn FnMut(usize, f64, Option<f64>)| {
+        let mut bad = vec![0u64; of_file.len()];
+        d.each_slo(|k, r| {
+            if let Some((line, allowed)) = of_file[k] {
+                bad[k] += r.total - r.good;
+                point(line, r.t_s + w, Some(100.0 * (1.0 - bad[k] as f64 / allowed)));
+            }
+        })
+    };
     Ok(chart_box(
         "chart-budget",
         "Error budget remaining (of the run's budget: (1 − objective) × its events)",
-        &charts::time_chart(axis, "budget left [%]", Scale::Linear { min_top: 100.0 }, &burn, 200)?,
+        &charts::streamed_chart(axis, "budget left [%]", Scale::Linear { min_top: 100.0 }, &burn, &points, 200)?,
         &legend_of(&burn),
     ))
 }
 
 fn audio_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
     let w = d.window_s();
+    let mid = |t: f64| t + w / 2.0;
     let mut h = String::new();
+    // For each channel of audio.csv, the lines of its RMS and peak.
+    let mut of_channel: Vec<[Option<usize>; 2]> = vec![[None; 2]; d.audio_channels.len()];
     let mut levels = Vec::new();
-    for (i, (ch, rows)) in d
-        .audio
-        .channels
+    let shown = d
+        .audio_channels
         .iter()
-        .filter(|(c, _)| ["ch1", "ch2", "to_pc_l", "to_pc_r", "out_l", "out_r"].contains(&c.as_str()))
         .enumerate()
-    {
-        levels.push(Series {
-            name: format!("{ch} RMS"),
-            color: color(i),
-            points: rows.iter().map(|r| (r.t_s + w / 2.0, r.rms_dbfs())).collect(),
-            dashed: false,
-        });
+        .filter(|(_, c)| ["ch1", "ch2", "to_pc_l", "to_pc_r", "out_l", "out_r"].contains(&c.as_str()));
+    for (i, (k, ch)) in shown.enumerate() {
+        of_channel[k][0] = Some(levels.len());
+        levels.push(line(format!("{ch} RMS"), color(i), false));
         if ch.starts_with("out") {
-            levels.push(Series {
-                name: format!("{ch} peak"),
-                color: color(i),
-                points: rows.iter().map(|r| (r.t_s + w / 2.0, r.peak_dbfs())).collect(),
-                dashed: true,
-            });
+            of_channel[k][1] = Some(levels.len());
+            levels.push(line(format!("{ch} peak"), color(i), true));
         }
     }
+    let points = |point: &mut dyn FnMut(usize, f64, Option<f64>)| {
+        d.each_audio(|k, r| {
+            for (line, v) in of_channel[k].iter().zip([r.rms_dbfs, r.peak_dbfs]) {
+                if let Some(line) = line {
+                    point(*line, mid(r.t_s), v);
+                }
+            }
+        })
+    };
     h.push_str(&chart_box(
         "chart-audio-levels",
         "Audio levels per window (gaps: bit-exact silence)",
-        &charts::time_chart(axis, "dBFS", Scale::Fixed(-90.0, 3.0), &levels, 200)?,
+        &charts::streamed_chart(axis, "dBFS", Scale::Fixed(-90.0, 3.0), &levels, &points, 200)?,
         &legend_of(&levels),
     ));
-    drop(levels);
-    let dev = &d.audio.device;
-    let xr = vec![
-        Series {
-            name: "xruns".into(),
-            color: RED,
-            points: dev.iter().map(|r| (r.t_s + w / 2.0, Some(r.xruns as f64))).collect(),
-            dashed: false,
-        },
-        Series {
-            name: "missing periods".into(),
-            color: GREY,
-            points: dev.iter().map(|r| (r.t_s + w / 2.0, Some(r.missing as f64))).collect(),
-            dashed: false,
-        },
-    ];
+    // The device's figures, which audio.csv repeats on every channel's row: the first channel's.
+    let xr = [line("xruns", RED, false), line("missing periods", GREY, false)];
+    let points = |point: &mut dyn FnMut(usize, f64, Option<f64>)| {
+        d.each_audio(|k, r| {
+            if k == 0 {
+                point(0, mid(r.t_s), Some(r.xruns as f64));
+                point(1, mid(r.t_s), Some(r.missing as f64));
+            }
+        })
+    };
     h.push_str(&chart_box(
         "chart-xruns",
         "Xruns and missing periods per window",
-        &charts::time_chart(axis, "periods", Scale::Linear { min_top: 1.0 }, &xr, 160)?,
+        &charts::streamed_chart(axis, "periods", Scale::Linear { min_top: 1.0 }, &xr, &points, 160)?,
         &legend_of(&xr),
     ));
-    let load = vec![Series {
-        name: "DSP load (mean per window)".into(),
-        color: color(4),
-        points: dev.iter().map(|r| (r.t_s + w / 2.0, r.dsp_load.map(|l| l * 100.0))).collect(),
-        dashed: false,
-    }];
+    let load = [line("DSP load (mean per window)", color(4), false)];
+    let points = |point: &mut dyn FnMut(usize, f64, Option<f64>)| {
+        d.each_audio(|k, r| {
+            if k == 0 {
+                point(0, mid(r.t_s), r.dsp_load.map(|l| l * 100.0));
+            }
+        })
+    };
     h.push_str(&chart_box(
         "chart-dsp-load",
         "DSP load: processing time / period",
-        &charts::time_chart(axis, "of the period [%]", Scale::Linear { min_top: 100.0 }, &load, 160)?,
+        &charts::streamed_chart(axis, "of the period [%]", Scale::Linear { min_top: 100.0 }, &load, &points, 160)?,
         &legend_of(&load),
     ));
     Ok(h)

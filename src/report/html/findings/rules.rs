@@ -41,7 +41,7 @@ pub(super) fn objective(d: &RunData, out: &mut Vec<Found>) {
             text.push_str(&format!("; paged at {}", pages.join(", ")));
         }
         // Where the budget went: the window that burned the most of it.
-        let worst = d.slo_windows(&slo.name).iter().filter(|r| r.total > 0).max_by_key(|r| r.total - r.good);
+        let worst = d.slo_totals(&slo.name).and_then(|o| o.worst);
         let advice = match worst {
             Some(r) if r.total > r.good => format!(
                 "the window at {:.0} s{} burned the most ({} bad of {}): look there in the timeline and at the findings on {}",
