@@ -223,7 +223,7 @@ fn page(d: &RunData) -> Result<String, String> {
             s.simulated_s
         );
     }
-    h.push_str(&findings_section(d));
+    h.push_str(&findings_section(d)?);
     h.push_str(&objectives_section(d));
     h.push_str(&hypothesis_section(d));
     h.push_str(&faults_section(d));
@@ -246,8 +246,8 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-fn findings_section(d: &RunData) -> String {
-    let f = findings::findings(d);
+fn findings_section(d: &RunData) -> Result<String, String> {
+    let f = findings::findings(d)?;
     let mut h = String::from("<section id=\"findings\">\n<h2>Findings</h2>\n");
     if f.is_empty() {
         h.push_str("<p>No rule fired. Checked:</p>\n<ul class=\"note\">");
@@ -270,7 +270,7 @@ fn findings_section(d: &RunData) -> String {
         h.push_str("</ul>\n");
     }
     h.push_str("</section>\n");
-    h
+    Ok(h)
 }
 
 fn alert_text(a: &AlertSummary) -> String {

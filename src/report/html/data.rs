@@ -9,16 +9,18 @@ use crate::model::summary::{Counts, Summary};
 pub const FILES: [&str; 7] =
     ["summary.json", "timeseries.csv", "client.csv", "slo.csv", "events.jsonl", "audio.csv", "latency.hdr"];
 
-/// Everything the report of one run is drawn from. The services' windows are held (the findings look at
-/// them from several sides); client.csv, slo.csv and audio.csv are read again, a row at a time, by each
-/// chart drawn from them (a day of windows is tens of thousands of rows), and what else the page needs
-/// of them is gathered when the data is read.
+/// Everything the report of one run is drawn from. The files with a row per window (timeseries.csv,
+/// client.csv, slo.csv, audio.csv: a day of windows is tens of thousands of rows) are read again, a row
+/// at a time, by each chart drawn from them; what else the page needs of them is gathered in one pass
+/// when the data is read.
 #[derive(Debug)]
 pub struct RunData<'a> {
     /// summary.json.
     pub summary: Summary,
-    /// timeseries.csv rows by service (scenario order).
-    pub by_service: Vec<(String, Vec<ServiceWindow>)>,
+    /// timeseries.csv.
+    timeseries: Option<RunFile<'a>>,
+    /// timeseries.csv summed up by service (scenario order).
+    pub services: Vec<ServiceFacts>,
     /// client.csv, when it has rows.
     client: Option<RunFile<'a>>,
     /// Which end-to-end outcomes (ok, failed, timed out, rejected) some row of client.csv has.
@@ -37,6 +39,39 @@ pub struct RunData<'a> {
     pub latency: Option<hdrhistogram::Histogram<u64>>,
 }
 
+/// The share of busy workers at which a service window counts as saturated.
+pub const SATURATED: f64 = 0.9;
+
+/// A service's rows of timeseries.csv, summed up.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServiceFacts {
+    /// The service.
+    pub name: String,
+    /// Its saturated windows ([`ServiceWindow::saturated`]), in time order.
+    pub hot: Vec<ServiceWindow>,
+    /// Its highest window p99 [ms], with that window's start [s] (the last of equals).
+    pub slowest: Option<(f64, f64)>,
+    /// Whether its workers changed from one window to the next.
+    pub workers_vary: bool,
+    /// Its workers in the last window read.
+    last_workers: Option<f64>,
+}
+
+impl ServiceFacts {
+    fn add(&mut self, r: &ServiceWindow, end_s: f64, window_s: f64) {
+        if r.saturated(end_s, window_s) {
+            self.hot.push(*r);
+        }
+        if let Some(p) = r.p99_ms()
+            && self.slowest.is_none_or(|(_, q)| p.total_cmp(&q).is_ge())
+        {
+            self.slowest = Some((r.t_s, p));
+        }
+        self.workers_vary |= self.last_workers.is_some_and(|w| (w - r.workers).abs() > 1e-9);
+        self.last_workers = Some(r.workers);
+    }
+}
+
 /// An objective's rows of slo.csv, summed up.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SloTotals {
@@ -52,9 +87,9 @@ pub struct SloTotals {
 /// ok/failed/timed out/rejected.
 pub type ClientWindow = (f64, [Option<f64>; 3], [u64; 4]);
 
-/// A row of timeseries.csv as the report keeps it: without the service's name (the series it is in says
-/// it) and with a missing latency as NaN inside (8 bytes where `Option<f64>` takes 16). A day of 5 s
-/// windows is 17,280 rows a service: 104 bytes a row, where the row read takes 160 and its name another 32.
+/// A row of timeseries.csv as the report keeps it: without the service's name (the service it is of says
+/// it) and with a missing latency as NaN inside (8 bytes where `Option<f64>` takes 16): 104 bytes a row,
+/// where the row read takes 160 and its name another 32.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct ServiceWindow {
     /// Window start [s].
@@ -83,6 +118,12 @@ fn none_nan(x: f64) -> Option<f64> {
 }
 
 impl ServiceWindow {
+    /// Whether the window is saturated: workers busy [`SATURATED`] of the time or more, over at least
+    /// half a window of a run that ended at `end_s` (its last window may be a sliver).
+    pub fn saturated(&self, end_s: f64, window_s: f64) -> bool {
+        self.workers > 0.0 && self.utilization >= SATURATED && end_s - self.t_s >= 0.5 * window_s
+    }
+
     /// Median latency of the window's successes [ms].
     pub fn p50_ms(&self) -> Option<f64> {
         none_nan(self.p50_ms)
@@ -182,13 +223,6 @@ pub struct DataError {
     pub why: String,
 }
 
-/// An empty series with room for `windows` rows where it can be had ([`crate::metrics::reserve_windows`]).
-fn with_room<T>(windows: usize) -> Vec<T> {
-    let mut rows = Vec::new();
-    crate::metrics::reserve_windows(&mut rows, windows, 1);
-    rows
-}
-
 /// The whole file `name`, if there is one.
 fn whole<'a>(name: &str, file: Option<RunFile<'a>>) -> Result<Option<std::borrow::Cow<'a, [u8]>>, DataError> {
     file.map(|f| f.bytes().map_err(|e| DataError { file: name.into(), why: e.to_string() })).transpose()
@@ -208,20 +242,15 @@ impl<'a> RunData<'a> {
             .ok_or(DataError { file: "summary.json".into(), why: "missing".into() })?;
         let summary =
             Summary::from_json(&bytes).map_err(|e| DataError { file: "summary.json".into(), why: e.to_string() })?;
-        // Read row by row into each service's series (a day of windows is tens of thousands of rows),
-        // each series sized for the run's windows up front.
-        let windows = (summary.simulated_s / summary.window_s.max(1e-9)).ceil().clamp(0.0, 1e7) as usize;
-        let mut by_service: Vec<(String, Vec<ServiceWindow>)> =
-            summary.services.keys().map(|n| (n.clone(), with_room(windows))).collect();
-        if let Some(ts) = file("timeseries.csv") {
-            let from = ts.reader().map_err(|e| DataError { file: "timeseries.csv".into(), why: e.to_string() })?;
-            for_each_csv(from, |w: TimeseriesRow| {
-                if let Some(i) = summary.services.get_index_of(&w.service) {
-                    by_service[i].1.push(ServiceWindow::from(&w));
-                }
-            })
-            .map_err(|why| DataError { file: "timeseries.csv".into(), why })?;
-        }
+        let (end_s, window_s) = (summary.simulated_s, summary.window_s);
+        let mut services: Vec<ServiceFacts> =
+            summary.services.keys().map(|n| ServiceFacts { name: n.clone(), ..ServiceFacts::default() }).collect();
+        each_row(file("timeseries.csv"), |r: TimeseriesRow| {
+            if let Some(i) = summary.services.get_index_of(&r.service) {
+                services[i].add(&ServiceWindow::from(&r), end_s, window_s);
+            }
+        })
+        .map_err(|why| DataError { file: "timeseries.csv".into(), why })?;
         let latency = match whole("latency.hdr", file("latency.hdr"))? {
             Some(b) => {
                 Some(crate::report::read_latency_hdr(&b).map_err(|why| DataError { file: "latency.hdr".into(), why })?)
@@ -273,8 +302,9 @@ impl<'a> RunData<'a> {
             events,
             audio_file: file("audio.csv"),
             audio_channels,
+            timeseries: file("timeseries.csv"),
+            services,
             summary,
-            by_service,
             latency,
         })
     }
@@ -288,30 +318,47 @@ impl<'a> RunData<'a> {
             })
             .map_err(|why| format!("client.csv: {why}")),
             None => {
-                for r in self.entry_rows() {
-                    let c = r.counts;
-                    each((r.t_s, [r.p50_ms(), r.p99_ms(), r.max_ms()], [c.ok, c.failed, c.timed_out, c.rejected]));
-                }
-                Ok(())
+                let entry = self.services.iter().position(|s| s.name == self.summary.entry);
+                self.each_service(|i, r| {
+                    if Some(i) == entry {
+                        let c = r.counts;
+                        each((r.t_s, [r.p50_ms(), r.p99_ms(), r.max_ms()], [c.ok, c.failed, c.timed_out, c.rejected]));
+                    }
+                })
             }
         }
     }
 
-    /// The entry service's windows.
-    fn entry_rows(&self) -> &[ServiceWindow] {
-        let entry = self.by_service.iter().find(|(n, _)| *n == self.summary.entry);
-        entry.map(|(_, rows)| rows.as_slice()).unwrap_or_default()
+    /// Whether some end-to-end window has outcome `k` (0 ok, 1 failed, 2 timed out, 3 rejected).
+    pub fn has_client_outcome(&self, k: usize) -> Result<bool, String> {
+        if self.client.is_some() {
+            return Ok(self.client_outcomes[k]);
+        }
+        let mut seen = false;
+        self.each_client(|c| seen |= c.2[k] > 0)?;
+        Ok(seen)
     }
 
-    /// Whether some end-to-end window has outcome `k` (0 ok, 1 failed, 2 timed out, 3 rejected).
-    pub fn has_client_outcome(&self, k: usize) -> bool {
-        match self.client {
-            Some(_) => self.client_outcomes[k],
-            None => self.entry_rows().iter().any(|r| {
-                let c = r.counts;
-                [c.ok, c.failed, c.timed_out, c.rejected][k] > 0
-            }),
-        }
+    /// Each row of timeseries.csv, in file order, with the index of its service in
+    /// [`RunData::services`] (rows of services the run does not have are skipped).
+    pub fn each_service(&self, mut each: impl FnMut(usize, &ServiceWindow)) -> Result<(), String> {
+        each_row(self.timeseries, |r: TimeseriesRow| {
+            if let Some(i) = self.summary.services.get_index_of(&r.service) {
+                each(i, &ServiceWindow::from(&r));
+            }
+        })
+        .map_err(|why| format!("timeseries.csv: {why}"))
+    }
+
+    /// Every window of service `i` ([`RunData::services`]), in time order.
+    pub fn service_rows(&self, i: usize) -> Result<Vec<ServiceWindow>, String> {
+        let mut rows = Vec::new();
+        self.each_service(|k, r| {
+            if k == i {
+                rows.push(*r);
+            }
+        })?;
+        Ok(rows)
     }
 
     /// Each row of slo.csv, in file order, with the index of its objective in [`RunData::slos`].
@@ -390,6 +437,10 @@ mod tests {
         assert!(std::mem::size_of::<ServiceWindow>() <= 104);
     }
 
+    fn summary_end(json: &[u8]) -> f64 {
+        Summary::from_json(json).unwrap().simulated_s
+    }
+
     /// client.csv, slo.csv and audio.csv are read once for what the page needs of them (the audio
     /// channels in file order, each objective's events and worst window, the outcomes seen), then again,
     /// row by row and as often as asked, by the charts drawn from them; an error names the file and row.
@@ -427,7 +478,7 @@ mod tests {
         );
         assert_eq!(d.slo_totals("b").map(|o| o.total), Some(0));
         assert_eq!(d.slo_totals("c"), None);
-        assert_eq!((0..4).map(|k| d.has_client_outcome(k)).collect::<Vec<_>>(), [true, false, true, false]);
+        assert_eq!((0..4).map(|k| d.has_client_outcome(k).unwrap()).collect::<Vec<_>>(), [true, false, true, false]);
         for _ in 0..2 {
             let mut rows = Vec::new();
             d.each_audio(|k, r| rows.push((k, r.t_s, r.rms_dbfs, r.xruns, r.missing, r.dsp_load))).unwrap();
@@ -447,11 +498,19 @@ mod tests {
             d.each_client(|c| client_rows.push(c)).unwrap();
             assert_eq!(client_rows, [(0.0, [Some(1.5), Some(2.5), Some(3.0)], [2, 0, 1, 0]), (5.0, [None; 3], [0; 4])]);
         }
-        // Without client.csv, the entry service's own windows.
-        let ts = "t_s,service,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms,utilization,queue_depth,workers,wait_p99_ms\n\
-                  0,front,3,2,1,0,0,1.5,2.25,3.125,0.5,0.25,8,0.75\n\
-                  0,back,9,9,0,0,0,1,2,3,0.5,0,4,\n\
-                  10,front,1,0,0,0,1,,,,0.1,0,8,\n";
+        // timeseries.csv: each service's saturated windows (not the last sliver of a window), its slowest
+        // window (the last of equals), whether its workers changed; without client.csv, the entry
+        // service's own windows.
+        let end = (summary_end(&summary) - 1.0).floor();
+        let ts = format!(
+            "t_s,service,requests,ok,failed,timed_out,rejected,p50_ms,p99_ms,max_ms,utilization,queue_depth,workers,wait_p99_ms\n\
+             0,front,3,2,1,0,0,1.5,2.25,3.125,0.5,0.25,8,0.75\n\
+             0,back,9,9,0,0,0,1,2,3,0.5,0,4,\n\
+             10,front,1,0,0,0,1,,,,0.95,0,8,\n\
+             10,back,9,9,0,0,0,1,1,3,0.9,0,6,\n\
+             20,front,2,2,0,0,0,1,2.25,3,0.2,0,8,\n\
+             {end},front,2,2,0,0,0,1,1,3,0.99,0,8,\n"
+        );
         let d = RunData::from_files(|n| match n {
             "summary.json" => Some(RunFile::Bytes(&summary)),
             "timeseries.csv" => Some(RunFile::Bytes(ts.as_bytes())),
@@ -459,10 +518,20 @@ mod tests {
         })
         .unwrap();
         assert_eq!(d.summary.entry, "front");
+        let facts: Vec<_> = d
+            .services
+            .iter()
+            .map(|f| (f.name.as_str(), f.hot.iter().map(|r| r.t_s).collect(), f.slowest, f.workers_vary))
+            .collect();
+        assert_eq!(
+            facts,
+            [("front", vec![10.0], Some((20.0, 2.25)), false), ("back", vec![10.0], Some((0.0, 2.0)), true)]
+        );
+        assert_eq!(d.service_rows(1).unwrap().iter().map(|r| r.workers).collect::<Vec<_>>(), [4.0, 6.0]);
         let mut entry = Vec::new();
-        d.each_client(|c| entry.push(c)).unwrap();
-        assert_eq!(entry, [(0.0, [Some(1.5), Some(2.25), Some(3.125)], [2, 1, 0, 0]), (10.0, [None; 3], [0, 0, 0, 1])]);
-        assert_eq!((0..4).map(|k| d.has_client_outcome(k)).collect::<Vec<_>>(), [true, true, false, true]);
+        d.each_client(|c| entry.push((c.0, c.2))).unwrap();
+        assert_eq!(entry, [(0.0, [2, 1, 0, 0]), (10.0, [0, 0, 0, 1]), (20.0, [2, 0, 0, 0]), (end, [2, 0, 0, 0])]);
+        assert_eq!((0..4).map(|k| d.has_client_outcome(k).unwrap()).collect::<Vec<_>>(), [true, true, false, true]);
         let bad = "t_s,channel,peak_dbfs,rms_dbfs,clipped,xruns,dsp_load,missing,zero_blocks\n0,ch1,loud,,0,0,,0,0\n";
         let e = RunData::from_files(|n| match n {
             "summary.json" => Some(RunFile::Bytes(&summary)),

@@ -42,16 +42,13 @@ pub struct Finding {
     pub advice: String,
 }
 
-/// Utilisation at or above which a window counts as saturated.
-pub const SATURATED: f64 = 0.9;
-
 /// A rule: its stable id, what it looks for, and the check that reports what it found.
 pub struct Rule {
     /// Stable id, e.g. `saturation`.
     pub id: &'static str,
     /// What it looks for, in words (listed in the report when no rule fired).
     pub what: &'static str,
-    check: fn(&RunData, &mut Vec<Found>),
+    check: fn(&RunData, &mut Vec<Found>) -> Result<(), String>,
 }
 
 /// What a rule found (the driver adds the rule's id).
@@ -129,22 +126,16 @@ fn during(d: &RunData, a: f64, b: f64) -> String {
     }
 }
 
-/// Whether a service window is saturated. A window counts when it covers at least half a window (the last
-/// one of a run may be a sliver).
-fn saturated(d: &RunData, r: &WindowRow) -> bool {
-    r.workers > 0.0 && r.utilization >= SATURATED && d.summary.simulated_s - r.t_s >= 0.5 * d.window_s()
-}
-
 fn bad(r: &WindowRow) -> u64 {
     r.counts.failed + r.counts.timed_out + r.counts.rejected
 }
 
 /// Every finding of the run, most serious first (stable within a level: rule order, then scenario order).
-pub fn findings(d: &RunData) -> Vec<Finding> {
+pub fn findings(d: &RunData) -> Result<Vec<Finding>, String> {
     let mut out = Vec::new();
     for rule in &RULES {
         let mut found = Vec::new();
-        (rule.check)(d, &mut found);
+        (rule.check)(d, &mut found)?;
         out.extend(found.into_iter().map(|f| Finding {
             rule: rule.id,
             level: f.level,
@@ -153,5 +144,5 @@ pub fn findings(d: &RunData) -> Vec<Finding> {
         }));
     }
     out.sort_by_key(|f| f.level);
-    out
+    Ok(out)
 }

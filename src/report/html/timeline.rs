@@ -197,7 +197,12 @@ fn client_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
     );
     let names = ["ok", "failed", "timed out", "rejected"];
     let colours = [GREEN, RED, AMBER, color(4)];
-    let shown: Vec<usize> = (0..4).filter(|k| *k == 0 || d.has_client_outcome(*k)).collect();
+    let mut shown = vec![0];
+    for k in 1..4 {
+        if d.has_client_outcome(k)? {
+            shown.push(k);
+        }
+    }
     let thr: Vec<Line> = shown.iter().map(|k| line(names[*k], colours[*k], false)).collect();
     h.push_str(&chart_box(
         "chart-throughput",
@@ -226,18 +231,11 @@ fn client_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
 fn service_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
     let w = d.window_s();
     let mid = |t: f64| t + w / 2.0;
-    let lines: Vec<Line> =
-        d.by_service.iter().enumerate().map(|(i, (n, _))| line(n.clone(), color(i), false)).collect();
+    let lines: Vec<Line> = d.services.iter().enumerate().map(|(i, f)| line(f.name.clone(), color(i), false)).collect();
     let chart =
         |id: &str, title: &str, y: &str, scale: Scale, height: u32, f: &dyn Fn(&ServiceWindow) -> Option<f64>| {
-            let points = |point: &mut dyn FnMut(usize, f64, Option<f64>)| {
-                for (i, (_, rows)) in d.by_service.iter().enumerate() {
-                    for r in rows {
-                        point(i, mid(r.t_s), f(r));
-                    }
-                }
-                Ok(())
-            };
+            let points =
+                |point: &mut dyn FnMut(usize, f64, Option<f64>)| d.each_service(|i, r| point(i, mid(r.t_s), f(r)));
             Ok::<_, String>(chart_box(
                 id,
                 title,
@@ -261,8 +259,7 @@ fn service_charts(d: &RunData, axis: &Axis) -> Result<String, String> {
         200,
         &|r| Some(r.queue_depth),
     )?);
-    let varies =
-        d.by_service.iter().any(|(_, rows)| rows.windows(2).any(|p| (p[0].workers - p[1].workers).abs() > 1e-9));
+    let varies = d.services.iter().any(|f| f.workers_vary);
     if varies || d.summary.services.iter().any(|(_, v)| v.scale_ups + v.scale_downs > 0) {
         h.push_str(&chart(
             "chart-workers",

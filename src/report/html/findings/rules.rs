@@ -1,13 +1,14 @@
 //! The rules of [`super::RULES`], one function each: what it looks at, and what it says when its
 //! condition holds.
 
-use super::{Found, Level, SATURATED, WindowRow, bad, during, ms, pct, saturated};
+use super::{Found, Level, WindowRow, bad, during, ms, pct};
 use crate::model::event::Event;
 use crate::model::summary::{BreakerWindow, FaultKind, PhaseName, Severity};
 use crate::report::html::data::RunData;
+use crate::report::html::data::SATURATED;
 
 /// `objective`: an objective missed, with the budget it burned and the alerts that paged.
-pub(super) fn objective(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn objective(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     let w = d.window_s();
     for slo in s.slos.iter().filter(|o| !o.met) {
@@ -55,10 +56,11 @@ pub(super) fn objective(d: &RunData, out: &mut Vec<Found>) {
         };
         out.push(Found { level: Level::Critical, text, advice });
     }
+    Ok(())
 }
 
 /// `hypothesis`: a probe of the steady-state hypothesis out of tolerance, by phase.
-pub(super) fn hypothesis(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn hypothesis(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     if let Some(h) = &s.hypothesis {
         for p in &h.probes {
@@ -108,16 +110,15 @@ pub(super) fn hypothesis(d: &RunData, out: &mut Vec<Found>) {
             });
         }
     }
+    Ok(())
 }
 
 /// `saturation`: a service at or above 90% utilisation, with the share of queueing in its p99.
-pub(super) fn saturation(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn saturation(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     let w = d.window_s();
-    let hot_windows =
-        |rows: &[WindowRow]| -> Vec<f64> { rows.iter().filter(|r| saturated(d, r)).map(|r| r.t_s).collect() };
-    for ((name, svc), (_, rows)) in s.services.iter().zip(&d.by_service) {
-        let hot: Vec<&WindowRow> = rows.iter().filter(|r| saturated(d, r)).collect();
+    for ((name, svc), facts) in s.services.iter().zip(&d.services) {
+        let hot = &facts.hot;
         let Some(peak) = hot.iter().max_by(|a, b| a.utilization.total_cmp(&b.utilization)) else { continue };
         let (first, last) = (hot[0].t_s, hot[hot.len() - 1].t_s + w);
         let mut text = format!(
@@ -151,8 +152,8 @@ pub(super) fn saturation(d: &RunData, out: &mut Vec<Found>) {
             .unwrap_or_default()
             .iter()
             .filter_map(|callee| {
-                let rows = &d.by_service.iter().find(|(n, _)| n == callee)?.1;
-                let both = hot_windows(rows).iter().filter(|t| mine.contains(t)).count();
+                let theirs = &d.services.iter().find(|f| f.name == *callee)?.hot;
+                let both = theirs.iter().filter(|r| mine.contains(&r.t_s)).count();
                 (both > 0).then_some((callee.as_str(), both))
             })
             .collect();
@@ -173,17 +174,20 @@ pub(super) fn saturation(d: &RunData, out: &mut Vec<Found>) {
         };
         out.push(Found { level: Level::Warning, text, advice });
     }
+    Ok(())
 }
 
 /// `breaker-silent`: a breaker that never opened although calls failed above its threshold.
-pub(super) fn breaker_silent(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn breaker_silent(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     let w = d.window_s();
-    for ((name, svc), (_, rows)) in s.services.iter().zip(&d.by_service) {
+    for (i, (name, svc)) in s.services.iter().enumerate() {
         let Some(b) = Some(&svc.config).and_then(|c| c.breaker.as_ref()) else { continue };
         if svc.breaker_opens > 0 {
             continue;
         }
+        // Read again for this service alone: the stretch around its worst window is looked at row by row.
+        let rows = d.service_rows(i)?;
         let threshold = b.failure_rate_threshold / 100.0;
         let failing = |r: &WindowRow| r.counts.requests > 0 && bad(r) as f64 / r.counts.requests as f64 >= threshold;
         let ratio = |r: &WindowRow| if r.counts.requests > 0 { bad(r) as f64 / r.counts.requests as f64 } else { 0.0 };
@@ -263,10 +267,11 @@ pub(super) fn breaker_silent(d: &RunData, out: &mut Vec<Found>) {
             advice: "lower minimum_calls, or use a shorter (or time-based) sliding window, so that the breaker sees a failure of this size".into(),
         });
     }
+    Ok(())
 }
 
 /// `breaker-opened`: breakers that opened, and the calls they spared their dependency.
-pub(super) fn breaker_opened(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn breaker_opened(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     for (name, svc) in &s.services {
         if svc.breaker_opens == 0 {
@@ -293,13 +298,14 @@ pub(super) fn breaker_opened(d: &RunData, out: &mut Vec<Found>) {
             advice: "fast failures instead of waiting on a failing dependency: check in the timeline that the callers' latency stayed bounded meanwhile".into(),
         });
     }
+    Ok(())
 }
 
 /// `no-timeout`: calls to a slow or hung dependency without a timeout.
-pub(super) fn no_timeout(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn no_timeout(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     let w = d.window_s();
-    for ((name, svc), (_, rows)) in s.services.iter().zip(&d.by_service) {
+    for ((name, svc), facts) in s.services.iter().zip(&d.services) {
         let Some(cfg) = Some(&svc.config) else { continue };
         let callers: Vec<&str> = s
             .services
@@ -312,7 +318,7 @@ pub(super) fn no_timeout(d: &RunData, out: &mut Vec<Found>) {
         }
         let hung =
             s.faults.iter().find(|f| matches!(f.kind, FaultKind::Hang | FaultKind::Partition) && f.target == *name);
-        let slow = rows.iter().filter_map(|r| r.p99_ms().map(|p| (r.t_s, p))).max_by(|a, b| a.1.total_cmp(&b.1));
+        let slow = facts.slowest;
         let typical = svc.latency_ms.p50;
         let text = match (hung, slow) {
             (Some(f), _) => Some(format!(
@@ -342,10 +348,11 @@ pub(super) fn no_timeout(d: &RunData, out: &mut Vec<Found>) {
             });
         }
     }
+    Ok(())
 }
 
 /// `retry-storm`: retries adding more than 10% to a dependency's calls without a retry budget.
-pub(super) fn retry_storm(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn retry_storm(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     for (name, svc) in &s.services {
         let Some(cfg) = Some(&svc.config) else { continue };
@@ -370,10 +377,11 @@ pub(super) fn retry_storm(d: &RunData, out: &mut Vec<Found>) {
             });
         }
     }
+    Ok(())
 }
 
 /// `rejections`: a service refusing more than 1% of its requests.
-pub(super) fn rejections(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn rejections(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     for (name, svc) in &s.services {
         if svc.requests == 0 {
@@ -397,10 +405,11 @@ pub(super) fn rejections(d: &RunData, out: &mut Vec<Found>) {
             });
         }
     }
+    Ok(())
 }
 
 /// `slow-recovery`: a fault whose target took much longer than the fault to answer again, or never did.
-pub(super) fn slow_recovery(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn slow_recovery(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     for f in &s.faults {
         let (Some(a), Some(b)) = (f.start_s, f.end_s) else { continue };
@@ -433,15 +442,16 @@ pub(super) fn slow_recovery(d: &RunData, out: &mut Vec<Found>) {
             _ => {}
         }
     }
+    Ok(())
 }
 
 /// `autoscale-ceiling`: an autoscaled service saturated at its maximum, or lagging behind the load.
-pub(super) fn autoscale_ceiling(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn autoscale_ceiling(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     let w = d.window_s();
-    for ((name, svc), (_, rows)) in s.services.iter().zip(&d.by_service) {
+    for ((name, svc), facts) in s.services.iter().zip(&d.services) {
         let Some([_, max]) = Some(&svc.config).and_then(|c| c.autoscale_workers) else { continue };
-        let hot: Vec<&WindowRow> = rows.iter().filter(|r| saturated(d, r)).collect();
+        let hot = &facts.hot;
         if hot.is_empty() {
             continue;
         }
@@ -472,10 +482,11 @@ pub(super) fn autoscale_ceiling(d: &RunData, out: &mut Vec<Found>) {
             });
         }
     }
+    Ok(())
 }
 
 /// `audio`: xruns, missing periods or clipping on the audio path, with the DSP load.
-pub(super) fn audio(d: &RunData, out: &mut Vec<Found>) {
+pub(super) fn audio(d: &RunData, out: &mut Vec<Found>) -> Result<(), String> {
     let s = &d.summary;
     if let Some(a) = &s.audio
         && (a.xruns > 0 || a.missing > 0 || a.clipped_samples > 0)
@@ -510,4 +521,5 @@ pub(super) fn audio(d: &RunData, out: &mut Vec<Found>) {
             advice: advice.into(),
         });
     }
+    Ok(())
 }
