@@ -60,7 +60,8 @@ pub struct Line {
 
 /// The points of a chart's lines, read as the chart is drawn: called with `point`, it calls
 /// `point(line, t [s], value)` for every point of every line (`None`: no value, the line breaks), each
-/// line's points in time order. A chart calls it twice: for its y range, then to draw.
+/// line's points in time order. A chart calls it once or, on a log scale, twice (for its y range, then
+/// to draw).
 pub type Points<'p> = dyn Fn(&mut dyn FnMut(usize, f64, Option<f64>)) -> Res<()> + 'p;
 
 /// A line: a name, a colour and values at times (`None`: no value, the line breaks).
@@ -306,12 +307,29 @@ pub fn streamed_chart(
 ) -> Res<String> {
     let log = scale == Scale::Log;
     let tf = |v: f64| if log { v.max(1e-6).log10() } else { v };
+    let end = axis.end_s.max(1e-9);
+    let mut reduced: Vec<Reducer> = lines.iter().map(|_| Reducer::new(0.0, end, PLOT_W)).collect();
+    // Where a value is drawn, when that is known before the data's range is: a fixed range clamps to
+    // itself, and a linear one (from 0 or the data's bottom up to the data's top or more) leaves values as
+    // they are. Then one pass both finds the range and reduces the lines; otherwise a second pass reduces.
+    let known = match scale {
+        Scale::Fixed(a, b) => Some((a, if b <= a { a + 1.0 } else { b })),
+        Scale::Linear { min_top } if min_top >= 0.0 => Some((f64::NEG_INFINITY, f64::INFINITY)),
+        _ => None,
+    };
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    points(&mut |_, _, v| {
-        if let Some(v) = v.filter(|v| v.is_finite())
+    points(&mut |k, t, v| {
+        let v = v.filter(|v| v.is_finite());
+        if let Some(v) = v
             && !(log && v <= 0.0)
         {
             (lo, hi) = (lo.min(tf(v)), hi.max(tf(v)));
+        }
+        if let (Some((a, b)), Some(r)) = (known, reduced.get_mut(k)) {
+            match v {
+                Some(v) => r.push((t, v.clamp(a, b))),
+                None => r.end_run(),
+            }
         }
     })?;
     match scale {
@@ -334,15 +352,15 @@ pub fn streamed_chart(
     if hi <= lo {
         hi = lo + 1.0;
     }
-    let end = axis.end_s.max(1e-9);
-    let mut reduced: Vec<Reducer> = lines.iter().map(|_| Reducer::new(0.0, end, PLOT_W)).collect();
-    points(&mut |k, t, v| {
-        let Some(r) = reduced.get_mut(k) else { return };
-        match v {
-            Some(v) if v.is_finite() => r.push((t, tf(v).clamp(lo, hi))),
-            _ => r.end_run(),
-        }
-    })?;
+    if known.is_none() {
+        points(&mut |k, t, v| {
+            let Some(r) = reduced.get_mut(k) else { return };
+            match v {
+                Some(v) if v.is_finite() => r.push((t, tf(v).clamp(lo, hi))),
+                _ => r.end_run(),
+            }
+        })?;
+    }
     svg(height, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin_top(10)
