@@ -274,32 +274,41 @@ mod tests {
 
     #[test]
     fn block_processing_equals_sample_by_sample_processing() {
-        let mut a = VocalChain::new(&ChainConfig::default(), RATE);
-        let mut b = VocalChain::new(&ChainConfig::default(), RATE);
-        let mut noise = Source::noise(0.5, crate::sim::stream(4, "n"));
-        let mut x = vec![0.0f32; 20_000];
-        noise.fill(0, RATE, &mut x);
-        let one_by_one: Vec<f32> = x.iter().enumerate().map(|(n, s)| a.tick(n as u64, f64::from(*s)) as f32).collect();
-        let mut block = x.clone();
-        let mut voice = vec![false; block.len()];
-        b.process(0, &mut block, &mut voice);
-        assert!(one_by_one.iter().zip(&block).all(|(p, q)| p.to_bits() == q.to_bits()));
-        // Blocks of any length, down to one sample (the pipelined stages fill and drain in each block).
-        let mut c = VocalChain::new(&ChainConfig::default(), RATE);
-        let mut pieces = Vec::new();
-        let mut n0 = 0;
-        for len in [1usize, 2, 3, 4, 5, 64, 1000, 7].iter().cycle() {
-            if n0 >= x.len() {
-                break;
+        // The seed's chain (its front pipelined), the same without a compressor, and a chain of another
+        // shape (two EQ bands: the front sample by sample).
+        let no_comp = ChainConfig { compressor: None, ..ChainConfig::default() };
+        let two_bands = ChainConfig { eq: ChainConfig::default().eq[..2].to_vec(), ..ChainConfig::default() };
+        for cfg in [ChainConfig::default(), no_comp, two_bands] {
+            let mut a = VocalChain::new(&cfg, RATE);
+            let mut b = VocalChain::new(&cfg, RATE);
+            let mut noise = Source::noise(0.5, crate::sim::stream(4, "n"));
+            let mut x = vec![0.0f32; 20_000];
+            noise.fill(0, RATE, &mut x);
+            let (one_by_one, voiced): (Vec<f32>, Vec<bool>) =
+                x.iter().enumerate().map(|(n, s)| (a.tick(n as u64, f64::from(*s)) as f32, a.voice_present())).unzip();
+            let mut block = x.clone();
+            let mut voice = vec![false; block.len()];
+            b.process(0, &mut block, &mut voice);
+            assert!(one_by_one.iter().zip(&block).all(|(p, q)| p.to_bits() == q.to_bits()));
+            assert_eq!(voice, voiced);
+            assert!(voiced.iter().any(|v| *v) && voiced.iter().any(|v| !*v), "the gate both opens and closes");
+            // Blocks of any length, down to one sample (the pipelined stages fill and drain in each block).
+            let mut c = VocalChain::new(&cfg, RATE);
+            let mut pieces = Vec::new();
+            let mut n0 = 0;
+            for len in [1usize, 2, 3, 4, 5, 6, 7, 64, 1000, 8, 9].iter().cycle() {
+                if n0 >= x.len() {
+                    break;
+                }
+                let len = (*len).min(x.len() - n0);
+                let mut buf = x[n0..n0 + len].to_vec();
+                let mut voice = vec![false; len];
+                c.process(n0 as u64, &mut buf, &mut voice);
+                pieces.extend(buf);
+                n0 += len;
             }
-            let len = (*len).min(x.len() - n0);
-            let mut buf = x[n0..n0 + len].to_vec();
-            let mut voice = vec![false; len];
-            c.process(n0 as u64, &mut buf, &mut voice);
-            pieces.extend(buf);
-            n0 += len;
+            assert!(one_by_one.iter().zip(&pieces).all(|(p, q)| p.to_bits() == q.to_bits()));
         }
-        assert!(one_by_one.iter().zip(&pieces).all(|(p, q)| p.to_bits() == q.to_bits()));
     }
 
     #[test]

@@ -58,8 +58,9 @@ impl Biquad {
     }
 }
 
-/// Four biquads side by side, one per lane: a cascade of four run as a skewed pipeline (lane k filters
-/// sample t − k at step t), so that one step is four independent recursions the compiler vectorises.
+/// Four biquads side by side, one per lane: a cascade of four run as a skewed pipeline (each lane filters,
+/// at a step, a sample that the lane before it filtered at an earlier step), so that one step is four
+/// independent recursions the compiler vectorises.
 /// Each lane does exactly [`Biquad::tick`]'s arithmetic, so the cascade gives the same bits.
 #[derive(Clone, Copy, Debug)]
 pub struct Lanes4 {

@@ -2,7 +2,7 @@
 //! limiter. Every stage is configurable and can be bypassed (`None`). Defaults are the seed's settings.
 
 use super::biquad::{Biquad, Lanes4};
-use super::dynamics::{Compressor, Gate, Limiter};
+use super::dynamics::{Compressor, Detector, Gate, GateRun, Limiter};
 use super::reverb::Reverb;
 
 /// Gate settings.
@@ -120,6 +120,8 @@ pub struct VocalChain {
     limiter: Option<Limiter>,
     /// The block between passes.
     scratch: Vec<f64>,
+    /// The compressor's detector after each sample of the block (the pipelined front).
+    levels: Vec<f64>,
 }
 
 impl VocalChain {
@@ -136,6 +138,7 @@ impl VocalChain {
             reverb: cfg.reverb.as_ref().map(|r| Reverb::new(rate_hz, r.room_size, r.damping, r.mix)),
             limiter: cfg.limiter.as_ref().map(|l| Limiter::new(rate_hz, l.ceiling_dbfs, l.release_s)),
             scratch: Vec::new(),
+            levels: Vec::new(),
         }
     }
 
@@ -246,54 +249,125 @@ impl VocalChain {
     }
 
     /// [`VocalChain::front`] for the seed's shape of chain (HPF, gate, three EQ bands): the HPF and the
-    /// three bands as a skewed pipeline of four lanes ([`Lanes4`]: lane k filters sample t − k at step t),
-    /// the gate between lanes 0 and 1 and the compressor after lane 3, each in sample order. The same
-    /// arithmetic on every sample as [`VocalChain::tick_to_compressor`], so the same bits.
+    /// three bands as a skewed pipeline of four lanes ([`Lanes4`]; at step t lane 0, the HPF, filters
+    /// sample t and lanes 1 to 3 samples t − [`SKEW`], t − SKEW − 1 and t − SKEW − 2), the gate between
+    /// lanes 0 and 1 and the compressor's detector after lane 3, each in sample order; the compressor's
+    /// gain computer and gain after, over the block ([`Compressor::apply`]). The same arithmetic on every
+    /// sample as [`VocalChain::tick_to_compressor`], so the same bits.
     fn front_pipelined(&mut self, n0: u64, x: &mut [f64], voice: &mut [bool]) {
         let [e0, e1, e2] = &mut self.eq[..] else { unreachable!("three bands") };
         let (Some(hpf), Some(gate)) = (&mut self.hpf, &mut self.gate) else { unreachable!("an HPF and a gate") };
-        let mut lanes = Lanes4::new([hpf, e0, e1, e2]);
-        let mut g = gate.clone();
-        let mut comp = self.comp.clone();
         let n = x.len();
-        let mut prev = [0.0f64; 4];
-        for t in 0..n + 3 {
-            // The gate takes lane 0's output of the previous step: sample t − 1.
-            let gated = if t >= 1 && t <= n {
-                let v = g.tick(prev[0]);
-                voice[t - 1] = g.is_open();
-                v
-            } else {
-                0.0
-            };
-            let u = [if t < n { x[t] } else { 0.0 }, gated, prev[1], prev[2]];
-            let y = if t >= 3 && t < n {
-                lanes.tick(u)
-            } else {
-                let mut y = prev;
-                for (k, out) in y.iter_mut().enumerate() {
-                    if t >= k && t - k < n {
-                        *out = lanes.tick_lane(k, u[k]);
-                    }
-                }
-                y
-            };
-            if t >= 3 {
-                let i = t - 3;
-                x[i] = match &mut comp {
-                    Some(c) => c.tick(n0 + i as u64, y[3]),
-                    None => y[3],
-                };
-            }
-            prev = y;
+        let voice = &mut voice[..n];
+        let mut levels = std::mem::take(&mut self.levels);
+        levels.clear();
+        levels.resize(n, 0.0);
+        let mut p = Pipeline {
+            lanes: Lanes4::new([hpf, e0, e1, e2]),
+            gate: gate.run(),
+            detector: self.comp.as_ref().map_or(Detector::UNUSED, Compressor::detector),
+            prev: [0.0; 4],
+            hpf_out: [0.0; SKEW],
+        };
+        // Filling: steps where lane 3 has no sample yet (all of a block shorter than the pipeline).
+        for t in 0..SKEW + 2 {
+            p.edge(t, x, voice, &mut levels);
         }
-        lanes.store([hpf, e0, e1, e2]);
-        *gate = g;
-        self.comp = comp;
+        if n > SKEW + 2 {
+            p.steady(x, voice, &mut levels);
+        }
+        // Draining: steps where lane 0 has no sample left.
+        for t in n.max(SKEW + 2)..n + SKEW + 2 {
+            p.edge(t, x, voice, &mut levels);
+        }
+        p.lanes.store([hpf, e0, e1, e2]);
+        gate.store(&p.gate);
+        if let Some(c) = &mut self.comp {
+            c.apply(n0, x, p.detector, &levels);
+        }
+        self.levels = levels;
     }
 
     /// Reserves room for blocks of up to `frames`, so that [`VocalChain::process`] never allocates.
     pub fn reserve(&mut self, frames: usize) {
         self.scratch.reserve(frames.saturating_sub(self.scratch.len()));
+        self.levels.reserve(frames.saturating_sub(self.levels.len()));
+    }
+}
+
+/// Steps between the HPF (lane 0 of the pipelined front) and the gate: the gate takes the HPF's output of
+/// SKEW steps before. With the gate's output going into lane 1, a shorter distance would put the gate's
+/// recursions on the path from one step's HPF output to the next step's (the compiler packs lanes 0 and 1
+/// into one SIMD register), so that a step took their latencies added up.
+const SKEW: usize = 4;
+
+/// Each lane's lag behind lane 0, in steps.
+const LAG: [usize; 4] = [0, SKEW, SKEW + 1, SKEW + 2];
+
+/// The state of the pipelined front ([`VocalChain::front_pipelined`]) over a block.
+struct Pipeline {
+    lanes: Lanes4,
+    gate: GateRun,
+    /// The compressor's detector ([`Detector::UNUSED`] without a compressor).
+    detector: Detector,
+    /// Each lane's output at the previous step.
+    prev: [f64; 4],
+    /// The HPF's output of the last SKEW steps, the latest first.
+    hpf_out: [f64; SKEW],
+}
+
+impl Pipeline {
+    /// Lane 3's output of sample `i` to the detector (its level into `levels[i]`) and to `x[i]`.
+    #[inline(always)]
+    fn emit(detector: &mut Detector, i: usize, y: f64, x: &mut [f64], levels: &mut [f64]) {
+        levels[i] = detector.add(y);
+        x[i] = y;
+    }
+
+    /// Step `t` while filling or draining (some lane without a sample): lane by lane.
+    fn edge(&mut self, t: usize, x: &mut [f64], voice: &mut [bool], levels: &mut [f64]) {
+        let n = x.len();
+        let gated = match t.checked_sub(SKEW) {
+            Some(s) if s < n => {
+                let v = self.gate.tick(self.hpf_out[SKEW - 1]);
+                voice[s] = self.gate.is_open();
+                v
+            }
+            _ => 0.0,
+        };
+        let u = [if t < n { x[t] } else { 0.0 }, gated, self.prev[1], self.prev[2]];
+        for (k, out) in self.prev.iter_mut().enumerate() {
+            if t >= LAG[k] && t - LAG[k] < n {
+                *out = self.lanes.tick_lane(k, u[k]);
+            }
+        }
+        self.hpf_out.rotate_right(1);
+        self.hpf_out[0] = self.prev[0];
+        if let Some(i) = t.checked_sub(LAG[3]).filter(|i| *i < n) {
+            Self::emit(&mut self.detector, i, self.prev[3], x, levels);
+        }
+    }
+
+    /// Steps SKEW + 2 .. n (every lane busy), with the state in locals.
+    #[inline(always)]
+    fn steady(&mut self, x: &mut [f64], voice: &mut [bool], levels: &mut [f64]) {
+        let n = x.len();
+        let mut lanes = self.lanes;
+        let mut gate = self.gate;
+        let mut detector = self.detector;
+        let mut y = self.prev;
+        let [mut h0, mut h1, mut h2, mut h3] = self.hpf_out;
+        for t in SKEW + 2..n {
+            let gated = gate.tick(h3);
+            voice[t - SKEW] = gate.is_open();
+            y = lanes.tick([x[t], gated, y[1], y[2]]);
+            (h3, h2, h1, h0) = (h2, h1, h0, y[0]);
+            Self::emit(&mut detector, t - LAG[3], y[3], x, levels);
+        }
+        self.lanes = lanes;
+        self.gate = gate;
+        self.detector = detector;
+        self.prev = y;
+        self.hpf_out = [h0, h1, h2, h3];
     }
 }

@@ -17,6 +17,43 @@ pub struct Gate {
     gain: f64,
 }
 
+/// A [`Gate`]'s state, copied into locals for a block: [`GateRun::tick`] is [`Gate::tick`] (the same bits)
+/// with the constants of its recursions precomputed.
+#[derive(Clone, Copy, Debug)]
+pub struct GateRun {
+    threshold: f64,
+    env_rel: f64,
+    /// 1 − `env_rel`.
+    env_in: f64,
+    gain_att: f64,
+    /// (1 − `gain_att`) × 1, the opening target's share.
+    att_in: f64,
+    gain_rel: f64,
+    env: f64,
+    gain: f64,
+}
+
+impl GateRun {
+    /// Processes one sample: [`Gate::tick`]'s arithmetic. The envelope's `max` without `f64::max`'s NaN
+    /// handling gives the same value (a NaN input gives a NaN envelope either way), and the closing target's
+    /// share, (1 − `gain_rel`) × 0, is +0, which adds nothing to a gain that is never negative.
+    #[inline(always)]
+    pub fn tick(&mut self, x: f64) -> f64 {
+        let a = x.abs();
+        let fall = self.env_rel * self.env + self.env_in * a;
+        self.env = if fall > a { fall } else { a };
+        let (c, share) = if self.env >= self.threshold { (self.gain_att, self.att_in) } else { (self.gain_rel, 0.0) };
+        self.gain = c * self.gain + share;
+        x * self.gain
+    }
+
+    /// Whether the gate is (mostly) open.
+    #[inline(always)]
+    pub fn is_open(&self) -> bool {
+        self.gain > 0.5
+    }
+}
+
 impl Gate {
     /// A gate at `threshold_db` with `attack_s` (opening) and `release_s` (closing) times.
     pub fn new(rate_hz: f64, threshold_db: f64, attack_s: f64, release_s: f64) -> Self {
@@ -36,6 +73,26 @@ impl Gate {
         self.gain > 0.5
     }
 
+    /// The state and constants for a block (written back with [`Gate::store`]).
+    pub fn run(&self) -> GateRun {
+        GateRun {
+            threshold: self.threshold,
+            env_rel: self.env_rel,
+            env_in: 1.0 - self.env_rel,
+            gain_att: self.gain_att,
+            att_in: (1.0 - self.gain_att) * 1.0,
+            gain_rel: self.gain_rel,
+            env: self.env,
+            gain: self.gain,
+        }
+    }
+
+    /// Takes back the state of a block's run.
+    pub fn store(&mut self, run: &GateRun) {
+        self.env = run.env;
+        self.gain = run.gain;
+    }
+
     /// Processes one sample.
     #[inline]
     pub fn tick(&mut self, x: f64) -> f64 {
@@ -49,6 +106,26 @@ impl Gate {
     }
 }
 
+/// The compressor's level detector: the mean square of its input, smoothed by a one-pole (10 ms).
+#[derive(Clone, Copy, Debug)]
+pub struct Detector {
+    coef: f64,
+    ms: f64,
+}
+
+impl Detector {
+    /// A detector whose levels nobody reads (a chain without a compressor runs one so as to have a single
+    /// path).
+    pub const UNUSED: Detector = Detector { coef: 0.0, ms: 0.0 };
+
+    /// Takes sample `x` in; returns the mean square.
+    #[inline]
+    pub fn add(&mut self, x: f64) -> f64 {
+        self.ms = self.coef * self.ms + (1.0 - self.coef) * x * x;
+        self.ms
+    }
+}
+
 /// Feed-forward compressor: an RMS detector (time constant `rms_s`), a static curve with threshold,
 /// ratio and make-up gain, and attack/release smoothing of the gain reduction.
 #[derive(Clone, Debug)]
@@ -56,10 +133,9 @@ pub struct Compressor {
     threshold_db: f64,
     slope: f64,
     makeup_db: f64,
-    ms_coef: f64,
     att: f64,
     rel: f64,
-    ms: f64,
+    detector: Detector,
     reduction_db: f64,
     target_db: f64,
     gain: f64,
@@ -73,10 +149,9 @@ impl Compressor {
             threshold_db,
             slope: 1.0 - 1.0 / ratio,
             makeup_db,
-            ms_coef: one_pole(0.010, rate_hz),
             att: one_pole(attack_s, control_rate),
             rel: one_pole(release_s, control_rate),
-            ms: 0.0,
+            detector: Detector { coef: one_pole(0.010, rate_hz), ms: 0.0 },
             reduction_db: 0.0,
             target_db: 0.0,
             gain: db_to_lin(makeup_db),
@@ -91,15 +166,46 @@ impl Compressor {
     /// Processes sample number `n` (absolute index) `x`.
     #[inline]
     pub fn tick(&mut self, n: u64, x: f64) -> f64 {
-        self.ms = self.ms_coef * self.ms + (1.0 - self.ms_coef) * x * x;
+        let ms = self.detector.add(x);
         if n % CONTROL_EVERY == 0 {
-            let level_db = self.ms.max(1e-20).ln() * (10.0 / std::f64::consts::LN_10);
-            self.target_db = (level_db - self.threshold_db).max(0.0) * self.slope;
-            let c = if self.target_db > self.reduction_db { self.att } else { self.rel };
-            self.reduction_db = c * self.reduction_db + (1.0 - c) * self.target_db;
-            self.gain = db_to_lin(self.makeup_db - self.reduction_db);
+            self.control(ms);
         }
         x * self.gain
+    }
+
+    /// The gain computer, on the detector's mean square `ms`.
+    fn control(&mut self, ms: f64) {
+        let level_db = ms.max(1e-20).ln() * (10.0 / std::f64::consts::LN_10);
+        self.target_db = (level_db - self.threshold_db).max(0.0) * self.slope;
+        let c = if self.target_db > self.reduction_db { self.att } else { self.rel };
+        self.reduction_db = c * self.reduction_db + (1.0 - c) * self.target_db;
+        self.gain = db_to_lin(self.makeup_db - self.reduction_db);
+    }
+
+    /// The detector, to run apart (see [`Compressor::apply`]).
+    pub fn detector(&self) -> Detector {
+        self.detector
+    }
+
+    /// The rest of [`Compressor::tick`] over the block `x` from sample `n0`, in place, once `detector` has
+    /// taken the whole block in (as it is after it) and `levels[i]` holds its mean square after sample i:
+    /// the gain computer at each multiple of [`CONTROL_EVERY`], the gain on every sample. The same
+    /// arithmetic as [`Compressor::tick`] sample by sample, so the same bits.
+    pub fn apply(&mut self, n0: u64, x: &mut [f64], detector: Detector, levels: &[f64]) {
+        self.detector = detector;
+        let every = CONTROL_EVERY as usize;
+        let first = ((CONTROL_EVERY - n0 % CONTROL_EVERY) % CONTROL_EVERY) as usize;
+        let (head, rest) = x.split_at_mut(first.min(x.len()));
+        for s in head {
+            *s *= self.gain;
+        }
+        let levels = levels.get(first..).unwrap_or_default();
+        for (chunk, ms) in rest.chunks_mut(every).zip(levels.iter().step_by(every)) {
+            self.control(*ms);
+            for s in chunk {
+                *s *= self.gain;
+            }
+        }
     }
 }
 

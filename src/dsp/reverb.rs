@@ -70,16 +70,15 @@ impl Reverb {
 
     /// Processes a block in place: the same arithmetic as [`Reverb::tick`] sample by sample, so the
     /// same bits, arranged in segments that end where a delay line wraps and are no longer than the
-    /// shortest line (so no slot is read after being written in the same segment): the four combs side by
-    /// side (four independent recursions per sample, no index arithmetic), the all-passes as plain maps
-    /// the compiler vectorises.
+    /// shortest line (so no slot is read after being written in the same segment), each in one loop: the
+    /// four combs side by side (four independent recursions per sample, no index arithmetic), then the
+    /// all-passes and the mix of the same sample (no recursion of their own: they fill the time the
+    /// combs' recursion leaves).
     pub fn process(&mut self, x: &mut [f64]) {
-        const SEG: usize = 256;
-        let mut wet = [0.0f64; SEG];
         let (damp, feedback, mix) = (self.damp, self.feedback, self.mix);
         let mut start = 0;
         while start < x.len() {
-            let mut len = (x.len() - start).min(SEG);
+            let mut len = x.len() - start;
             for c in &self.combs {
                 len = len.min(c.buf.len() - c.i);
             }
@@ -87,13 +86,15 @@ impl Reverb {
                 len = len.min(a.buf.len() - a.i);
             }
             let seg = &mut x[start..start + len];
-            let wet = &mut wet[..len];
             let [c0, c1, c2, c3] = &mut self.combs;
             let (b0, b1) = (&mut c0.buf[c0.i..c0.i + len], &mut c1.buf[c1.i..c1.i + len]);
             let (b2, b3) = (&mut c2.buf[c2.i..c2.i + len], &mut c3.buf[c3.i..c3.i + len]);
+            let [p0, p1] = &mut self.allpasses;
+            let (a0, a1) = (&mut p0.buf[p0.i..p0.i + len], &mut p1.buf[p1.i..p1.i + len]);
             let mut f = [c0.filt, c1.filt, c2.filt, c3.filt];
             for j in 0..len {
-                let input = seg[j] * 0.25;
+                let dry = seg[j];
+                let input = dry * 0.25;
                 let y = [b0[j], b1[j], b2[j], b3[j]];
                 for k in 0..4 {
                     f[k] = y[k] * (1.0 - damp) + f[k] * damp;
@@ -102,7 +103,13 @@ impl Reverb {
                 b1[j] = input + f[1] * feedback;
                 b2[j] = input + f[2] * feedback;
                 b3[j] = input + f[3] * feedback;
-                wet[j] = 0.0 + y[0] + y[1] + y[2] + y[3];
+                let mut wet = 0.0 + y[0] + y[1] + y[2] + y[3];
+                for a in [&mut a0[j], &mut a1[j]] {
+                    let old = *a;
+                    *a = wet + old * 0.5;
+                    wet = old - wet;
+                }
+                seg[j] = dry * (1.0 - mix) + wet * mix;
             }
             for (c, f) in self.combs.iter_mut().zip(f) {
                 c.filt = f;
@@ -112,19 +119,10 @@ impl Reverb {
                 }
             }
             for a in &mut self.allpasses {
-                let b = &mut a.buf[a.i..a.i + len];
-                for (w, slot) in wet.iter_mut().zip(b.iter_mut()) {
-                    let old = *slot;
-                    *slot = *w + old * 0.5;
-                    *w = old - *w;
-                }
                 a.i += len;
                 if a.i == a.buf.len() {
                     a.i = 0;
                 }
-            }
-            for (s, w) in seg.iter_mut().zip(wet.iter()) {
-                *s = *s * (1.0 - mix) + w * mix;
             }
             start += len;
         }
