@@ -2,7 +2,7 @@
 //! limiter. Every stage is configurable and can be bypassed (`None`). Defaults are the seed's settings.
 
 use super::biquad::{Biquad, Lanes4};
-use super::dynamics::{Compressor, Detector, Gate, GateRun, Limiter};
+use super::dynamics::{Compressor, Detector, Gate, Limiter};
 use super::reverb::Reverb;
 
 /// Gate settings.
@@ -221,7 +221,7 @@ impl VocalChain {
     /// (kept in registers, not stored and reloaded between samples).
     fn front<const N: usize>(&mut self, n0: u64, x: &mut [f64], voice: &mut [bool]) {
         let mut hpf = self.hpf.clone();
-        let mut gate = self.gate.clone();
+        let mut gate = self.gate;
         let mut eq: [Biquad; N] = std::array::from_fn(|k| self.eq[k].clone());
         let mut comp = self.comp.clone();
         for (i, (s, v)) in x.iter_mut().zip(voice.iter_mut()).enumerate() {
@@ -264,7 +264,7 @@ impl VocalChain {
         levels.resize(n, 0.0);
         let mut p = Pipeline {
             lanes: Lanes4::new([hpf, e0, e1, e2]),
-            gate: gate.run(),
+            gate: *gate,
             detector: self.comp.as_ref().map_or(Detector::UNUSED, Compressor::detector),
             prev: [0.0; 4],
             hpf_out: [0.0; SKEW],
@@ -281,7 +281,7 @@ impl VocalChain {
             p.edge(t, x, voice, &mut levels);
         }
         p.lanes.store([hpf, e0, e1, e2]);
-        gate.store(&p.gate);
+        *gate = p.gate;
         if let Some(c) = &mut self.comp {
             c.apply(n0, x, p.detector, &levels);
         }
@@ -307,7 +307,7 @@ const LAG: [usize; 4] = [0, SKEW, SKEW + 1, SKEW + 2];
 /// The state of the pipelined front ([`VocalChain::front_pipelined`]) over a block.
 struct Pipeline {
     lanes: Lanes4,
-    gate: GateRun,
+    gate: Gate,
     /// The compressor's detector ([`Detector::UNUSED`] without a compressor).
     detector: Detector,
     /// Each lane's output at the previous step.

@@ -7,61 +7,31 @@ use super::{db_to_lin, lin_to_db, one_pole};
 pub const CONTROL_EVERY: u64 = 16;
 
 /// Noise gate: open while the signal's envelope is above the threshold.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Gate {
     threshold: f64,
     env_rel: f64,
-    gain_att: f64,
-    gain_rel: f64,
-    env: f64,
-    gain: f64,
-}
-
-/// A [`Gate`]'s state, copied into locals for a block: [`GateRun::tick`] is [`Gate::tick`] (the same bits)
-/// with the constants of its recursions precomputed.
-#[derive(Clone, Copy, Debug)]
-pub struct GateRun {
-    threshold: f64,
-    env_rel: f64,
-    /// 1 − `env_rel`.
+    /// 1 − `env_rel`, the input's share in the envelope's fall.
     env_in: f64,
     gain_att: f64,
-    /// (1 − `gain_att`) × 1, the opening target's share.
+    /// (1 − `gain_att`) × 1, the opening target's share in the gain.
     att_in: f64,
     gain_rel: f64,
     env: f64,
     gain: f64,
 }
 
-impl GateRun {
-    /// Processes one sample: [`Gate::tick`]'s arithmetic. The envelope's `max` without `f64::max`'s NaN
-    /// handling gives the same value (a NaN input gives a NaN envelope either way), and the closing target's
-    /// share, (1 − `gain_rel`) × 0, is +0, which adds nothing to a gain that is never negative.
-    #[inline(always)]
-    pub fn tick(&mut self, x: f64) -> f64 {
-        let a = x.abs();
-        let fall = self.env_rel * self.env + self.env_in * a;
-        self.env = if fall > a { fall } else { a };
-        let (c, share) = if self.env >= self.threshold { (self.gain_att, self.att_in) } else { (self.gain_rel, 0.0) };
-        self.gain = c * self.gain + share;
-        x * self.gain
-    }
-
-    /// Whether the gate is (mostly) open.
-    #[inline(always)]
-    pub fn is_open(&self) -> bool {
-        self.gain > 0.5
-    }
-}
-
 impl Gate {
     /// A gate at `threshold_db` with `attack_s` (opening) and `release_s` (closing) times.
     pub fn new(rate_hz: f64, threshold_db: f64, attack_s: f64, release_s: f64) -> Self {
+        // The detector follows peaks at once and falls in 20 ms; attack and release shape the gain.
+        let (env_rel, gain_att) = (one_pole(0.020, rate_hz), one_pole(attack_s, rate_hz));
         Gate {
             threshold: db_to_lin(threshold_db),
-            // The detector follows peaks at once and falls in 20 ms; attack and release shape the gain.
-            env_rel: one_pole(0.020, rate_hz),
-            gain_att: one_pole(attack_s, rate_hz),
+            env_rel,
+            env_in: 1.0 - env_rel,
+            gain_att,
+            att_in: (1.0 - gain_att) * 1.0,
             gain_rel: one_pole(release_s, rate_hz),
             env: 0.0,
             gain: 0.0,
@@ -69,39 +39,23 @@ impl Gate {
     }
 
     /// Whether the gate is (mostly) open.
+    #[inline]
     pub fn is_open(&self) -> bool {
         self.gain > 0.5
     }
 
-    /// The state and constants for a block (written back with [`Gate::store`]).
-    pub fn run(&self) -> GateRun {
-        GateRun {
-            threshold: self.threshold,
-            env_rel: self.env_rel,
-            env_in: 1.0 - self.env_rel,
-            gain_att: self.gain_att,
-            att_in: (1.0 - self.gain_att) * 1.0,
-            gain_rel: self.gain_rel,
-            env: self.env,
-            gain: self.gain,
-        }
-    }
-
-    /// Takes back the state of a block's run.
-    pub fn store(&mut self, run: &GateRun) {
-        self.env = run.env;
-        self.gain = run.gain;
-    }
-
-    /// Processes one sample.
+    /// Processes one sample: the envelope goes up at once and falls with its release (the fall never goes
+    /// below the input, so the larger of the two is the envelope); the gain moves by a one-pole toward 1
+    /// (attack) while the envelope is at the threshold or above, toward 0 (release) below it. The closing
+    /// target's share, (1 − `gain_rel`) × 0, is +0, which adds nothing to a gain that is never negative;
+    /// a NaN input gives a NaN envelope.
     #[inline]
     pub fn tick(&mut self, x: f64) -> f64 {
         let a = x.abs();
-        // Up at once, down with the release: the fall never goes below the input, so the larger of
-        // the two is the envelope (no branch on a noisy comparison).
-        self.env = a.max(self.env_rel * self.env + (1.0 - self.env_rel) * a);
-        let (target, c) = if self.env >= self.threshold { (1.0, self.gain_att) } else { (0.0, self.gain_rel) };
-        self.gain = c * self.gain + (1.0 - c) * target;
+        let fall = self.env_rel * self.env + self.env_in * a;
+        self.env = if fall > a { fall } else { a };
+        let (c, share) = if self.env >= self.threshold { (self.gain_att, self.att_in) } else { (self.gain_rel, 0.0) };
+        self.gain = c * self.gain + share;
         x * self.gain
     }
 }
