@@ -9,6 +9,7 @@ pub mod loudness;
 pub mod meter;
 pub mod mixer;
 pub mod reverb;
+pub(crate) mod simd;
 pub mod source;
 
 /// Decibels to a linear gain: 10^(db/20), as `exp` (cheaper than `powf`; the compressor's gain computer
@@ -270,6 +271,36 @@ mod tests {
         assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "64 vs 1024 frames differ");
         assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()), "64 vs 256 frames differ");
         assert!(a.iter().any(|x| *x != 0.0));
+    }
+
+    /// The audio path (sources, mixer and chain, meters, loudness) over 2 s: its output's bits, the
+    /// meter's figures and the loudness.
+    fn audio_path() -> (Vec<u32>, ChannelMeter, Option<f64>) {
+        let out = run_mixer(128);
+        let (l, r): (Vec<f32>, Vec<f32>) = out.chunks_exact(2).map(|f| (f[0], f[1])).unzip();
+        let mut meter = ChannelMeter::default();
+        let mut lufs = super::loudness::Loudness::new(48_000);
+        for (a, b) in l.chunks(128).zip(r.chunks(128)) {
+            meter.add(a);
+            lufs.add(a, b);
+        }
+        (out.iter().map(|x| x.to_bits()).collect(), meter, lufs.integrated().expect("in memory"))
+    }
+
+    #[test]
+    fn the_avx2_build_gives_the_same_bits_as_the_baseline_build() {
+        // IEEE arithmetic is the same operation by operation in both builds, and Rust never fuses a
+        // multiply and an add on its own: the wider registers change the speed, not one bit.
+        let wide = audio_path();
+        let base = super::simd::baseline(audio_path);
+        if !super::simd::has_avx2() {
+            eprintln!("this processor has no AVX2: both runs took the baseline build");
+        }
+        assert_eq!(wide.0.len(), base.0.len());
+        assert!(wide.0 == base.0, "the mixer's output differs");
+        assert_eq!(wide.1, base.1);
+        assert_eq!(wide.2.map(f64::to_bits), base.2.map(f64::to_bits));
+        assert!(wide.1.peak > 0.0 && wide.2.is_some());
     }
 
     #[test]

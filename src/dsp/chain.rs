@@ -184,6 +184,7 @@ impl VocalChain {
     /// sample (the same bits), in f64 between stages, in three passes: the stages up to the compressor
     /// sample by sample (their recursions overlap), the reverb over the block ([`Reverb::process`]), the
     /// limiter.
+    #[inline(always)]
     pub fn process(&mut self, n0: u64, buf: &mut [f32], voice: &mut [bool]) {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
@@ -254,6 +255,7 @@ impl VocalChain {
     /// lanes 0 and 1 and the compressor's detector after lane 3, each in sample order; the compressor's
     /// gain computer and gain after, over the block ([`Compressor::apply`]). The same arithmetic on every
     /// sample as [`VocalChain::tick_to_compressor`], so the same bits.
+    #[inline(always)]
     fn front_pipelined(&mut self, n0: u64, x: &mut [f64], voice: &mut [bool]) {
         let [e0, e1, e2] = &mut self.eq[..] else { unreachable!("three bands") };
         let (Some(hpf), Some(gate)) = (&mut self.hpf, &mut self.gate) else { unreachable!("an HPF and a gate") };
@@ -325,6 +327,7 @@ impl Pipeline {
     }
 
     /// Step `t` while filling or draining (some lane without a sample): lane by lane.
+    #[inline(always)]
     fn edge(&mut self, t: usize, x: &mut [f64], voice: &mut [bool], levels: &mut [f64]) {
         let n = x.len();
         let gated = match t.checked_sub(SKEW) {

@@ -145,6 +145,7 @@ impl Compressor {
     /// taken the whole block in (as it is after it) and `levels[i]` holds its mean square after sample i:
     /// the gain computer at each multiple of [`CONTROL_EVERY`], the gain on every sample. The same
     /// arithmetic as [`Compressor::tick`] sample by sample, so the same bits.
+    #[inline(always)]
     pub fn apply(&mut self, n0: u64, x: &mut [f64], detector: Detector, levels: &[f64]) {
         self.detector = detector;
         let every = CONTROL_EVERY as usize;
@@ -200,6 +201,7 @@ impl Limiter {
     /// release, where it stays while no sample needs limiting) and with no sample of the block above the
     /// ceiling at that gain (products by a positive gain keep the order of |x|, so the block's peak tells),
     /// every sample is x × gain: a loop without a recursion.
+    #[inline(always)]
     pub fn process(&mut self, x: &[f64], out: &mut [f32]) {
         if self.at_rest() {
             let (g, c) = (self.gain, self.ceiling);
@@ -243,6 +245,7 @@ impl Ducker {
 
     /// The gains of a block, given whether the key is present at each sample: the same as
     /// a one-pole toward the key's target, sample by sample, with the state in a register.
+    #[inline(always)]
     pub fn gains(&mut self, key_present: &[bool], out: &mut [f32]) {
         let mut g = self.gain;
         // At rest and the key the same all block long: every sample would compute the same gain again, so

@@ -86,6 +86,15 @@ impl Loudness {
 
     /// Adds one block of the left and right channels (equal lengths).
     pub fn add(&mut self, left: &[f32], right: &[f32]) {
+        super::simd::wide(
+            #[inline(always)]
+            || self.add_block(left, right),
+        )
+    }
+
+    /// [`Loudness::add`], inlined into each build of [`super::simd::wide`].
+    #[inline(always)]
+    fn add_block(&mut self, left: &[f32], right: &[f32]) {
         let n = left.len().min(right.len());
         let mut i = 0;
         while i < n {
@@ -108,7 +117,7 @@ impl Loudness {
     }
 
     /// Filters `l` and `r`; returns the sum of the squares of both filtered channels.
-    #[inline]
+    #[inline(always)]
     fn filter(&mut self, l: &[f32], r: &[f32]) -> f64 {
         let (b, a) = (self.b, self.a);
         let [mut s1, mut s2, mut s3, mut s4] = self.s;

@@ -31,6 +31,15 @@ pub struct ChannelMeter {
 impl ChannelMeter {
     /// Measures one block.
     pub fn add(&mut self, block: &[f32]) {
+        super::simd::wide(
+            #[inline(always)]
+            || self.add_block(block),
+        )
+    }
+
+    /// [`ChannelMeter::add`], inlined into each build of [`super::simd::wide`].
+    #[inline(always)]
+    fn add_block(&mut self, block: &[f32]) {
         // Branch-free over lanes of 8, so that the loop vectorises; partial sums in f32 per lane, folded
         // into f64 per block.
         let mut peak = [0f32; 8];

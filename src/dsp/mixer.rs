@@ -127,6 +127,15 @@ impl Mixer {
     /// index of the block's first frame. Returns the samples of each side of the bus beyond full scale
     /// (clipped by the stream).
     pub fn process(&mut self, n0: u64, inputs: &[Vec<f32>], playback: [&[f32]; 2], out: [&mut [f32]; 2]) -> [u32; 2] {
+        super::simd::wide(
+            #[inline(always)]
+            || self.process_block(n0, inputs, playback, out),
+        )
+    }
+
+    /// [`Mixer::process`], inlined into each build of [`super::simd::wide`].
+    #[inline(always)]
+    fn process_block(&mut self, n0: u64, inputs: &[Vec<f32>], playback: [&[f32]; 2], out: [&mut [f32]; 2]) -> [u32; 2] {
         let frames = out[0].len();
         let [out_l, out_r] = out;
         if self.cfg.to_pc == ToPc::DryCh12 {

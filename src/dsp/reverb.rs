@@ -74,6 +74,7 @@ impl Reverb {
     /// four combs side by side (four independent recursions per sample, no index arithmetic), then the
     /// all-passes and the mix of the same sample (no recursion of their own: they fill the time the
     /// combs' recursion leaves).
+    #[inline(always)]
     pub fn process(&mut self, x: &mut [f64]) {
         let (damp, feedback, mix) = (self.damp, self.feedback, self.mix);
         let mut start = 0;

@@ -56,7 +56,7 @@ impl Sine {
     }
 
     /// Moves the phasors on to the next group.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self) {
         self.group += 1;
         if self.group % (RESYNC_EVERY / LANES as u64) == 0 {
@@ -71,25 +71,32 @@ impl Sine {
         }
     }
 
+    #[inline(always)]
     fn fill(&mut self, n0: u64, rate_hz: f64, buf: &mut [f32]) {
         let lanes = LANES as u64;
         if n0 / lanes != self.group || rate_hz != self.rate_hz {
             self.seek(n0 / lanes, rate_hz);
         }
-        let end = n0 + buf.len() as u64;
-        let mut n = n0;
-        while n < end {
-            let g0 = self.group * lanes;
-            let from = (n - g0) as usize;
-            let to = ((end - g0) as usize).min(LANES);
-            let out = &mut buf[(n - n0) as usize..(n - n0) as usize + to - from];
-            for (o, s) in out.iter_mut().zip(&self.s[from..to]) {
-                *o = (self.amp * s) as f32;
+        let amp = self.amp;
+        // The rest of the group that n0 falls in, then whole groups, then the start of the last one.
+        let from = (n0 % lanes) as usize;
+        let head = if from == 0 { 0 } else { (LANES - from).min(buf.len()) };
+        let (head_out, rest) = buf.split_at_mut(head);
+        for (o, s) in head_out.iter_mut().zip(&self.s[from..]) {
+            *o = (amp * s) as f32;
+        }
+        if from > 0 && from + head == LANES {
+            self.advance();
+        }
+        let mut groups = rest.chunks_exact_mut(LANES);
+        for out in &mut groups {
+            for (o, s) in out.iter_mut().zip(&self.s) {
+                *o = (amp * s) as f32;
             }
-            n = g0 + to as u64;
-            if to == LANES {
-                self.advance();
-            }
+            self.advance();
+        }
+        for (o, s) in groups.into_remainder().iter_mut().zip(&self.s) {
+            *o = (amp * s) as f32;
         }
     }
 }
@@ -140,6 +147,15 @@ impl Source {
 
     /// Fills `buf` with samples `n0, n0 + 1, ...` at `rate_hz`.
     pub fn fill(&mut self, n0: u64, rate_hz: f64, buf: &mut [f32]) {
+        super::simd::wide(
+            #[inline(always)]
+            || self.fill_block(n0, rate_hz, buf),
+        )
+    }
+
+    /// [`Source::fill`], inlined into each build of [`super::simd::wide`].
+    #[inline(always)]
+    fn fill_block(&mut self, n0: u64, rate_hz: f64, buf: &mut [f32]) {
         match self {
             Source::Sine(osc) => osc.fill(n0, rate_hz, buf),
             Source::Noise { amp, rng } => {
@@ -152,7 +168,7 @@ impl Source {
                     let bytes = &mut bytes[..4 * out.len()];
                     rng.fill_bytes(bytes);
                     for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                        let u = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) >> 8;
+                        let u = u32::from_le_bytes(b.try_into().expect("chunks of four bytes")) >> 8;
                         *o = u as f32 * scale - offset;
                     }
                 }

@@ -107,6 +107,15 @@ impl Modelled {
     /// Fills the inputs and the playback of period `n`: the converters saturate at full scale, and the
     /// samples that reached it are counted as clipped.
     fn fill(&mut self, core: &Core, e: &Effects, n: u64, b: &mut AudioBlock) {
+        crate::dsp::simd::wide(
+            #[inline(always)]
+            || self.fill_block(core, e, n, b),
+        )
+    }
+
+    /// [`Modelled::fill`], inlined into each build of [`crate::dsp::simd::wide`].
+    #[inline(always)]
+    fn fill_block(&mut self, core: &Core, e: &Effects, n: u64, b: &mut AudioBlock) {
         let rate = f64::from(core.spec.rate_hz);
         let n0 = n * u64::from(core.spec.frames);
         b.clipped.clear();
