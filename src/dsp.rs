@@ -293,8 +293,8 @@ mod tests {
         // multiply and an add on its own: the wider registers change the speed, not one bit.
         let wide = audio_path();
         let base = super::simd::baseline(audio_path);
-        if !super::simd::has_avx2() {
-            eprintln!("this processor has no AVX2: both runs took the baseline build");
+        if !super::simd::processor_has_them() {
+            eprintln!("this processor lacks AVX2 or FMA: both runs took the baseline build");
         }
         assert_eq!(wide.0.len(), base.0.len());
         assert!(wide.0 == base.0, "the mixer's output differs");

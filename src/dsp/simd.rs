@@ -1,45 +1,40 @@
 //! The audio path's loops in the widest vector instructions the processor has, chosen at run time.
 //!
 //! The default build targets baseline x86-64 (SSE2: two f64 or four f32 per register). Where the
-//! processor has AVX2, [`wide`] runs the same code compiled for it (four f64 or eight f32 per
+//! processor has AVX2 and FMA, [`wide`] runs the same code compiled for them (four f64 or eight f32 per
 //! register: the pipelined front's four lanes in one register). The arithmetic is the same IEEE
 //! operation for operation, so the outputs are the same bits either way: Rust never fuses a multiply and
-//! an add into an FMA on its own, and the library calls (`exp`, `ln`, `sin_cos`) are the same functions.
-//! A test runs the audio path both ways and compares the bits.
+//! an add into an FMA on its own (only `mul_add` does, which the audio path does not call), and the
+//! library calls (`exp`, `ln`, `sin_cos`) are the same functions. A test runs the audio path both ways
+//! and compares the bits.
 
 #![allow(unsafe_code)]
 
-/// Runs `f`, compiled for AVX2 where the processor has it and for the baseline otherwise (the same
-/// bits). `f` should be `#[inline(always)]` code (a closure calling inlined functions): what it calls
+/// Runs `f`, compiled for AVX2 and FMA where the processor has them and for the baseline otherwise (the
+/// same bits). `f` should be `#[inline(always)]` code (a closure calling inlined functions): what it calls
 /// without being inlined runs the baseline build.
 #[inline(always)]
 pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        if avx2() {
+        if !baseline_forced() && processor_has_them() {
             #[target_feature(enable = "avx2,fma")]
             fn run<R>(f: impl FnOnce() -> R) -> R {
                 f()
             }
-            // SAFETY: the processor has AVX2 (checked at run time just above).
+            // SAFETY: the processor has AVX2 and FMA, the features `run` is compiled for (checked at run
+            // time just above).
             return unsafe { run(f) };
         }
     }
     f()
 }
 
-/// Whether [`wide`] takes the AVX2 build (and the tests did not turn it off).
-#[cfg(target_arch = "x86_64")]
+/// Whether the processor has the features [`wide`]'s wide build is compiled for.
 #[inline(always)]
-fn avx2() -> bool {
-    !baseline_forced() && std::arch::is_x86_feature_detected!("avx2")
-}
-
-/// Whether the processor has AVX2 (whatever the tests asked for).
-#[cfg(test)]
-pub(crate) fn has_avx2() -> bool {
+pub(crate) fn processor_has_them() -> bool {
     #[cfg(target_arch = "x86_64")]
-    return std::arch::is_x86_feature_detected!("avx2");
+    return std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
     #[cfg(not(target_arch = "x86_64"))]
     false
 }
