@@ -377,7 +377,8 @@ fn audio_nodes(
     record: Option<PathBuf>,
 ) -> Option<AudioAddrs> {
     sc.device.as_ref().map(|d| {
-        let mut device = DeviceActor::new(sc, seed);
+        let (done, back) = std::sync::mpsc::channel();
+        let mut device = DeviceActor::new(sc, seed, back);
         if let Some(b) = backend.take() {
             device = device.with_backend(b, gauges.cloned());
         }
@@ -385,7 +386,8 @@ fn audio_nodes(
         AudioAddrs {
             device: Node::new(device, lab.clone()).spawn(),
             mixer: Node::new(MixerActor::new(d), lab.clone()).spawn(),
-            monitor: Node::new(AudioMonitor::new(d, sc.window, sc.stop_at(), record.clone()), lab.clone()).spawn(),
+            monitor: Node::new(AudioMonitor::new(d, sc.window, sc.stop_at(), record.clone(), done), lab.clone())
+                .spawn(),
             sup: Node::new(DeviceSupervisor::new(sc, seed), lab.clone()).spawn(),
         }
     })

@@ -2,15 +2,19 @@
 //! monitor (levels, xruns, dropouts, loudness, recording) and the device's supervisor.
 //!
 //! ```text
-//!  Device ──Block──▶ Mixer ──Block──▶ AudioMonitor ──Returned──▶ Device   (one cycle per period)
-//!         ─Missing─▶       ─Missing─▶                                   (a period the device missed)
+//!  Device ──Block──▶ Mixer ──Block──▶ AudioMonitor ══steps══▶ lane ──done blocks──▶ Device
+//!         ─Missing─▶       ─Missing─▶                 (one cycle per period; a missing period: a step)
 //! ```
 //! One period is `buffer_frames / sample_rate` of simulated time, exact to the nanosecond. The device
 //! ([`device`]) produces it from the modelled AG06 or, in live mode, from a real interface; while the
-//! device is unplugged its periods are missing.
+//! device is unplugged its periods are missing. The actors decide, on the lab's thread, everything that
+//! shapes the run; the sample work they hand over (the mixer's DSP, the monitor's meters, loudness and
+//! recording) runs on the monitor's lane ([`lane`]), beside the lab where the run has a core to spare,
+//! in the order it was handed over, so with the same bits either way.
 
 pub(crate) mod backend;
 pub(crate) mod device;
+mod lane;
 
 pub(crate) use device::{DeviceActor, DeviceMsg};
 
@@ -20,7 +24,6 @@ use rand::RngExt;
 
 use super::{Event, SimLab, record};
 use crate::dsp::meter::ChannelMeter;
-use crate::dsp::mixer::Mixer;
 use crate::model::event::Event as Ev;
 use crate::scenario::Scenario;
 use crate::scenario::device::Device;
@@ -61,8 +64,13 @@ pub(crate) enum MixerMsg {
 /// Messages to the audio monitor.
 #[derive(Debug)]
 pub(crate) enum MonitorMsg {
-    /// A delivered block.
-    Block(Box<AudioBlock>),
+    /// A delivered block: `mixed` if the DSP already ran on it (live mode: in the callback).
+    Block {
+        /// The period.
+        b: Box<AudioBlock>,
+        /// Whether the mixer's DSP ran on it.
+        mixed: bool,
+    },
     /// Period `n` is missing (the device is gone).
     Missing(u64),
     /// The experiment monitor asks for a probe's value in the window that just ended.
@@ -103,15 +111,15 @@ pub(crate) enum DeviceSupMsg {
     },
 }
 
-/// The behaviour of the mixer.
-pub(crate) struct MixerActor {
-    mixer: Mixer,
-}
+/// The behaviour of the mixer: it passes each period on to the monitor, and the monitor hands it to the
+/// audio lane ([`lane`]), which runs the mixer's DSP on it before measuring it. The mixer's DSP does not
+/// feed back into the run, so it runs beside the lab, in the order of the periods.
+pub(crate) struct MixerActor;
 
 impl MixerActor {
-    /// The mixer of `device`.
-    pub(crate) fn new(device: &Device) -> Self {
-        MixerActor { mixer: Mixer::new(device.mixer(), f64::from(device.rate_hz)) }
+    /// The mixer of `device` (its DSP runs on the monitor's lane).
+    pub(crate) fn new(_device: &Device) -> Self {
+        MixerActor
     }
 }
 
@@ -121,23 +129,10 @@ impl Behavior for MixerActor {
     type Report = ();
 
     fn handle(&mut self, msg: MixerMsg, lab: &SimLab) {
-        let mut b = match msg {
-            MixerMsg::Block(b) => b,
-            MixerMsg::Missing(n) => return lab.send(Event::Monitor(MonitorMsg::Missing(n))),
-        };
-        let n0 = b.n * b.out[0].len() as u64;
-        let AudioBlock { inputs, playback, out, clipped, .. } = &mut *b;
-        let [l, r] = out;
-        let bus = self.mixer.process(n0, inputs, [&playback[0], &playback[1]], [l, r]);
-        let k = inputs.len();
-        clipped.resize(k + 2, 0);
-        clipped[k] = bus[0];
-        clipped[k + 1] = bus[1];
-        if b.captured_silence {
-            b.out[0].fill(0.0);
-            b.out[1].fill(0.0);
+        match msg {
+            MixerMsg::Block(b) => lab.send(Event::Monitor(MonitorMsg::Block { b, mixed: false })),
+            MixerMsg::Missing(n) => lab.send(Event::Monitor(MonitorMsg::Missing(n))),
         }
-        lab.send(Event::Monitor(MonitorMsg::Block(b)));
     }
 
     fn finish(&mut self, _lab: &SimLab) {}
@@ -215,73 +210,59 @@ pub struct AudioReport {
     pub loudness_error: Option<std::io::Error>,
 }
 
-/// The behaviour of the audio monitor.
+/// The behaviour of the audio monitor: it counts periods, xruns, missing periods and dropouts and closes
+/// the windows, on the lab's thread; its audio lane ([`lane`]) mixes, meters, measures the loudness and
+/// records, step by step in the same order.
 pub(crate) struct AudioMonitor {
     window: SimDuration,
     period_starts: Device,
-    channels: usize,
     win: u64,
-    win_meters: Vec<ChannelMeter>,
     win_xruns: u64,
     win_missing: u64,
     win_load: (f64, u64),
     report: AudioReport,
     run: u64,
-    loudness: crate::dsp::loudness::Loudness,
-    interleaved: Vec<f32>,
-    zeros: Vec<f32>,
-    recorder: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
+    /// Taken when the run is over.
+    lane: Option<lane::Lane>,
     load_sum: f64,
     delivered: u64,
 }
 
 impl AudioMonitor {
-    /// A monitor of `device`, with windows of `window` until `end`, recording to `record` if given.
-    pub(crate) fn new(device: &Device, window: SimDuration, end: SimTime, record: Option<PathBuf>) -> Self {
+    /// A monitor of `device`, with windows of `window` until `end`, recording to `record` if given; the
+    /// blocks it is done with go back to the device on `done`.
+    pub(crate) fn new(
+        device: &Device,
+        window: SimDuration,
+        end: SimTime,
+        record: Option<PathBuf>,
+        done: std::sync::mpsc::Sender<Box<AudioBlock>>,
+    ) -> Self {
         let channels = device.inputs.len() + 2;
-        let loudness = crate::dsp::loudness::Loudness::new(device.rate_hz);
-        let mut report = AudioReport {
+        let report = AudioReport {
             channels: device.channel_names(),
             meters: vec![ChannelMeter::default(); channels],
             period_s: device.period().as_secs_f64(),
-            csv: Some(crate::model::rows::CsvSpool::new()),
             ..AudioReport::default()
         };
-        // A row per window, room made up front (not reallocated as it grows).
-        crate::metrics::reserve_windows(&mut report.windows, crate::metrics::windows_until(end, window), 1);
-        let recorder = record.and_then(|p| {
-            let spec = hound::WavSpec {
-                channels: 2,
-                sample_rate: device.rate_hz,
-                bits_per_sample: 32,
-                sample_format: hound::SampleFormat::Float,
-            };
-            match hound::WavWriter::create(&p, spec) {
-                Ok(w) => Some(w),
-                Err(e) => {
-                    report.record_error = Some(format!("cannot create `{}`: {e}", p.display()));
-                    None
-                }
-            }
-        });
+        let rows = crate::metrics::windows_until(end, window);
         AudioMonitor {
             window,
             period_starts: device.clone(),
-            channels,
             win: 0,
-            win_meters: vec![ChannelMeter::default(); channels],
             win_xruns: 0,
             win_missing: 0,
             win_load: (0.0, 0),
             report,
             run: 0,
-            loudness,
-            interleaved: Vec::new(),
-            zeros: Vec::new(),
-            recorder,
+            lane: Some(lane::Lane::start(device, rows, record, done)),
             load_sum: 0.0,
             delivered: 0,
         }
+    }
+
+    fn lane(&mut self) -> &mut lane::Lane {
+        self.lane.as_mut().expect("invariant: the monitor takes no message once finished")
     }
 
     fn window_of(&self, n: u64) -> u64 {
@@ -296,23 +277,9 @@ impl AudioMonitor {
 
     fn close_window(&mut self) {
         let t_s = self.win as f64 * self.window.as_secs_f64();
-        let load = (self.win_load.1 > 0).then(|| self.win_load.0 / self.win_load.1 as f64);
-        for (ch, m) in self.win_meters.iter_mut().enumerate() {
-            let row = AudioRow {
-                t_s,
-                channel: ch,
-                meter: std::mem::take(m),
-                xruns: self.win_xruns,
-                missing: self.win_missing,
-                dsp_load: load,
-            };
-            if let Some(csv) = &mut self.report.csv {
-                csv.push(&row.csv_row(&self.report.channels[ch]));
-            }
-            if ch == 0 {
-                self.report.windows.push(row);
-            }
-        }
+        let dsp_load = (self.win_load.1 > 0).then(|| self.win_load.0 / self.win_load.1 as f64);
+        let close = lane::Step::Close { t_s, xruns: self.win_xruns, missing: self.win_missing, dsp_load };
+        self.lane().send(close);
         self.win_xruns = 0;
         self.win_missing = 0;
         self.win_load = (0.0, 0);
@@ -325,39 +292,6 @@ impl AudioMonitor {
         }
         self.run += 1;
         self.report.max_dropout_periods = self.report.max_dropout_periods.max(self.run);
-    }
-
-    /// Measures one block of channel `ch` once, into its window's meter and the whole run's.
-    fn meter(&mut self, ch: usize, buf: &[f32], clipped: u64) {
-        let mut m = ChannelMeter::default();
-        m.add(buf);
-        m.clipped = clipped;
-        self.win_meters[ch].merge(&m);
-        self.report.meters[ch].merge(&m);
-    }
-
-    /// The computer captured `frames` of nothing (a late or missing period).
-    fn captured_silence(&mut self, frames: usize) {
-        let mut zeros = std::mem::take(&mut self.zeros);
-        zeros.resize(frames, 0.0);
-        self.captured(&zeros, &zeros);
-        self.zeros = zeros;
-    }
-
-    /// Feeds what the computer captured to the loudness meter and the recording.
-    fn captured(&mut self, l: &[f32], r: &[f32]) {
-        self.loudness.add(l, r);
-        if let Some(w) = &mut self.recorder {
-            self.interleaved.clear();
-            self.interleaved.extend(l.iter().zip(r).flat_map(|(a, b)| [*a, *b]));
-            for s in &self.interleaved {
-                if let Err(e) = w.write_sample(*s) {
-                    self.report.record_error = Some(format!("cannot write the recording: {e}"));
-                    self.recorder = None;
-                    break;
-                }
-            }
-        }
     }
 }
 
@@ -372,7 +306,8 @@ impl Behavior for AudioMonitor {
                 let w = lab.now().as_nanos() / self.window.as_nanos().max(1);
                 self.roll_to(w);
                 let ws = self.window.as_secs_f64();
-                let value = self.report.windows.last().and_then(|r| metric.of_audio_window(r, ws));
+                // The lane has the window's meters: waits for it to have measured every period before.
+                let value = self.lane().last_row().and_then(|r| metric.of_audio_window(&r, ws));
                 lab.send(Event::Experiment(super::experiment::ExperimentMsg::Value { probe, value }));
             }
             MonitorMsg::Missing(n) => {
@@ -382,17 +317,13 @@ impl Behavior for AudioMonitor {
                 self.report.missing += 1;
                 self.win_missing += 1;
                 self.bad_period();
-                self.captured_silence(self.period_starts.frames as usize);
+                let frames = self.period_starts.frames as usize;
+                self.lane().send(lane::Step::Silence { frames });
             }
-            MonitorMsg::Block(b) => {
+            MonitorMsg::Block { b, mixed } => {
                 let w = self.window_of(b.n);
                 self.roll_to(w);
                 self.report.periods += 1;
-                let inputs = b.inputs.len();
-                for (ch, buf) in b.inputs.iter().enumerate() {
-                    let clipped = u64::from(b.clipped.get(ch).copied().unwrap_or(0));
-                    self.meter(ch, buf, clipped);
-                }
                 self.win_load.0 += b.dsp_load;
                 self.win_load.1 += 1;
                 self.load_sum += b.dsp_load;
@@ -402,16 +333,10 @@ impl Behavior for AudioMonitor {
                     self.report.xruns += 1;
                     self.win_xruns += 1;
                     self.bad_period();
-                    self.captured_silence(b.out[0].len());
                 } else {
                     self.run = 0;
-                    for k in 0..2 {
-                        let clipped = u64::from(b.clipped.get(inputs + k).copied().unwrap_or(0));
-                        self.meter(inputs + k, &b.out[k], clipped);
-                    }
-                    self.captured(&b.out[0], &b.out[1]);
                 }
-                lab.send(Event::Device(DeviceMsg::Returned(b)));
+                self.lane().send(lane::Step::Block { b, mix: !mixed });
             }
         }
     }
@@ -421,16 +346,15 @@ impl Behavior for AudioMonitor {
         let w = end.div_ceil(self.window.as_nanos().max(1));
         self.roll_to(w);
         self.report.dsp_load_mean = if self.delivered > 0 { self.load_sum / self.delivered as f64 } else { 0.0 };
-        match self.loudness.integrated() {
+        let m = self.lane.take().expect("invariant: the monitor finishes once").finish();
+        self.report.meters = m.meters;
+        self.report.windows = m.windows;
+        self.report.csv = Some(m.csv);
+        match m.output_lufs {
             Ok(lufs) => self.report.output_lufs = lufs.filter(|v| v.is_finite()),
             Err(e) => self.report.loudness_error = Some(e),
         }
-        if let Some(w) = self.recorder.take() {
-            if let Err(e) = w.finalize() {
-                self.report.record_error = Some(format!("cannot finish the recording: {e}"));
-            }
-        }
-        let _ = self.channels;
+        self.report.record_error = m.record_error;
         std::mem::take(&mut self.report)
     }
 }

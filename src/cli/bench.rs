@@ -113,10 +113,16 @@ fn measure(sc: &Scenario, repeat: u32, label: &str) -> Result<(f64, crate::run::
         // One run's output alive at a time: the peak RSS is that of one run.
         drop(last.take());
         let started = Instant::now();
+        let cpu0 = cpu_s();
         let out = simulate(sc, sc.seed, None)?;
         let wall = started.elapsed().as_secs_f64();
+        // The run's threads together (the audio lane runs beside the lab's): more than the wall time.
+        let cpu = match (cpu0, cpu_s()) {
+            (Some(a), Some(b)) => format!(" ({:.2} s CPU)", b - a),
+            _ => String::new(),
+        };
         eprintln!(
-            "run {}/{}{label}: {:.3} s wall, {} requests, {} messages, {} instants",
+            "run {}/{}{label}: {:.3} s wall{cpu}, {} requests, {} messages, {} instants",
             i + 1,
             repeat,
             wall,
@@ -162,6 +168,19 @@ fn report(sc: &Scenario, out: crate::run::RunOutput, median: f64, repeat: u32) -
         rss
     ))?;
     Ok(())
+}
+
+/// The CPU time this process's threads have taken so far, user and system [s] (Linux: /proc/self/stat,
+/// in the kernel's clock ticks of 1/100 s, the USER_HZ of every Linux ABI).
+fn cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // After the command name (in parentheses, which may hold spaces): field 3 (state) on; utime and
+    // stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 /// Peak resident set size of this process [MB] (Linux: VmHWM).

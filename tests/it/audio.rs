@@ -424,3 +424,68 @@ proptest::proptest! {
         proptest::prop_assert!(chan(&out, "out_l").peak <= 1.0 && chan(&out, "out_r").peak <= 1.0);
     }
 }
+
+/// A run on its own does the audio path's sample work (mixer, meters, loudness) on a lane thread beside
+/// the lab's; a run in a pool of runs (a sweep's) does it on the lab's thread. The lane does the same
+/// steps in the same order either way, so every figure is the same bits: the summary (with a hypothesis
+/// probing the device during the run, which waits for the lane) and audio.csv, through xruns, a USB
+/// disconnect and captured silence.
+#[test]
+fn the_audio_lane_gives_the_same_bytes_on_its_own_thread_and_on_the_labs() {
+    let device = r#"to_pc = "loopback"
+playback = { kind = "sine", freq_hz = 220.0, level_dbfs = -18.0 }
+ducking_db = -6.0
+[device.inputs.ch3]
+source = { kind = "noise", level_dbfs = -20.0 }"#;
+    let chaos = r#"[experiment]
+baseline = "3s"
+recovery = "3s"
+settle = "1s"
+[[hypothesis]]
+name = "audio on time"
+service = "device"
+metric = "audio_availability"
+min = 0.99
+[[chaos]]
+fault = "xrun-storm"
+target = "device"
+at = "4s"
+for = "2s"
+rate = 0.3
+[[chaos]]
+fault = "device-disconnect"
+target = "device"
+at = "8s"
+for = "500ms"
+[[chaos]]
+fault = "silence"
+target = "device"
+at = "10s"
+for = "1s"
+"#;
+    let sc = super::common::scenario(&audio("14s", device, chaos));
+    let bytes = |out: RunOutput| {
+        let mut out = out;
+        let csv = out.audio.as_mut().unwrap().csv.take().unwrap().finish().unwrap();
+        let csv = match csv {
+            ag06_lab::model::rows::Spool::Bytes(b) => b,
+            ag06_lab::model::rows::Spool::File(mut f) => {
+                use std::io::{Read, Seek};
+                let mut b = Vec::new();
+                f.rewind().unwrap();
+                f.read_to_end(&mut b).unwrap();
+                b
+            }
+        };
+        let summary = ag06_lab::model::summary::Summary::new(&sc, &out, ag06_lab::model::summary::Mode::Simulated, 0.0);
+        (String::from_utf8(summary.to_json()).unwrap(), String::from_utf8(csv).unwrap())
+    };
+    let beside = bytes(simulate(&sc, 3, None).unwrap());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let inline = bytes(pool.install(|| simulate(&sc, 3, None)).unwrap());
+    assert!(beside.0.contains("\"xruns\""), "the summary has the audio figures");
+    assert!(beside.0.contains("\"deviated\""), "the hypothesis saw the faults: {}", beside.0);
+    assert!(beside.1.lines().count() > 14 * 5, "audio.csv has a row per window per channel");
+    assert_eq!(beside.0, inline.0);
+    assert_eq!(beside.1, inline.1);
+}

@@ -25,8 +25,6 @@ pub(crate) use modelled::Modelled;
 pub(crate) enum DeviceMsg {
     /// Period boundary (live mode: time to collect the completed periods).
     Tick,
-    /// A block comes back for reuse.
-    Returned(Box<AudioBlock>),
     /// A device fault starts.
     FaultOn {
         /// Index of the fault in the scenario.
@@ -110,16 +108,15 @@ pub(crate) struct Core {
     active: Vec<(u32, FaultEffect)>,
     /// What the active faults add up to.
     pub effects: Effects,
-    /// Blocks back from the monitor, kept boxed: they travel in messages as boxes.
-    #[allow(clippy::vec_box)]
-    pool: Vec<Box<AudioBlock>>,
+    /// Blocks the audio lane is done with, for reuse (they travel as boxes).
+    done: std::sync::mpsc::Receiver<Box<AudioBlock>>,
     watch: Vec<u32>,
 }
 
 impl Core {
-    /// A block for the next period: one back from the monitor, or one made by `make`.
+    /// A block for the next period: one the audio lane is done with, or one made by `make`.
     pub(crate) fn block(&mut self, make: impl FnOnce() -> AudioBlock) -> Box<AudioBlock> {
-        let mut b = self.pool.pop().unwrap_or_else(|| Box::new(make()));
+        let mut b = self.done.try_recv().unwrap_or_else(|_| Box::new(make()));
         b.xrun = false;
         b.captured_silence = false;
         b
@@ -170,8 +167,9 @@ pub(crate) struct DeviceActor {
 }
 
 impl DeviceActor {
-    /// The modelled device of `sc` (which has one), its random streams derived from `seed`.
-    pub(crate) fn new(sc: &Scenario, seed: u64) -> Self {
+    /// The modelled device of `sc` (which has one), its random streams derived from `seed`; the blocks
+    /// the audio lane is done with come back on `done`.
+    pub(crate) fn new(sc: &Scenario, seed: u64, done: std::sync::mpsc::Receiver<Box<AudioBlock>>) -> Self {
         let spec = sc.device.clone().expect("invariant: the device actor exists only with a [device] section");
         let stream = Box::new(Modelled::new(&spec, seed));
         DeviceActor {
@@ -182,7 +180,7 @@ impl DeviceActor {
                 n: 0,
                 active: Vec::new(),
                 effects: Effects::NONE,
-                pool: Vec::new(),
+                done,
                 watch: Vec::new(),
             },
             stream,
@@ -217,7 +215,6 @@ impl Behavior for DeviceActor {
     fn handle(&mut self, msg: DeviceMsg, lab: &SimLab) {
         match msg {
             DeviceMsg::Tick => self.stream.tick(&mut self.core, lab),
-            DeviceMsg::Returned(b) => self.core.pool.push(b),
             DeviceMsg::FaultOn { fault, effect } => self.change_faults(|a| a.push((fault, effect))),
             DeviceMsg::FaultOff { fault } => self.change_faults(|a| a.retain(|(f, _)| *f != fault)),
             DeviceMsg::Disconnect { down_for } => {

@@ -146,7 +146,7 @@ impl Live {
         if !b.xrun {
             core.on_time(lab);
         }
-        lab.send(Event::Monitor(MonitorMsg::Block(b)));
+        lab.send(Event::Monitor(MonitorMsg::Block { b, mixed: true }));
     }
 }
 
