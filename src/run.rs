@@ -385,7 +385,7 @@ fn audio_nodes(
         device.schedule(lab);
         AudioAddrs {
             device: Node::new(device, lab.clone()).spawn(),
-            mixer: Node::new(MixerActor::new(d), lab.clone()).spawn(),
+            mixer: Node::new(MixerActor, lab.clone()).spawn(),
             monitor: Node::new(AudioMonitor::new(d, sc.window, sc.stop_at(), record.clone(), done), lab.clone())
                 .spawn(),
             sup: Node::new(DeviceSupervisor::new(sc, seed), lab.clone()).spawn(),

@@ -116,13 +116,6 @@ pub(crate) enum DeviceSupMsg {
 /// feed back into the run, so it runs beside the lab, in the order of the periods.
 pub(crate) struct MixerActor;
 
-impl MixerActor {
-    /// The mixer of `device` (its DSP runs on the monitor's lane).
-    pub(crate) fn new(_device: &Device) -> Self {
-        MixerActor
-    }
-}
-
 impl Behavior for MixerActor {
     type Msg = MixerMsg;
     type Event = Event;
@@ -238,10 +231,9 @@ impl AudioMonitor {
         record: Option<PathBuf>,
         done: std::sync::mpsc::Sender<Box<AudioBlock>>,
     ) -> Self {
-        let channels = device.inputs.len() + 2;
+        // The meters, windows, audio.csv and loudness come from the lane when the run is over.
         let report = AudioReport {
             channels: device.channel_names(),
-            meters: vec![ChannelMeter::default(); channels],
             period_s: device.period().as_secs_f64(),
             ..AudioReport::default()
         };
