@@ -127,13 +127,20 @@ impl Compressor {
         x * self.gain
     }
 
-    /// The gain computer, on the detector's mean square `ms`.
-    fn control(&mut self, ms: f64) {
+    /// The gain computer, on the detector's mean square `ms` (at each sample whose absolute index is a
+    /// multiple of [`CONTROL_EVERY`], after the detector took it in).
+    pub fn control(&mut self, ms: f64) {
         let level_db = ms.max(1e-20).ln() * (10.0 / std::f64::consts::LN_10);
         self.target_db = (level_db - self.threshold_db).max(0.0) * self.slope;
         let c = if self.target_db > self.reduction_db { self.att } else { self.rel };
         self.reduction_db = c * self.reduction_db + (1.0 - c) * self.target_db;
         self.gain = db_to_lin(self.makeup_db - self.reduction_db);
+    }
+
+    /// The gain on the samples from the last control point on.
+    #[inline(always)]
+    pub fn gain(&self) -> f64 {
+        self.gain
     }
 
     /// The detector, to run apart (see [`Compressor::apply`]).

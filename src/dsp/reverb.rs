@@ -105,50 +105,90 @@ impl Reverb {
     }
 
     /// Processes a block in place: the same arithmetic as [`Reverb::tick`] sample by sample, so the
-    /// same bits, arranged in segments that end where a line's reading or writing wraps, each in one loop:
-    /// the four combs side by side (four independent recursions per sample, no index arithmetic), then the
-    /// all-passes and the mix of the same sample (no recursion of their own: they fill the time the combs'
-    /// recursion leaves).
+    /// same bits, arranged in segments that end where a line's reading or writing wraps
+    /// ([`Reverb::segments`]).
     #[inline(always)]
     pub fn process(&mut self, x: &mut [f64]) {
+        self.segments(
+            x.len(),
+            #[inline(always)]
+            |seg, range, f| {
+                for (j, s) in x[range].iter_mut().enumerate() {
+                    *s = seg.tick(j, f, *s);
+                }
+            },
+        );
+    }
+
+    /// Runs the reverb over the next `n` samples in segments that end where a line's reading or writing
+    /// wraps: `f(segment, range, filt)` is to call [`Segment::tick`] once for each sample of `range` (the
+    /// samples' indices among the `n`), in order, with j = 0, 1, … (no index arithmetic in the segment's
+    /// loop: the four combs side by side, four independent recursions per sample). A caller can fuse
+    /// other work into that loop, so that its recursions and the combs' overlap.
+    #[inline(always)]
+    pub fn segments(&mut self, n: usize, mut f: impl FnMut(&Segment<'_>, std::ops::Range<usize>, &mut [f64; 4])) {
         use std::cell::Cell;
         let (damp, feedback, mix) = (self.damp, self.feedback, self.mix);
-        let mut f = self.filt;
+        let mut filt = self.filt;
         let mut start = 0;
-        while start < x.len() {
-            let len = (x.len() - start).min(self.combs.run()).min(self.allpasses.run());
-            let seg = &mut x[start..start + len];
+        while start < n {
+            let len = (n - start).min(self.combs.run()).min(self.allpasses.run());
             let (cw, cr) = (self.combs.w, std::array::from_fn::<_, 4, _>(|k| self.combs.read_at(k)));
             let (aw, ar) = (self.allpasses.w, [self.allpasses.read_at(0), self.allpasses.read_at(1)]);
             // A line's slot read at a sample may be the one written at that sample (the longest line), so
             // the ring is read and written through cells, in the order `tick` does.
             let combs = Cell::from_mut(&mut self.combs.ring[..]).as_slice_of_cells();
             let allpasses = Cell::from_mut(&mut self.allpasses.ring[..]).as_slice_of_cells();
-            let (c_out, a_out) = (&combs[cw..cw + len], &allpasses[aw..aw + len]);
-            let c_in: [&[Cell<[f64; 4]>]; 4] = std::array::from_fn(|k| &combs[cr[k]..cr[k] + len]);
-            let a_in = [&allpasses[ar[0]..ar[0] + len], &allpasses[ar[1]..ar[1] + len]];
-            for j in 0..len {
-                let dry = seg[j];
-                let input = dry * 0.25;
-                let y = [c_in[0][j].get()[0], c_in[1][j].get()[1], c_in[2][j].get()[2], c_in[3][j].get()[3]];
-                for k in 0..4 {
-                    f[k] = y[k] * (1.0 - damp) + f[k] * damp;
-                }
-                c_out[j].set(std::array::from_fn(|k| input + f[k] * feedback));
-                let mut wet = 0.0 + y[0] + y[1] + y[2] + y[3];
-                let old = [a_in[0][j].get()[0], a_in[1][j].get()[1]];
-                let mut to_allpasses = [0.0; 2];
-                for k in 0..2 {
-                    to_allpasses[k] = wet + old[k] * 0.5;
-                    wet = old[k] - wet;
-                }
-                a_out[j].set(to_allpasses);
-                seg[j] = dry * (1.0 - mix) + wet * mix;
-            }
+            let seg = Segment {
+                c_out: &combs[cw..cw + len],
+                a_out: &allpasses[aw..aw + len],
+                c_in: std::array::from_fn(|k| &combs[cr[k]..cr[k] + len]),
+                a_in: [&allpasses[ar[0]..ar[0] + len], &allpasses[ar[1]..ar[1] + len]],
+                damp,
+                feedback,
+                mix,
+            };
+            f(&seg, start..start + len, &mut filt);
             self.combs.advance(len);
             self.allpasses.advance(len);
             start += len;
         }
-        self.filt = f;
+        self.filt = filt;
+    }
+}
+
+/// A stretch of samples over which no line's reading or writing wraps ([`Reverb::segments`]).
+pub struct Segment<'a> {
+    c_out: &'a [std::cell::Cell<[f64; 4]>],
+    c_in: [&'a [std::cell::Cell<[f64; 4]>]; 4],
+    a_out: &'a [std::cell::Cell<[f64; 2]>],
+    a_in: [&'a [std::cell::Cell<[f64; 2]>]; 2],
+    damp: f64,
+    feedback: f64,
+    mix: f64,
+}
+
+impl Segment<'_> {
+    /// Sample j of the segment: [`Reverb::tick`]'s arithmetic on `dry`, with the combs' damping filters'
+    /// outputs in `filt`.
+    #[inline(always)]
+    pub fn tick(&self, j: usize, filt: &mut [f64; 4], dry: f64) -> f64 {
+        let (damp, feedback, mix) = (self.damp, self.feedback, self.mix);
+        let input = dry * 0.25;
+        let c_in = &self.c_in;
+        let y = [c_in[0][j].get()[0], c_in[1][j].get()[1], c_in[2][j].get()[2], c_in[3][j].get()[3]];
+        for k in 0..4 {
+            filt[k] = y[k] * (1.0 - damp) + filt[k] * damp;
+        }
+        self.c_out[j].set(std::array::from_fn(|k| input + filt[k] * feedback));
+        let mut wet = 0.0 + y[0] + y[1] + y[2] + y[3];
+        let old = [self.a_in[0][j].get()[0], self.a_in[1][j].get()[1]];
+        let mut to_allpasses = [0.0; 2];
+        for k in 0..2 {
+            to_allpasses[k] = wet + old[k] * 0.5;
+            wet = old[k] - wet;
+        }
+        self.a_out[j].set(to_allpasses);
+        dry * (1.0 - mix) + wet * mix
     }
 }
