@@ -270,20 +270,13 @@ impl VocalChain {
     /// sample as [`VocalChain::tick_to_compressor`], so the same bits.
     #[inline(always)]
     fn front_pipelined(&mut self, n0: u64, x: &mut [f64], voice: &mut [bool]) {
+        let n = x.len();
+        let mut levels = self.levels_for(n);
         let [e0, e1, e2] = &mut self.eq[..] else { unreachable!("three bands") };
         let (Some(hpf), Some(gate)) = (&mut self.hpf, &mut self.gate) else { unreachable!("an HPF and a gate") };
-        let n = x.len();
         let voice = &mut voice[..n];
-        let mut levels = std::mem::take(&mut self.levels);
-        levels.clear();
-        levels.resize(n, 0.0);
-        let mut p = Pipeline {
-            lanes: Lanes4::new([hpf, e0, e1, e2]),
-            gate: *gate,
-            detector: self.comp.as_ref().map_or(Detector::UNUSED, Compressor::detector),
-            prev: [0.0; 4],
-            hpf_out: [0.0; SKEW],
-        };
+        let detector = self.comp.as_ref().map_or(Detector::UNUSED, Compressor::detector);
+        let mut p = Pipeline::new(Lanes4::new([hpf, e0, e1, e2]), *gate, detector);
         // Filling: steps where lane 3 has no sample yet (all of a block shorter than the pipeline).
         for t in 0..SKEW + 2 {
             p.edge(t, x, voice, &mut levels);
@@ -311,23 +304,15 @@ impl VocalChain {
     /// samples in order with the same arithmetic, so the same bits as [`VocalChain::tick`].
     #[inline(always)]
     fn front_fused(&mut self, n0: u64, x: &mut [f64], voice: &mut [bool]) {
+        let n = x.len();
+        let mut levels = self.levels_for(n);
         let [e0, e1, e2] = &mut self.eq[..] else { unreachable!("three bands") };
         let (Some(hpf), Some(gate)) = (&mut self.hpf, &mut self.gate) else { unreachable!("an HPF and a gate") };
         let (Some(comp), Some(reverb)) = (&mut self.comp, &mut self.reverb) else {
             unreachable!("a compressor and a reverb")
         };
-        let n = x.len();
         let voice = &mut voice[..n];
-        let mut levels = std::mem::take(&mut self.levels);
-        levels.clear();
-        levels.resize(n, 0.0);
-        let mut p = Pipeline {
-            lanes: Lanes4::new([hpf, e0, e1, e2]),
-            gate: *gate,
-            detector: comp.detector(),
-            prev: [0.0; 4],
-            hpf_out: [0.0; SKEW],
-        };
+        let mut p = Pipeline::new(Lanes4::new([hpf, e0, e1, e2]), *gate, comp.detector());
         for t in 0..SKEW + 2 {
             p.edge(t, x, voice, &mut levels);
         }
@@ -350,6 +335,15 @@ impl VocalChain {
         comp.apply(n0 + m as u64, &mut x[m..], p.detector, &levels[m..]);
         reverb.process(&mut x[m..]);
         self.levels = levels;
+    }
+
+    /// The detector's levels' buffer, `n` zeros (its room kept from block to block).
+    #[inline(always)]
+    fn levels_for(&mut self, n: usize) -> Vec<f64> {
+        let mut levels = std::mem::take(&mut self.levels);
+        levels.clear();
+        levels.resize(n, 0.0);
+        levels
     }
 
     /// Reserves room for blocks of up to `frames`, so that [`VocalChain::process`] never allocates.
@@ -381,6 +375,12 @@ struct Pipeline {
 }
 
 impl Pipeline {
+    /// The pipeline at the start of a block: every lane's output and the HPF's last outputs zero.
+    #[inline(always)]
+    fn new(lanes: Lanes4, gate: Gate, detector: Detector) -> Self {
+        Pipeline { lanes, gate, detector, prev: [0.0; 4], hpf_out: [0.0; SKEW] }
+    }
+
     /// Lane 3's output of sample `i` to the detector (its level into `levels[i]`) and to `x[i]`.
     #[inline(always)]
     fn emit(detector: &mut Detector, i: usize, y: f64, x: &mut [f64], levels: &mut [f64]) {
