@@ -451,7 +451,8 @@ impl Pipeline {
         while s < range.end {
             // Up to the next control point: the gain computer runs at most at the chunk's first sample, so
             // that step goes apart and the loop over the others has no branch (with one, the compiler
-            // no longer packs the lanes into vector registers: measured 17% slower).
+            // no longer packs the lanes into vector registers: the mixer's 128 frames took 1.50-1.54 us
+            // instead of 1.27).
             let offset = ((n0 + s as u64) % CONTROL_EVERY) as usize;
             let end = (s + every - offset).min(range.end);
             let ms = step!(s);
