@@ -1,17 +1,22 @@
 //! The audio lane: the audio path's sample work (the mixer's DSP, the monitor's meters, loudness and
-//! recording) on a thread of its own, in the order the actors hand it over.
+//! recording) beside the lab, in the order the actors hand it over.
 //!
 //! The mixer and the monitor decide everything that shapes the run on the lab's thread: which periods are
 //! late or missing, when a window closes, what goes to whom. What they do to the samples feeds nothing back
-//! into the run but the window a probe asks for, so it can run beside the lab: the monitor hands each
-//! step to the lane through a bounded queue (the lab waits when the lane is that far behind) and the lane
-//! does the steps one after the other, in the order they were sent. The results are the same bits as doing
-//! them on the lab's thread, whatever the two threads' timing: one thread does all the sample work, in one
-//! order. A probe's question waits for the lane to have done every step before it; the run's end waits for
-//! all of them.
+//! into the run but the window a probe asks for, so it can run beside the lab. The work is two stages, each
+//! with its own state, each taking the steps one after the other in the order they were sent: mixing (the
+//! mixer's DSP) and measuring (meters, windows, loudness, recording). The monitor hands the steps to the
+//! lane's thread through a bounded queue; the lane mixes them and leaves them to be measured. Whichever
+//! thread has nothing better to do measures the next batch: the lab while it would otherwise wait for the
+//! lane (its queue to the lane full), the lane while it has nothing to mix or too many batches wait. One
+//! thread at a time measures, the batches in order, so the results are the same bits as doing all the work
+//! on the lab's thread, whatever the two threads' timing. A probe's question waits for every step before
+//! it to be measured; the run's end waits for all of them.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Sender, SyncSender, TryRecvError, channel, sync_channel};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::JoinHandle;
 
 use super::{AudioBlock, AudioRow};
@@ -24,9 +29,13 @@ use crate::scenario::device::Device;
 /// Steps handed over at a time: the two threads meet once a batch, not once a step.
 const BATCH: usize = 16;
 
-/// Batches the lane may be behind the lab before the lab waits: at most (QUEUE + 2) × BATCH blocks in
-/// flight (0.4 MB for two inputs at 256 frames, 2.6 MB for six at 1024).
+/// Batches the lab may be ahead of the lane's mixing before it waits (or measures meanwhile).
 const QUEUE: usize = 2;
+
+/// Batches mixed and waiting to be measured before the lane measures one itself rather than mix on: at
+/// most (QUEUE + MIXED + 2) × BATCH blocks in flight (0.6 MB for two inputs at 256 frames, 4 MB for six at
+/// 1024).
+const MIXED: usize = 2;
 
 /// One step of the sample work.
 pub(crate) enum Step {
@@ -55,8 +64,18 @@ pub(crate) enum Step {
         /// The mean DSP load of its delivered periods.
         dsp_load: Option<f64>,
     },
-    /// Send back the last window's row of the first channel (a probe asks).
-    Last,
+}
+
+impl Step {
+    /// The mixing stage: the mixer's DSP on a block that asks for it (then marked mixed).
+    fn mix(&mut self, mixer: &mut Mixer) {
+        if let Step::Block { b, mix } = self {
+            if *mix {
+                mix_block(mixer, b);
+                *mix = false;
+            }
+        }
+    }
 }
 
 /// What the lane measured over the run.
@@ -75,11 +94,11 @@ pub(crate) struct Measured {
 
 /// The lab's end of the lane.
 pub(crate) enum Lane {
-    /// On a thread of its own.
+    /// Mixing on a thread of its own, measuring on whichever thread is free.
     Thread(Remote),
-    /// On the lab's thread, step by step as they come: where the run shares the cores with other runs
-    /// (a sweep's, an exploration's), or the machine has one.
-    Inline(Box<Plane>),
+    /// Both stages on the lab's thread, step by step as they come: where the run shares the cores with
+    /// other runs (a sweep's, an exploration's), or the machine has one.
+    Inline(Box<(Mixer, Measure)>),
 }
 
 /// A lane on a thread of its own.
@@ -87,8 +106,61 @@ pub(crate) struct Remote {
     /// The steps not handed over yet.
     batch: Vec<Step>,
     steps: Option<SyncSender<Vec<Step>>>,
-    rows: Receiver<Option<AudioRow>>,
-    thread: Option<JoinHandle<Option<Measured>>>,
+    /// Batches handed over.
+    sent: u64,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the two threads share: the batches mixed and not measured yet, and the measuring stage.
+struct Shared {
+    mixed: Mutex<VecDeque<Vec<Step>>>,
+    measure: Mutex<Measure>,
+}
+
+/// The measuring stage was left half-way by a panic on the other thread.
+struct Poisoned;
+
+impl Shared {
+    /// The measuring stage: waiting for it if `wait`, `None` if the other thread has it.
+    fn measure(&self, wait: bool) -> Result<Option<MutexGuard<'_, Measure>>, Poisoned> {
+        if wait {
+            return self.measure.lock().map(Some).map_err(|_| Poisoned);
+        }
+        match self.measure.try_lock() {
+            Ok(m) => Ok(Some(m)),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Poisoned(_)) => Err(Poisoned),
+        }
+    }
+
+    /// Measures the next mixed batch, if there is one and the other thread is not measuring (or, if `wait`,
+    /// once it is done); whether it measured one.
+    fn measure_next(&self, wait: bool) -> Result<bool, Poisoned> {
+        let Some(mut m) = self.measure(wait)? else { return Ok(false) };
+        Ok(self.measure_next_with(&mut m))
+    }
+
+    /// [`Shared::measure_next`] with the measuring stage in hand.
+    fn measure_next_with(&self, m: &mut Measure) -> bool {
+        // Taken while the measuring stage is held: the batches are measured in the order they were mixed.
+        let next = self.mixed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
+        let Some(batch) = next else { return false };
+        for step in batch {
+            m.step(step);
+        }
+        m.batches += 1;
+        true
+    }
+
+    /// Batches mixed and not measured yet.
+    fn backlog(&self) -> usize {
+        self.mixed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    fn push(&self, batch: Vec<Step>) {
+        self.mixed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back(batch);
+    }
 }
 
 impl Lane {
@@ -101,52 +173,72 @@ impl Lane {
         record: Option<PathBuf>,
         done: Sender<Box<AudioBlock>>,
     ) -> Lane {
-        let plane = Box::new(Plane::new(device, window_rows, record, done));
+        let mixer = Mixer::new(device.mixer(), f64::from(device.rate_hz));
+        let measure = Measure::new(device, window_rows, record, done);
         let spare =
             rayon::current_thread_index().is_none() && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         if !spare {
-            return Lane::Inline(plane);
+            return Lane::Inline(Box::new((mixer, measure)));
         }
         let (steps, inbox) = sync_channel::<Vec<Step>>(QUEUE);
-        let (rows_tx, rows) = channel();
-        // The plane goes over once the thread runs, so that it stays here if no thread can be had.
-        let (plane_tx, plane_rx) = channel::<Box<Plane>>();
+        // The mixer and the shared stage go over once the thread runs, so that they stay here if no thread
+        // can be had.
+        let (start_tx, start_rx) = channel::<(Mixer, Arc<Shared>)>();
         let spawned = std::thread::Builder::new().name("audio-lane".into()).spawn(move || {
-            let mut plane = plane_rx.recv().ok()?;
-            for batch in inbox {
-                for step in batch {
-                    if let Some(row) = plane.step(step) {
-                        // The monitor waits for it; gone only if the lab is being torn down.
-                        let _ = rows_tx.send(row);
+            let Ok((mut mixer, lane)) = start_rx.recv() else { return };
+            // A poisoned measuring stage: the lab's thread panicked while measuring, and is unwinding.
+            let measure = |wait| lane.measure_next(wait).unwrap_or(false);
+            loop {
+                let mut batch = match inbox.try_recv() {
+                    Ok(batch) => batch,
+                    Err(TryRecvError::Empty) => {
+                        // Nothing to mix: measure meanwhile, or wait for the next batch.
+                        if measure(false) {
+                            continue;
+                        }
+                        match inbox.recv() {
+                            Ok(batch) => batch,
+                            Err(_) => break,
+                        }
                     }
+                    Err(TryRecvError::Disconnected) => break,
+                };
+                while lane.backlog() >= MIXED && measure(true) {}
+                for step in &mut batch {
+                    step.mix(&mut mixer);
                 }
+                lane.push(batch);
             }
-            Some(plane.finish())
+            while measure(true) {}
         });
         match spawned {
             Ok(thread) => {
-                let _ = plane_tx.send(plane);
+                let shared = Arc::new(Shared { mixed: Mutex::new(VecDeque::new()), measure: Mutex::new(measure) });
+                let _ = start_tx.send((mixer, Arc::clone(&shared)));
                 Lane::Thread(Remote {
                     batch: Vec::with_capacity(BATCH),
                     steps: Some(steps),
-                    rows,
+                    sent: 0,
+                    shared,
                     thread: Some(thread),
                 })
             }
             // No thread to be had: the lane on this one (the same bits, only slower).
             Err(e) => {
                 tracing::debug!(error = %e, "no thread for the audio lane: the audio path runs on the lab's");
-                Lane::Inline(plane)
+                Lane::Inline(Box::new((mixer, measure)))
             }
         }
     }
 
-    /// Hands `step` to the lane (on a thread of its own, in a batch of [`BATCH`], waiting while the lane
-    /// is [`QUEUE`] batches behind).
-    pub(crate) fn send(&mut self, step: Step) {
+    /// Hands `step` to the lane (on a thread of its own, in a batch of [`BATCH`], measuring or waiting
+    /// while the lane's mixing is [`QUEUE`] batches behind).
+    pub(crate) fn send(&mut self, mut step: Step) {
         match self {
-            Lane::Inline(plane) => {
-                plane.step(step);
+            Lane::Inline(lane) => {
+                let (mixer, measure) = &mut **lane;
+                step.mix(mixer);
+                measure.step(step);
             }
             Lane::Thread(r) => {
                 r.batch.push(step);
@@ -157,16 +249,31 @@ impl Lane {
         }
     }
 
-    /// The last window's row of the first channel, once the lane has done every step sent before.
+    /// The last window's row of the first channel, once every step sent before is measured.
     pub(crate) fn last_row(&mut self) -> Option<AudioRow> {
         match self {
-            Lane::Inline(plane) => plane.windows.last().cloned(),
+            Lane::Inline(lane) => lane.1.windows.last().cloned(),
             Lane::Thread(r) => {
-                r.batch.push(Step::Last);
                 r.flush();
-                match r.rows.recv() {
-                    Ok(row) => row,
-                    Err(_) => r.lane_died(),
+                loop {
+                    let shared = Arc::clone(&r.shared);
+                    match shared.measure(false) {
+                        Ok(Some(mut m)) => {
+                            if m.batches == r.sent {
+                                return m.windows.last().cloned();
+                            }
+                            if shared.measure_next_with(&mut m) {
+                                continue;
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(Poisoned) => r.lane_died(),
+                    }
+                    // The lane is still mixing the batches before (it only stops when its queue closes).
+                    if r.thread.as_ref().is_none_or(JoinHandle::is_finished) {
+                        r.lane_died();
+                    }
+                    std::thread::yield_now();
                 }
             }
         }
@@ -175,40 +282,67 @@ impl Lane {
     /// Waits for the lane to do every step sent, and takes what it measured.
     pub(crate) fn finish(self) -> Measured {
         match self {
-            Lane::Inline(plane) => plane.finish(),
+            Lane::Inline(lane) => lane.1.finish(),
             Lane::Thread(mut r) => {
                 r.flush();
                 r.steps = None;
                 match r.thread.take().map(JoinHandle::join) {
-                    Some(Ok(Some(m))) => m,
+                    Some(Ok(())) => {}
                     Some(Err(panic)) => std::panic::resume_unwind(panic),
-                    Some(Ok(None)) | None => panic!("the audio lane's thread panicked earlier in the run"),
+                    None => panic!("the audio lane's thread panicked earlier in the run"),
                 }
+                let shared = Arc::clone(&r.shared);
+                drop(r);
+                let Ok(shared) = Arc::try_unwrap(shared) else {
+                    unreachable!("the lane's thread, joined, holds it no more")
+                };
+                let mut measure = match shared.measure.into_inner() {
+                    Ok(m) => m,
+                    Err(_) => panic!("the audio lane's thread panicked while measuring"),
+                };
+                // The lane measured every batch before it ended; any left (none) in order here.
+                for step in
+                    shared.mixed.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).into_iter().flatten()
+                {
+                    measure.step(step);
+                }
+                measure.finish()
             }
         }
     }
 }
 
 impl Remote {
-    /// Hands the steps not handed over yet to the lane.
+    /// Hands the steps not handed over yet to the lane; while its mixing is behind, measures what it mixed
+    /// meanwhile, or gives the core away.
     fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
         let mut batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
         let Some(steps) = &self.steps else { self.lane_died() };
         loop {
             match steps.try_send(batch) {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.sent += 1;
+                    return;
+                }
                 Err(std::sync::mpsc::TrySendError::Full(b)) => {
                     batch = b;
-                    // The lane is behind: give the core away until it has taken a batch (parking
-                    // here would make the lane wake this thread, a system call, at every batch).
-                    std::thread::yield_now();
+                    match self.shared.measure_next(false) {
+                        Ok(true) => {}
+                        // Nothing to measure: give the core away until the lane has taken a batch (parking
+                        // here would make the lane wake this thread, a system call, at every batch).
+                        Ok(false) => std::thread::yield_now(),
+                        Err(Poisoned) => self.lane_died(),
+                    }
                 }
                 Err(std::sync::mpsc::TrySendError::Disconnected(_)) => self.lane_died(),
             }
         }
     }
 
-    /// The lane's thread stopped taking steps: it panicked; that panic goes on here, on the lab's thread.
+    /// The lane's thread stopped: it panicked; that panic goes on here, on the lab's thread.
     fn lane_died(&mut self) -> ! {
         self.steps = None;
         match self.thread.take().map(JoinHandle::join) {
@@ -229,9 +363,27 @@ impl Drop for Remote {
     }
 }
 
-/// The lane's state: the mixer, the meters, the loudness meter and the recording.
-pub(crate) struct Plane {
-    mixer: Mixer,
+/// The mixer's DSP on `b`: the bus's clipped samples counted after the inputs', and silence captured in
+/// place of the mix if the computer captures silence.
+fn mix_block(mixer: &mut Mixer, b: &mut AudioBlock) {
+    let n0 = b.n * b.out[0].len() as u64;
+    let AudioBlock { inputs, playback, out, clipped, .. } = b;
+    let [l, r] = out;
+    let bus = mixer.process(n0, inputs, [&playback[0], &playback[1]], [l, r]);
+    let k = inputs.len();
+    clipped.resize(k + 2, 0);
+    clipped[k] = bus[0];
+    clipped[k + 1] = bus[1];
+    if b.captured_silence {
+        b.out[0].fill(0.0);
+        b.out[1].fill(0.0);
+    }
+}
+
+/// The measuring stage: the meters, the windows, the loudness meter and the recording.
+pub(crate) struct Measure {
+    /// Batches measured (a lane on a thread of its own).
+    batches: u64,
     /// Channel names: ch1.., out_l, out_r.
     channels: Vec<String>,
     win_meters: Vec<ChannelMeter>,
@@ -246,7 +398,7 @@ pub(crate) struct Plane {
     done: Sender<Box<AudioBlock>>,
 }
 
-impl Plane {
+impl Measure {
     fn new(device: &Device, window_rows: usize, record: Option<PathBuf>, done: Sender<Box<AudioBlock>>) -> Self {
         let channels = device.inputs.len() + 2;
         let mut record_error = None;
@@ -267,8 +419,8 @@ impl Plane {
         });
         let mut windows = Vec::new();
         crate::metrics::reserve_windows(&mut windows, window_rows, 1);
-        Plane {
-            mixer: Mixer::new(device.mixer(), f64::from(device.rate_hz)),
+        Measure {
+            batches: 0,
             channels: device.channel_names(),
             win_meters: vec![ChannelMeter::default(); channels],
             meters: vec![ChannelMeter::default(); channels],
@@ -283,38 +435,16 @@ impl Plane {
         }
     }
 
-    /// Does one step; [`Step::Last`] answers with a row.
-    fn step(&mut self, step: Step) -> Option<Option<AudioRow>> {
+    /// Measures one step (mixed if it asked to be).
+    fn step(&mut self, step: Step) {
         match step {
-            Step::Block { mut b, mix } => {
-                if mix {
-                    self.mix(&mut b);
-                }
+            Step::Block { b, .. } => {
                 self.measure(&b);
                 // The device reuses it; gone only if the device is (the run is being torn down).
                 let _ = self.done.send(b);
             }
             Step::Silence { frames } => self.captured_silence(frames),
             Step::Close { t_s, xruns, missing, dsp_load } => self.close(t_s, xruns, missing, dsp_load),
-            Step::Last => return Some(self.windows.last().cloned()),
-        }
-        None
-    }
-
-    /// The mixer's DSP on `b`: the bus's clipped samples counted after the inputs', and silence captured
-    /// in place of the mix if the computer captures silence.
-    fn mix(&mut self, b: &mut AudioBlock) {
-        let n0 = b.n * b.out[0].len() as u64;
-        let AudioBlock { inputs, playback, out, clipped, .. } = b;
-        let [l, r] = out;
-        let bus = self.mixer.process(n0, inputs, [&playback[0], &playback[1]], [l, r]);
-        let k = inputs.len();
-        clipped.resize(k + 2, 0);
-        clipped[k] = bus[0];
-        clipped[k + 1] = bus[1];
-        if b.captured_silence {
-            b.out[0].fill(0.0);
-            b.out[1].fill(0.0);
         }
     }
 
