@@ -32,9 +32,10 @@ const BATCH: usize = 16;
 /// Batches the lab may be ahead of the lane's mixing before it waits (or measures meanwhile).
 const QUEUE: usize = 2;
 
-/// Batches mixed and waiting to be measured before the lane measures one itself rather than mix on: at
-/// most (QUEUE + MIXED + 2) × BATCH blocks in flight (0.6 MB for two inputs at 256 frames, 4 MB for six at
-/// 1024).
+/// Batches mixed and waiting to be measured before the lane measures one itself rather than mix on. At
+/// most (QUEUE + MIXED + 3) × BATCH blocks are in flight (0.7 MB for two inputs at 256 frames, 4.6 MB for
+/// six at 1024): the batch the lab fills, those in its queue to the lane, the one being mixed, those
+/// mixed and waiting, the one being measured.
 const MIXED: usize = 2;
 
 /// One step of the sample work.
