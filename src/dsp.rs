@@ -234,6 +234,12 @@ mod tests {
 
     /// Runs 2 s of a voice-like signal through the mixer in blocks of `block` frames.
     fn run_mixer(block: usize) -> Vec<f32> {
+        run_mixer_told(block, &[])
+    }
+
+    /// [`run_mixer`], the mixer told that the inputs flagged in `silent` are digital silence (CH3 to CH6
+    /// are; CH1 pauses).
+    fn run_mixer_told(block: usize, silent: &[bool]) -> Vec<f32> {
         let mut m = mixer();
         let total = 96_000;
         let mut voice = Source::noise(0.3, crate::sim::stream(9, "voice"));
@@ -255,7 +261,11 @@ mod tests {
             let mut pb = vec![0.0; frames];
             music.fill(n0, RATE, &mut pb);
             let (mut l, mut r) = (vec![0.0; frames], vec![0.0; frames]);
-            m.process(n0, &inputs, [&pb, &pb], [&mut l, &mut r]);
+            // CH1 is silent in its pauses: the flag must not keep its chain (and its reverb's tail) out.
+            let ch1_silent = inputs[0].iter().all(|x| x.to_bits() == 0);
+            let told: Vec<bool> =
+                silent.iter().enumerate().map(|(k, s)| if k == 0 { *s && ch1_silent } else { *s }).collect();
+            m.process_known(n0, &inputs, &told, [&pb, &pb], [&mut l, &mut r]);
             out.extend(l.iter().zip(&r).flat_map(|(a, b)| [*a, *b]));
             n0 += frames as u64;
         }
@@ -271,6 +281,16 @@ mod tests {
         assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "64 vs 1024 frames differ");
         assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()), "64 vs 256 frames differ");
         assert!(a.iter().any(|x| *x != 0.0));
+    }
+
+    #[test]
+    fn inputs_known_to_be_silent_are_left_out_with_the_same_bits() {
+        // The bus starts at +0.0 and a silent input adds +0.0 x a pan gain (>= 0): no bit changes.
+        let all = run_mixer(256);
+        let told = run_mixer_told(256, &[true, false, true, true, true, true]);
+        assert_eq!(all.len(), told.len());
+        assert!(all.iter().zip(&told).all(|(x, y)| x.to_bits() == y.to_bits()), "leaving them out changed the mix");
+        assert!(all.iter().any(|x| *x != 0.0));
     }
 
     /// The audio path (sources, mixer and chain, meters, loudness) over 2 s: its output's bits, the

@@ -50,6 +50,10 @@ pub(crate) struct AudioBlock {
     /// Clipped samples per channel: each input at its converter, then the two sides of the bus (beyond
     /// full scale, clamped by the USB stream). Each clipped sample is counted once, where it clipped.
     pub clipped: Vec<u32>,
+    /// The inputs known to be digital silence (every sample +0.0) without reading them: a silent source
+    /// through the converters. The mixer leaves them out of the bus and the meters count them unread (the
+    /// same bits either way). Inputs past its end are not known to be.
+    pub silent: Vec<bool>,
 }
 
 /// Messages to the mixer.

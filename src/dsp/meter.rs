@@ -63,15 +63,27 @@ impl ChannelMeter {
         let peak = peak.iter().fold(0f32, |m, x| m.max(*x));
         let sum: f64 = sq.iter().map(|x| f64::from(*x)).sum();
         let all_zero = nonzero.iter().all(|n| *n == 0);
-        self.peak = self.peak.max(f64::from(peak));
+        self.fold(f64::from(peak), sum, all_zero, block.len());
+    }
+
+    /// Measures a block of `frames` samples of +0.0 without reading it: the same as [`ChannelMeter::add`]
+    /// of it.
+    pub fn add_silence(&mut self, frames: usize) {
+        self.fold(0.0, 0.0, true, frames);
+    }
+
+    /// Takes in a block of `len` samples: its peak, its sum of squares, whether it is all zeros.
+    #[inline(always)]
+    fn fold(&mut self, peak: f64, sum: f64, all_zero: bool, len: usize) {
+        self.peak = self.peak.max(peak);
         self.sum_sq += sum;
-        self.samples += block.len() as u64;
+        self.samples += len as u64;
         self.blocks += 1;
         if all_zero {
             self.zero_blocks += 1;
         }
         // Below SILENCE_DBFS RMS: the mean square below its square (no logarithm per block).
-        if block.is_empty() || sum / (block.len() as f64) < SILENCE_MEAN_SQUARE {
+        if len == 0 || sum / (len as f64) < SILENCE_MEAN_SQUARE {
             self.quiet_blocks += 1;
         }
     }
@@ -101,6 +113,22 @@ impl ChannelMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_silent_block_measures_the_same_unread() {
+        for frames in [0, 1, 7, 64, 256, 1024] {
+            let (mut read, mut unread) = (ChannelMeter::default(), ChannelMeter::default());
+            // After a block of sound, so that a peak and a sum are there to keep.
+            let sound: Vec<f32> = (0..100).map(|i| (i as f32 * 0.37).sin() * 0.5).collect();
+            read.add(&sound);
+            unread.add(&sound);
+            read.add(&vec![0.0; frames]);
+            unread.add_silence(frames);
+            assert_eq!(read, unread, "{frames} frames");
+            assert_eq!(read.sum_sq.to_bits(), unread.sum_sq.to_bits());
+            assert_eq!(read.peak.to_bits(), unread.peak.to_bits());
+        }
+    }
 
     #[test]
     fn the_silence_threshold_is_the_same_level_in_both_forms() {

@@ -127,15 +127,37 @@ impl Mixer {
     /// index of the block's first frame. Returns the samples of each side of the bus beyond full scale
     /// (clipped by the stream).
     pub fn process(&mut self, n0: u64, inputs: &[Vec<f32>], playback: [&[f32]; 2], out: [&mut [f32]; 2]) -> [u32; 2] {
+        self.process_known(n0, inputs, &[], playback, out)
+    }
+
+    /// [`Mixer::process`], told which inputs are digital silence (`silent[k]`: every sample of input `k`
+    /// is +0.0; a shorter `silent` says nothing of the inputs past its end). Those other than CH1 (whose
+    /// vocal chain runs on, its reverb ringing out) are left out of the bus: adding +0.0 × a pan gain (≥ 0)
+    /// to a bus that starts at +0.0 changes none of its bits, so the result is the same.
+    pub fn process_known(
+        &mut self,
+        n0: u64,
+        inputs: &[Vec<f32>],
+        silent: &[bool],
+        playback: [&[f32]; 2],
+        out: [&mut [f32]; 2],
+    ) -> [u32; 2] {
         super::simd::wide(
             #[inline(always)]
-            || self.process_block(n0, inputs, playback, out),
+            || self.process_block(n0, inputs, silent, playback, out),
         )
     }
 
     /// [`Mixer::process`], inlined into each build of [`super::simd::wide`].
     #[inline(always)]
-    fn process_block(&mut self, n0: u64, inputs: &[Vec<f32>], playback: [&[f32]; 2], out: [&mut [f32]; 2]) -> [u32; 2] {
+    fn process_block(
+        &mut self,
+        n0: u64,
+        inputs: &[Vec<f32>],
+        silent: &[bool],
+        playback: [&[f32]; 2],
+        out: [&mut [f32]; 2],
+    ) -> [u32; 2] {
         let frames = out[0].len();
         let [out_l, out_r] = out;
         if self.cfg.to_pc == ToPc::DryCh12 {
@@ -159,7 +181,7 @@ impl Mixer {
         out_l.fill(0.0);
         out_r.fill(0.0);
         for (k, (ch, &(gl, gr))) in inputs.iter().zip(&self.pans).enumerate() {
-            if gl == 0.0 && gr == 0.0 {
+            if (gl == 0.0 && gr == 0.0) || (k > 0 && silent.get(k) == Some(&true)) {
                 continue;
             }
             let ch: &[f32] = if k == 0 { &self.ch1 } else { &ch[..frames] };

@@ -145,6 +145,11 @@ impl Source {
         Source::Noise { amp, rng: Box::new(rng) }
     }
 
+    /// Whether this is the silent source (its blocks are all +0.0).
+    pub fn is_silence(&self) -> bool {
+        matches!(self, Source::Silence)
+    }
+
     /// Fills `buf` with samples `n0, n0 + 1, ...` at `rate_hz`.
     pub fn fill(&mut self, n0: u64, rate_hz: f64, buf: &mut [f32]) {
         super::simd::wide(

@@ -368,9 +368,9 @@ impl Drop for Remote {
 /// place of the mix if the computer captures silence.
 fn mix_block(mixer: &mut Mixer, b: &mut AudioBlock) {
     let n0 = b.n * b.out[0].len() as u64;
-    let AudioBlock { inputs, playback, out, clipped, .. } = b;
+    let AudioBlock { inputs, silent, playback, out, clipped, .. } = b;
     let [l, r] = out;
-    let bus = mixer.process(n0, inputs, [&playback[0], &playback[1]], [l, r]);
+    let bus = mixer.process_known(n0, inputs, silent, [&playback[0], &playback[1]], [l, r]);
     let k = inputs.len();
     clipped.resize(k + 2, 0);
     clipped[k] = bus[0];
@@ -455,23 +455,28 @@ impl Measure {
         let inputs = b.inputs.len();
         for (ch, buf) in b.inputs.iter().enumerate() {
             let clipped = u64::from(b.clipped.get(ch).copied().unwrap_or(0));
-            self.meter(ch, buf, clipped);
+            self.meter(ch, buf, b.silent.get(ch) == Some(&true), clipped);
         }
         if b.xrun {
             self.captured_silence(b.out[0].len());
         } else {
             for k in 0..2 {
                 let clipped = u64::from(b.clipped.get(inputs + k).copied().unwrap_or(0));
-                self.meter(inputs + k, &b.out[k], clipped);
+                self.meter(inputs + k, &b.out[k], false, clipped);
             }
             self.captured(&b.out[0], &b.out[1]);
         }
     }
 
-    /// Measures one block of channel `ch` once, into its window's meter and the whole run's.
-    fn meter(&mut self, ch: usize, buf: &[f32], clipped: u64) {
+    /// Measures one block of channel `ch` once (unread if it is known to be `silent`), into its window's
+    /// meter and the whole run's.
+    fn meter(&mut self, ch: usize, buf: &[f32], silent: bool, clipped: u64) {
         let mut m = ChannelMeter::default();
-        m.add(buf);
+        if silent {
+            m.add_silence(buf.len());
+        } else {
+            m.add(buf);
+        }
         m.clipped = clipped;
         self.win_meters[ch].merge(&m);
         self.meters[ch].merge(&m);

@@ -131,8 +131,10 @@ impl Live {
             dsp_load: 0.0,
             captured_silence: false,
             clipped: vec![0; 4],
+            silent: Vec::new(),
         });
         b.n = core.n;
+        b.silent.clear();
         core.n += 1;
         b.inputs.resize(2, Vec::new());
         b.inputs[0] = c1;

@@ -120,9 +120,17 @@ impl Modelled {
         let n0 = n * u64::from(core.spec.frames);
         b.clipped.clear();
         b.clipped.resize(b.inputs.len() + 2, 0);
+        b.silent.clear();
+        b.silent.resize(b.inputs.len(), false);
         for (ch, buf) in b.inputs.iter_mut().enumerate() {
             self.sources[ch].fill(n0, rate, buf);
             let g = (self.gains[ch] * e.clip_gain) as f32;
+            // Silence through a finite gain of + sign is +0.0, within full scale: nothing for the converters
+            // to do.
+            if self.sources[ch].is_silence() && g.is_finite() && g.is_sign_positive() {
+                b.silent[ch] = true;
+                continue;
+            }
             if g != 1.0 {
                 for s in buf.iter_mut() {
                     *s *= g;
@@ -181,6 +189,7 @@ impl Modelled {
             dsp_load: 0.0,
             captured_silence: false,
             clipped: vec![0; channels + 2],
+            silent: vec![false; channels],
         });
         b.n = cb.n;
         self.fill(core, &cb.effects, cb.n, &mut b);
