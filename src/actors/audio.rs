@@ -35,7 +35,8 @@ use crate::supervision::{Decision, RestartType, Supervisor};
 pub(crate) struct AudioBlock {
     /// Period number.
     pub n: u64,
-    /// Input channels after the converters.
+    /// Input channels after the converters. One known to be silent (see `silent`) other than CH1 may have
+    /// no samples: its frames are the outputs' count.
     pub inputs: Vec<Vec<f32>>,
     /// The computer's playback (stereo).
     pub playback: [Vec<f32>; 2],

@@ -72,6 +72,13 @@ impl ChannelMeter {
         self.fold(0.0, 0.0, true, frames);
     }
 
+    /// The measures of one block of `frames` samples of +0.0 ([`ChannelMeter::add_silence`]).
+    pub fn silence(frames: usize) -> Self {
+        let mut m = ChannelMeter::default();
+        m.add_silence(frames);
+        m
+    }
+
     /// Takes in a block of `len` samples: its peak, its sum of squares, whether it is all zeros.
     #[inline(always)]
     fn fold(&mut self, peak: f64, sum: f64, all_zero: bool, len: usize) {

@@ -131,7 +131,8 @@ impl Mixer {
     }
 
     /// [`Mixer::process`], told which inputs are digital silence (`silent[k]`: every sample of input `k`
-    /// is +0.0; a shorter `silent` says nothing of the inputs past its end). Those other than CH1 (whose
+    /// is +0.0, and but for CH1 its buffer may be empty; a shorter `silent` says nothing of the inputs past
+    /// its end). Those other than CH1 (whose
     /// vocal chain runs on, its reverb ringing out) are left out of the bus: adding +0.0 × a pan gain (≥ 0)
     /// to a bus that starts at +0.0 changes none of its bits, so the result is the same.
     pub fn process_known(
@@ -164,8 +165,8 @@ impl Mixer {
             // Dry: straight from the converters, no DSP (already within full scale).
             out_l.copy_from_slice(&inputs[0][..frames]);
             match inputs.get(1) {
-                Some(ch2) => out_r.copy_from_slice(&ch2[..frames]),
-                None => out_r.fill(0.0),
+                Some(ch2) if silent.get(1) != Some(&true) => out_r.copy_from_slice(&ch2[..frames]),
+                _ => out_r.fill(0.0),
             }
             return [clamp_to_full_scale(out_l), clamp_to_full_scale(out_r)];
         }

@@ -455,28 +455,33 @@ impl Measure {
         let inputs = b.inputs.len();
         for (ch, buf) in b.inputs.iter().enumerate() {
             let clipped = u64::from(b.clipped.get(ch).copied().unwrap_or(0));
-            self.meter(ch, buf, b.silent.get(ch) == Some(&true), clipped);
+            if b.silent.get(ch) == Some(&true) {
+                self.merge(ch, ChannelMeter::silence(b.out[0].len()), clipped);
+            } else {
+                self.meter(ch, buf, clipped);
+            }
         }
         if b.xrun {
             self.captured_silence(b.out[0].len());
         } else {
             for k in 0..2 {
                 let clipped = u64::from(b.clipped.get(inputs + k).copied().unwrap_or(0));
-                self.meter(inputs + k, &b.out[k], false, clipped);
+                self.meter(inputs + k, &b.out[k], clipped);
             }
             self.captured(&b.out[0], &b.out[1]);
         }
     }
 
-    /// Measures one block of channel `ch` once (unread if it is known to be `silent`), into its window's
-    /// meter and the whole run's.
-    fn meter(&mut self, ch: usize, buf: &[f32], silent: bool, clipped: u64) {
+    /// Measures one block of channel `ch` once, into its window's meter and the whole run's.
+    fn meter(&mut self, ch: usize, buf: &[f32], clipped: u64) {
         let mut m = ChannelMeter::default();
-        if silent {
-            m.add_silence(buf.len());
-        } else {
-            m.add(buf);
-        }
+        m.add(buf);
+        self.merge(ch, m, clipped);
+    }
+
+    /// Adds one block's measures `m` of channel `ch`, with its `clipped` samples, to its window's meter
+    /// and the whole run's.
+    fn merge(&mut self, ch: usize, mut m: ChannelMeter, clipped: u64) {
         m.clipped = clipped;
         self.win_meters[ch].merge(&m);
         self.meters[ch].merge(&m);

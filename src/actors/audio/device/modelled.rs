@@ -122,15 +122,23 @@ impl Modelled {
         b.clipped.resize(b.inputs.len() + 2, 0);
         b.silent.clear();
         b.silent.resize(b.inputs.len(), false);
+        let frames = core.spec.frames as usize;
         for (ch, buf) in b.inputs.iter_mut().enumerate() {
-            self.sources[ch].fill(n0, rate, buf);
             let g = (self.gains[ch] * e.clip_gain) as f32;
             // Silence through a finite gain of + sign is +0.0, within full scale: nothing for the converters
-            // to do.
+            // to do, and no samples to keep but CH1's (its vocal chain reads them).
             if self.sources[ch].is_silence() && g.is_finite() && g.is_sign_positive() {
                 b.silent[ch] = true;
+                if ch == 0 {
+                    buf.resize(frames, 0.0);
+                    buf.fill(0.0);
+                } else {
+                    buf.clear();
+                }
                 continue;
             }
+            buf.resize(frames, 0.0);
+            self.sources[ch].fill(n0, rate, buf);
             if g != 1.0 {
                 for s in buf.iter_mut() {
                     *s *= g;
@@ -182,7 +190,8 @@ impl Modelled {
         let channels = core.spec.inputs.len();
         let mut b = core.block(|| AudioBlock {
             n: 0,
-            inputs: vec![vec![0.0; frames]; channels],
+            // The inputs known to be silent (but CH1) keep no samples: `fill` sizes the others.
+            inputs: vec![Vec::new(); channels],
             playback: [vec![0.0; frames], vec![0.0; frames]],
             out: [vec![0.0; frames], vec![0.0; frames]],
             xrun: false,
