@@ -132,9 +132,9 @@ impl Mixer {
 
     /// [`Mixer::process`], told which inputs are digital silence (`silent[k]`: every sample of input `k`
     /// is +0.0, and but for CH1 its buffer may be empty; a shorter `silent` says nothing of the inputs past
-    /// its end). Those other than CH1 (whose
-    /// vocal chain runs on, its reverb ringing out) are left out of the bus: adding +0.0 × a pan gain (≥ 0)
-    /// to a bus that starts at +0.0 changes none of its bits, so the result is the same.
+    /// its end). Those other than CH1 (whose vocal chain runs on, its reverb ringing out) are left out of
+    /// the bus: adding +0.0 × a pan gain (≥ 0) to a bus that starts at +0.0 changes none of its bits, so
+    /// the result is the same.
     pub fn process_known(
         &mut self,
         n0: u64,
