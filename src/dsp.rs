@@ -385,6 +385,13 @@ mod tests {
             n0 += len;
         }
         assert!(whole.iter().zip(&pieces).all(|(x, y)| x.to_bits() == y.to_bits()));
+        // Sample by sample, every group moves on by `advance` alone (never the block loop's registers).
+        let mut c = Source::sine(997.0, 0.5);
+        for (n, x) in whole.iter().enumerate().take(20_000) {
+            let mut one = [0.0f32];
+            c.fill(n as u64, RATE, &mut one);
+            assert_eq!(one[0].to_bits(), x.to_bits(), "sample {n}");
+        }
     }
 
     /// Integrated loudness of `l`, `r` by our meter (fed in blocks of `block`) and by `ebur128` (the

@@ -38,8 +38,8 @@ pub(crate) struct AudioBlock {
     /// Input channels after the converters. One known to be silent (see `silent`) other than CH1 may have
     /// no samples: its frames are the outputs' count.
     pub inputs: Vec<Vec<f32>>,
-    /// The computer's playback (stereo).
-    pub playback: [Vec<f32>; 2],
+    /// The computer's playback, the same on both sides (its sources are mono).
+    pub playback: Vec<f32>,
     /// What the computer captures (stereo).
     pub out: [Vec<f32>; 2],
     /// The period missed its deadline.

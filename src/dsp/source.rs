@@ -89,7 +89,29 @@ impl Sine {
             self.advance();
         }
         let mut groups = rest.chunks_exact_mut(LANES);
-        for out in &mut groups {
+        let per = RESYNC_EVERY / LANES as u64;
+        loop {
+            // The groups followed by a rotation (the next group is not an anchor), with the phasors in
+            // registers: the same arithmetic as `advance`.
+            let run = (per - 1 - self.group % per) as usize;
+            let (mut s, mut c, (cr, sr)) = (self.s, self.c, (self.cr, self.sr));
+            let mut done = 0;
+            for out in groups.by_ref().take(run) {
+                for (o, s) in out.iter_mut().zip(&s) {
+                    *o = (amp * s) as f32;
+                }
+                for k in 0..LANES {
+                    (s[k], c[k]) = (s[k] * cr + c[k] * sr, c[k] * cr - s[k] * sr);
+                }
+                done += 1;
+            }
+            (self.s, self.c) = (s, c);
+            self.group += done as u64;
+            if done < run {
+                break;
+            }
+            // The group before an anchor: the next one's phasors are evaluated exactly.
+            let Some(out) = groups.next() else { break };
             for (o, s) in out.iter_mut().zip(&self.s) {
                 *o = (amp * s) as f32;
             }

@@ -370,7 +370,7 @@ fn mix_block(mixer: &mut Mixer, b: &mut AudioBlock) {
     let n0 = b.n * b.out[0].len() as u64;
     let AudioBlock { inputs, silent, playback, out, clipped, .. } = b;
     let [l, r] = out;
-    let bus = mixer.process_known(n0, inputs, silent, [&playback[0], &playback[1]], [l, r]);
+    let bus = mixer.process_known(n0, inputs, silent, [playback, playback], [l, r]);
     let k = inputs.len();
     clipped.resize(k + 2, 0);
     clipped[k] = bus[0];

@@ -125,7 +125,7 @@ impl Live {
         let mut b = core.block(|| AudioBlock {
             n: 0,
             inputs: vec![Vec::new(); 2],
-            playback: [Vec::new(), Vec::new()],
+            playback: Vec::new(),
             out: [Vec::new(), Vec::new()],
             xrun: false,
             dsp_load: 0.0,

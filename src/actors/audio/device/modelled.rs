@@ -151,9 +151,7 @@ impl Modelled {
             }
             b.clipped[ch] = clipped;
         }
-        self.playback.fill(n0, rate, &mut b.playback[0]);
-        let (pl, pr) = b.playback.split_at_mut(1);
-        pr[0].copy_from_slice(&pl[0]);
+        self.playback.fill(n0, rate, &mut b.playback);
     }
 
     /// Whether the period of `cb`, ending at `now`, is an xrun besides being late: a storm hits it, or the
@@ -192,7 +190,7 @@ impl Modelled {
             n: 0,
             // The inputs known to be silent (but CH1) keep no samples: `fill` sizes the others.
             inputs: vec![Vec::new(); channels],
-            playback: [vec![0.0; frames], vec![0.0; frames]],
+            playback: vec![0.0; frames],
             out: [vec![0.0; frames], vec![0.0; frames]],
             xrun: false,
             dsp_load: 0.0,
