@@ -293,6 +293,45 @@ mod tests {
         assert!(all.iter().any(|x| *x != 0.0));
     }
 
+    #[test]
+    fn a_mirrored_bus_mixes_once_with_the_same_bits() {
+        let strip = |pan: f64| Strip { gain_db: 0.0, pad: false, phantom: false, mute: false, pan };
+        let cfg = |pans: [f64; 3]| MixerConfig {
+            strips: pans.iter().map(|p| strip(*p)).collect(),
+            to_pc: ToPc::Loopback,
+            chain: ChainConfig::default(),
+            ducking_db: Some(-5.0),
+        };
+        // CH3 panned hard left: mirrored only while it is known to be silent.
+        let (mut stereo, mut mono) = (Mixer::new(cfg([0.0, 0.0, -1.0]), RATE), Mixer::new(cfg([0.0, 0.0, -1.0]), RATE));
+        assert!(!stereo.mirrored(&[]));
+        assert!(!stereo.mirrored(&[false, false, false]));
+        let silent = [false, false, true];
+        assert!(stereo.mirrored(&silent));
+        assert!(!Mixer::new(cfg([0.0, 0.3, 0.0]), RATE).mirrored(&silent), "CH2 off centre");
+        let mut voice = Source::noise(0.3, crate::sim::stream(3, "voice"));
+        let mut tone = Source::sine(220.0, 0.2);
+        let mut music = Source::sine(330.0, 0.25);
+        let frames = 256;
+        let mut loud = 0;
+        for n in 0..400u64 {
+            let n0 = n * frames as u64;
+            let mut inputs = vec![vec![0.0f32; frames], vec![0.0; frames], Vec::new()];
+            voice.fill(n0, RATE, &mut inputs[0]);
+            tone.fill(n0, RATE, &mut inputs[1]);
+            let mut pb = vec![0.0; frames];
+            music.fill(n0, RATE, &mut pb);
+            let (mut l, mut r, mut m) = (vec![0.0; frames], vec![0.0; frames], vec![0.0; frames]);
+            let both = stereo.process_known(n0, &inputs, &silent, [&pb, &pb], [&mut l, &mut r]);
+            let once = mono.process_mirrored(n0, &inputs, &silent, &pb, &mut m);
+            assert!(l.iter().zip(&r).all(|(a, b)| a.to_bits() == b.to_bits()), "the two sides differ");
+            assert!(l.iter().zip(&m).all(|(a, b)| a.to_bits() == b.to_bits()), "mixed once, the left side differs");
+            assert_eq!(both, [once; 2]);
+            loud += usize::from(l.iter().any(|x| x.abs() > 0.1));
+        }
+        assert!(loud > 300, "the bus carried the signal");
+    }
+
     /// The audio path (sources, mixer and chain, meters, loudness) over 2 s: its output's bits, the
     /// meter's figures and the loudness.
     fn audio_path() -> (Vec<u32>, ChannelMeter, Option<f64>) {

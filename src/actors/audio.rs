@@ -40,8 +40,11 @@ pub(crate) struct AudioBlock {
     pub inputs: Vec<Vec<f32>>,
     /// The computer's playback, the same on both sides (its sources are mono).
     pub playback: Vec<f32>,
-    /// What the computer captures (stereo).
+    /// What the computer captures (stereo; if `mirrored`, the left side only).
     pub out: [Vec<f32>; 2],
+    /// The bus's two sides are the same bits ([`crate::dsp::mixer::Mixer::mirrored`]): only `out[0]`
+    /// was written, and it stands for both.
+    pub mirrored: bool,
     /// The period missed its deadline.
     pub xrun: bool,
     /// Modelled processing time / period.

@@ -143,13 +143,44 @@ impl Mixer {
         playback: [&[f32]; 2],
         out: [&mut [f32]; 2],
     ) -> [u32; 2] {
+        let [l, r] = out;
         super::simd::wide(
             #[inline(always)]
-            || self.process_block(n0, inputs, silent, playback, out),
+            || self.process_block(n0, inputs, silent, playback, l, Some(r)),
         )
     }
 
-    /// [`Mixer::process`], inlined into each build of [`super::simd::wide`].
+    /// Whether the bus's two sides are the same bits, for inputs of which those flagged in `silent` are
+    /// digital silence and a playback the same on both sides: every input that reaches the bus goes to
+    /// both sides with the same gain (a centred pan, or muted), and the computer does not record the dry
+    /// channels. Each side's sample is then the same sum of the same products, in the same order.
+    pub fn mirrored(&self, silent: &[bool]) -> bool {
+        self.cfg.to_pc != ToPc::DryCh12
+            && self.pans.iter().enumerate().all(|(k, &(gl, gr))| {
+                (k > 0 && silent.get(k) == Some(&true)) || (gl as f32).to_bits() == (gr as f32).to_bits()
+            })
+    }
+
+    /// [`Mixer::process_known`] where the bus is [`Mixer::mirrored`] for `silent`, with `playback` on
+    /// both sides: only the left side, into `out` (the right is the same bits); returns its samples beyond
+    /// full scale.
+    pub fn process_mirrored(
+        &mut self,
+        n0: u64,
+        inputs: &[Vec<f32>],
+        silent: &[bool],
+        playback: &[f32],
+        out: &mut [f32],
+    ) -> u32 {
+        debug_assert!(self.mirrored(silent), "a bus whose sides differ");
+        super::simd::wide(
+            #[inline(always)]
+            || self.process_block(n0, inputs, silent, [playback, playback], out, None)[0],
+        )
+    }
+
+    /// [`Mixer::process`], inlined into each build of [`super::simd::wide`]; the left side alone if
+    /// `out_r` is `None` (a mirrored bus: its count of clipped samples is then given for both sides).
     #[inline(always)]
     fn process_block(
         &mut self,
@@ -157,10 +188,14 @@ impl Mixer {
         inputs: &[Vec<f32>],
         silent: &[bool],
         playback: [&[f32]; 2],
-        out: [&mut [f32]; 2],
+        out_l: &mut [f32],
+        out_r: Option<&mut [f32]>,
     ) -> [u32; 2] {
-        let frames = out[0].len();
-        let [out_l, out_r] = out;
+        let frames = out_l.len();
+        let Some(out_r) = out_r else {
+            let clipped = self.bus(n0, inputs, silent, playback[0], out_l, None);
+            return [clipped; 2];
+        };
         if self.cfg.to_pc == ToPc::DryCh12 {
             // Dry: straight from the converters, no DSP (already within full scale).
             out_l.copy_from_slice(&inputs[0][..frames]);
@@ -170,6 +205,25 @@ impl Mixer {
             }
             return [clamp_to_full_scale(out_l), clamp_to_full_scale(out_r)];
         }
+        let l = self.bus(n0, inputs, silent, playback[0], out_l, Some((playback[1], &mut *out_r)));
+        [l, clamp_to_full_scale(out_r)]
+    }
+
+    /// The bus (not the dry channels): CH1 through the vocal chain, every input panned into `out_l` and,
+    /// if given, the right side, the playback (`playback_l`, and the right side's) ducked under the voice;
+    /// the left side clamped to full scale, its samples beyond it counted (the right side is left for the
+    /// caller to clamp).
+    #[inline(always)]
+    fn bus(
+        &mut self,
+        n0: u64,
+        inputs: &[Vec<f32>],
+        silent: &[bool],
+        playback_l: &[f32],
+        out_l: &mut [f32],
+        mut right: Option<(&[f32], &mut [f32])>,
+    ) -> u32 {
+        let frames = out_l.len();
         self.voice.resize(frames, false);
         self.ch1.resize(frames, 0.0);
         self.ch1.copy_from_slice(&inputs[0][..frames]);
@@ -180,16 +234,27 @@ impl Mixer {
             self.chain.process(n0, &mut self.ch1, &mut self.voice);
         }
         out_l.fill(0.0);
-        out_r.fill(0.0);
+        if let Some((_, out_r)) = &mut right {
+            out_r.fill(0.0);
+        }
         for (k, (ch, &(gl, gr))) in inputs.iter().zip(&self.pans).enumerate() {
             if (gl == 0.0 && gr == 0.0) || (k > 0 && silent.get(k) == Some(&true)) {
                 continue;
             }
             let ch: &[f32] = if k == 0 { &self.ch1 } else { &ch[..frames] };
             let (gl, gr) = (gl as f32, gr as f32);
-            for ((l, r), x) in out_l.iter_mut().zip(out_r.iter_mut()).zip(ch) {
-                *l += x * gl;
-                *r += x * gr;
+            match &mut right {
+                Some((_, out_r)) => {
+                    for ((l, r), x) in out_l.iter_mut().zip(out_r.iter_mut()).zip(ch) {
+                        *l += x * gl;
+                        *r += x * gr;
+                    }
+                }
+                None => {
+                    for (l, x) in out_l.iter_mut().zip(ch) {
+                        *l += x * gl;
+                    }
+                }
             }
         }
         if self.cfg.to_pc == ToPc::Loopback {
@@ -197,12 +262,24 @@ impl Mixer {
             if let Some(d) = &mut self.ducker {
                 d.gains(&self.voice, &mut self.duck);
             }
-            let (pl, pr) = (&playback[0][..frames], &playback[1][..frames]);
-            for (((l, r), g), (a, b)) in out_l.iter_mut().zip(out_r.iter_mut()).zip(&self.duck).zip(pl.iter().zip(pr)) {
-                *l += a * g;
-                *r += b * g;
+            let pl = &playback_l[..frames];
+            match &mut right {
+                Some((pr, out_r)) => {
+                    let pr = &pr[..frames];
+                    for (((l, r), g), (a, b)) in
+                        out_l.iter_mut().zip(out_r.iter_mut()).zip(&self.duck).zip(pl.iter().zip(pr))
+                    {
+                        *l += a * g;
+                        *r += b * g;
+                    }
+                }
+                None => {
+                    for ((l, g), a) in out_l.iter_mut().zip(&self.duck).zip(pl) {
+                        *l += a * g;
+                    }
+                }
             }
         }
-        [clamp_to_full_scale(out_l), clamp_to_full_scale(out_r)]
+        clamp_to_full_scale(out_l)
     }
 }

@@ -118,6 +118,7 @@ impl Core {
     pub(crate) fn block(&mut self, make: impl FnOnce() -> AudioBlock) -> Box<AudioBlock> {
         let mut b = self.done.try_recv().unwrap_or_else(|_| Box::new(make()));
         b.xrun = false;
+        b.mirrored = false;
         b.captured_silence = false;
         b
     }

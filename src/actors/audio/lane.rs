@@ -365,12 +365,18 @@ impl Drop for Remote {
 }
 
 /// The mixer's DSP on `b`: the bus's clipped samples counted after the inputs', and silence captured in
-/// place of the mix if the computer captures silence.
+/// place of the mix if the computer captures silence. A bus whose sides are the same bits (the
+/// playback is: the same on both sides) is mixed once, into the left side, and marked `mirrored`.
 fn mix_block(mixer: &mut Mixer, b: &mut AudioBlock) {
     let n0 = b.n * b.out[0].len() as u64;
-    let AudioBlock { inputs, silent, playback, out, clipped, .. } = b;
+    let AudioBlock { inputs, silent, playback, out, clipped, mirrored, .. } = b;
     let [l, r] = out;
-    let bus = mixer.process_known(n0, inputs, silent, [playback, playback], [l, r]);
+    *mirrored = mixer.mirrored(silent);
+    let bus = if *mirrored {
+        [mixer.process_mirrored(n0, inputs, silent, playback, l); 2]
+    } else {
+        mixer.process_known(n0, inputs, silent, [playback, playback], [l, r])
+    };
     let k = inputs.len();
     clipped.resize(k + 2, 0);
     clipped[k] = bus[0];
@@ -464,11 +470,18 @@ impl Measure {
         if b.xrun {
             self.captured_silence(b.out[0].len());
         } else {
-            for k in 0..2 {
-                let clipped = u64::from(b.clipped.get(inputs + k).copied().unwrap_or(0));
-                self.meter(inputs + k, &b.out[k], clipped);
+            let right = if b.mirrored { &b.out[0] } else { &b.out[1] };
+            let clipped = |k: usize| u64::from(b.clipped.get(inputs + k).copied().unwrap_or(0));
+            let mut left = ChannelMeter::default();
+            left.add(&b.out[0]);
+            self.merge(inputs, left.clone(), clipped(0));
+            if b.mirrored {
+                // The same samples measure the same.
+                self.merge(inputs + 1, left, clipped(1));
+            } else {
+                self.meter(inputs + 1, right, clipped(1));
             }
-            self.captured(&b.out[0], &b.out[1]);
+            self.captured(&b.out[0], right);
         }
     }
 

@@ -128,6 +128,7 @@ impl Live {
             playback: Vec::new(),
             out: [Vec::new(), Vec::new()],
             xrun: false,
+            mirrored: false,
             dsp_load: 0.0,
             captured_silence: false,
             clipped: vec![0; 4],

@@ -193,6 +193,7 @@ impl Modelled {
             playback: vec![0.0; frames],
             out: [vec![0.0; frames], vec![0.0; frames]],
             xrun: false,
+            mirrored: false,
             dsp_load: 0.0,
             captured_silence: false,
             clipped: vec![0; channels + 2],
