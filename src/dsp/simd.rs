@@ -63,3 +63,28 @@ pub(crate) fn baseline<R>(f: impl FnOnce() -> R) -> R {
     BASELINE.with(|b| b.set(false));
     r
 }
+
+/// Asks the processor to bring `data` into its caches ahead of use, for writing if `write`: a hint that
+/// changes nothing the program can see. For a block another thread wrote (or read), whose cache lines
+/// would otherwise come over one at a time as a loop reaches them, while the current block is worked on.
+#[inline(always)]
+pub(crate) fn prefetch<T>(data: &[T], write: bool) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_ET0, _MM_HINT_T0, _mm_prefetch};
+        let p = data.as_ptr().cast::<i8>();
+        for offset in (0..std::mem::size_of_val(data)).step_by(64) {
+            // SAFETY: a prefetch never faults and has no effect the program can observe; the address is
+            // within `data`.
+            unsafe {
+                if write {
+                    _mm_prefetch::<_MM_HINT_ET0>(p.add(offset));
+                } else {
+                    _mm_prefetch::<_MM_HINT_T0>(p.add(offset));
+                }
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, write);
+}

@@ -79,6 +79,25 @@ impl Step {
     }
 }
 
+impl Step {
+    /// Asks for the samples the next stage reads of this step to be brought into the caches (see
+    /// [`crate::dsp::simd::prefetch`]): the inputs and the playback and, for writing, the outputs
+    /// (`mix`); or the inputs and the outputs.
+    fn prefetch(&self, mix: bool) {
+        use crate::dsp::simd::prefetch;
+        let Step::Block { b, mix: to_mix } = self else { return };
+        for ch in &b.inputs {
+            prefetch(ch, false);
+        }
+        if mix && *to_mix {
+            prefetch(&b.playback, false);
+            prefetch(&b.out[0], true);
+        } else if !mix {
+            prefetch(&b.out[0], false);
+        }
+    }
+}
+
 /// What the lane measured over the run.
 pub(crate) struct Measured {
     /// Whole-run measures per channel.
@@ -147,7 +166,11 @@ impl Shared {
         // Taken while the measuring stage is held: the batches are measured in the order they were mixed.
         let next = self.mixed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
         let Some(batch) = next else { return false };
-        for step in batch {
+        let mut steps = batch.into_iter().peekable();
+        while let Some(step) = steps.next() {
+            if let Some(next) = steps.peek() {
+                next.prefetch(false);
+            }
             m.step(step);
         }
         m.batches += 1;
@@ -205,8 +228,11 @@ impl Lane {
                     Err(TryRecvError::Disconnected) => break,
                 };
                 while lane.backlog() >= MIXED && measure(true) {}
-                for step in &mut batch {
-                    step.mix(&mut mixer);
+                for i in 0..batch.len() {
+                    if let Some(next) = batch.get(i + 1) {
+                        next.prefetch(true);
+                    }
+                    batch[i].mix(&mut mixer);
                 }
                 lane.push(batch);
             }
