@@ -402,6 +402,45 @@ mod tests {
     }
 
     #[test]
+    fn noise_is_uniform_and_the_same_for_any_block_size() {
+        let n = 1_000_000;
+        let amp = 0.5;
+        let mut whole = vec![0.0f32; n];
+        Source::noise(amp, crate::sim::stream(11, "n")).fill(0, RATE, &mut whole);
+        // Odd block sizes end between the two draws of a 64-bit output.
+        let mut b = Source::noise(amp, crate::sim::stream(11, "n"));
+        let mut pieces = Vec::with_capacity(n);
+        for len in [1usize, 3, 64, 255, 1024, 7].iter().cycle() {
+            if pieces.len() >= n {
+                break;
+            }
+            let mut buf = vec![0.0f32; (*len).min(n - pieces.len())];
+            b.fill(pieces.len() as u64, RATE, &mut buf);
+            pieces.extend(buf);
+        }
+        assert!(whole.iter().zip(&pieces).all(|(x, y)| x.to_bits() == y.to_bits()));
+        // Uniform on [-amp, amp): mean 0 and variance amp²/3. Over n samples the mean's standard error is
+        // amp/sqrt(3n) = 2.9e-4, the variance's sqrt(4/45)·amp²/sqrt(n) = 7.5e-5: within 5 of each.
+        let mean = whole.iter().map(|x| f64::from(*x)).sum::<f64>() / n as f64;
+        let var = whole.iter().map(|x| (f64::from(*x) - mean).powi(2)).sum::<f64>() / n as f64;
+        assert!(mean.abs() < 5.0 * amp / (3.0 * n as f64).sqrt(), "mean {mean}");
+        assert!(
+            (var - amp * amp / 3.0).abs() < 5.0 * (4.0f64 / 45.0).sqrt() * amp * amp / (n as f64).sqrt(),
+            "var {var}"
+        );
+        assert!(whole.iter().all(|x| (-amp as f32..amp as f32).contains(x)));
+        // Ten bins of equal width, each 1/10 of the samples: chi-squared with 9 degrees of freedom, whose
+        // 0.999 quantile is 27.88.
+        let mut bins = [0f64; 10];
+        for x in &whole {
+            bins[(((f64::from(*x) + amp) / (2.0 * amp) * 10.0) as usize).min(9)] += 1.0;
+        }
+        let e = n as f64 / 10.0;
+        let chi2: f64 = bins.iter().map(|o| (o - e).powi(2) / e).sum();
+        assert!(chi2 < 27.88, "chi² {chi2}, bins {bins:?}");
+    }
+
+    #[test]
     fn the_sine_oscillator_matches_sin_and_any_block_size() {
         let mut a = Source::sine(997.0, 0.5);
         let mut whole = vec![0.0f32; 100_000];
