@@ -77,12 +77,10 @@ impl Step {
             }
         }
     }
-}
 
-impl Step {
     /// Asks for the samples the next stage reads of this step to be brought into the caches (see
-    /// [`crate::dsp::simd::prefetch`]): the inputs and the playback and, for writing, the outputs
-    /// (`mix`); or the inputs and the outputs.
+    /// [`crate::dsp::simd::prefetch`]): the inputs and the playback and, for writing, the left output
+    /// (`mix`); or the inputs and the outputs the measuring reads (the left alone if mirrored).
     fn prefetch(&self, mix: bool) {
         use crate::dsp::simd::prefetch;
         let Step::Block { b, mix: to_mix } = self else { return };
@@ -94,6 +92,9 @@ impl Step {
             prefetch(&b.out[0], true);
         } else if !mix {
             prefetch(&b.out[0], false);
+            if !b.mirrored {
+                prefetch(&b.out[1], false);
+            }
         }
     }
 }
