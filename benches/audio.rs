@@ -1,4 +1,5 @@
-//! Audio benchmarks (criterion): the mixer's real-time factor with the full vocal chain, the cost of a
+//! Audio benchmarks (criterion): the mixer's real-time factor with the full vocal chain, the loudness
+//! meter's, the cost of a
 //! simulated minute with the audio path in the engine, and the whole simulated audio path end to end
 //! against a naive per-sample loop of the same chain, measured in the same run.
 //!
@@ -53,6 +54,41 @@ fn mixer_rtf(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+}
+
+/// The loudness meter alone over 256-frame blocks of noise: both channels the same slice (a mirrored
+/// bus, as karaoke-night's), and two different channels.
+fn loudness(c: &mut Criterion) {
+    const FRAMES: usize = 256;
+    let mut g = c.benchmark_group("loudness");
+    let noise = |name: &str| {
+        let mut s = Source::noise(0.3, ag06_lab::sim::stream(2, name));
+        let mut buf = vec![0.0f32; 48_000];
+        s.fill(0, RATE, &mut buf);
+        buf
+    };
+    let (left, right) = (noise("left"), noise("right"));
+    // Throughput in frames: real-time factor = (frames/s measured) / 48000.
+    g.throughput(Throughput::Elements(FRAMES as u64));
+    let mut m = ag06_lab::dsp::loudness::Loudness::new(48_000);
+    let mut p = 0usize;
+    g.bench_function("mirrored_256_frames", |b| {
+        b.iter(|| {
+            let at = (p % (48_000 / FRAMES)) * FRAMES;
+            let block = &left[at..at + FRAMES];
+            m.add(block, block);
+            p += 1;
+        })
+    });
+    let mut m = ag06_lab::dsp::loudness::Loudness::new(48_000);
+    g.bench_function("stereo_256_frames", |b| {
+        b.iter(|| {
+            let at = (p % (48_000 / FRAMES)) * FRAMES;
+            m.add(&left[at..at + FRAMES], &right[at..at + FRAMES]);
+            p += 1;
+        })
+    });
     g.finish();
 }
 
@@ -307,7 +343,7 @@ fn summary() {
     );
 }
 
-criterion_group!(benches, mixer_rtf, engine_with_audio, end_to_end);
+criterion_group!(benches, mixer_rtf, loudness, engine_with_audio, end_to_end);
 
 fn main() {
     benches();

@@ -348,8 +348,9 @@ mod tests {
 
     #[test]
     fn the_avx2_build_gives_the_same_bits_as_the_baseline_build() {
-        // IEEE arithmetic is the same operation by operation in both builds, and Rust never fuses a
-        // multiply and an add on its own: the wider registers change the speed, not one bit.
+        // IEEE arithmetic is the same operation by operation in both builds: Rust never fuses a multiply
+        // and an add on its own, and a `mul_add` has one rounding whether an FMA instruction or the C
+        // library's `fma` computes it. The wider registers change the speed, not one bit.
         let wide = audio_path();
         let base = super::simd::baseline(audio_path);
         if !super::simd::processor_has_them() {
