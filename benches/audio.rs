@@ -1,7 +1,6 @@
 //! Audio benchmarks (criterion): the mixer's real-time factor with the full vocal chain, the loudness
-//! meter's, the cost of a
-//! simulated minute with the audio path in the engine, and the whole simulated audio path end to end
-//! against a naive per-sample loop of the same chain, measured in the same run.
+//! meter's, the cost of a simulated minute with the audio path in the engine, and the whole simulated
+//! audio path end to end against a naive per-sample loop of the same chain, measured in the same run.
 //!
 //! `cargo bench --bench audio` ends with a summary: the real-time factors (simulated audio seconds per
 //! wall second) of the whole path and of the naive loop, and their ratio.

@@ -7,8 +7,7 @@
 //! apart from its outputs, with one fused multiply-add on its loop-carried path, the outputs' squares go
 //! in vector registers, a channel that is the other's samples through the same state is filtered once,
 //! and the energy is summed once per 100 ms step (a gating block is the sum of four steps) instead of
-//! once per block. `ebur128` computes the same figure (a test holds them
-//! to 0.001 LU).
+//! once per block. `ebur128` computes the same figure (a test holds them to 0.001 LU).
 
 /// Energy of the absolute gate: -70 LUFS.
 fn absolute_gate() -> f64 {
@@ -308,10 +307,10 @@ mod tests {
         let mut at = 0;
         for (i, len) in [1usize, 3, 64, 255, 1024, 7].iter().cycle().enumerate() {
             let end = (at + len).min(sig.len());
-            let stereo = (200..210).contains(&i);
-            let right = if stereo { &other[at..end] } else { &sig[at..end] };
-            once.add(&sig[at..end], if stereo { right } else { &sig[at..end] });
-            twice.add(&sig[at..end], if stereo { right } else { &copy[at..end] });
+            // Blocks 200 to 209 carry another signal on the right.
+            let (same, apart) = if (200..210).contains(&i) { (&other, &other) } else { (&sig, &copy) };
+            once.add(&sig[at..end], &same[at..end]);
+            twice.add(&sig[at..end], &apart[at..end]);
             at = end;
             if at == sig.len() {
                 break;
